@@ -1,0 +1,42 @@
+"""Analysis: score a model overall and on every slice, with the evidence behind each number.
+
+:class:`Scorer` reproduces Snorkel's ``Scorer`` (``score``, ``score_slices``) and computes
+per-slice scores for all slices at once. Per-slice statistics (sizes, confidence intervals,
+gaps to the overall score, tests and flags), model comparisons, slice overlaps and plots build
+on it.
+"""
+
+from slicewidgets.analysis._fast import metric_from_counts, slice_counts
+from slicewidgets.analysis._membership import as_membership
+from slicewidgets.analysis.metrics import METRICS, Metric, metric_score
+from slicewidgets.analysis.scorer import Scorer
+
+_LAZY = {
+    # statistics, comparisons, overlaps (scipy) and plots (matplotlib), imported on first use
+    "SliceReport": "slicewidgets.analysis.report",
+    "slice_report": "slicewidgets.analysis.report",
+    "compare_models": "slicewidgets.analysis.compare",
+    "ModelComparison": "slicewidgets.analysis.compare",
+    "slice_overlap": "slicewidgets.analysis.overlap",
+    "plot_slice_report": "slicewidgets.analysis.plot",
+    "plot_slice_overlap": "slicewidgets.analysis.plot",
+}
+
+__all__ = [
+    "METRICS",
+    "Metric",
+    "Scorer",
+    "as_membership",
+    "metric_from_counts",
+    "metric_score",
+    "slice_counts",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'slicewidgets.analysis' has no attribute {name!r}")

@@ -1,0 +1,612 @@
+"""Appliers: run slicing functions over data and return slice membership.
+
+``PandasSFApplier(sfs).apply(df)`` returns Snorkel's ``S``: a 1-D ``np.recarray`` with one
+``int64`` field (0/1) per SF. Internally membership is a boolean ``(n_rows, n_sfs)`` matrix
+(:class:`SliceMembership`), computed as follows:
+
+* keyword SFs of the same column share one lowercased copy of the text and each distinct
+  keyword is searched once, in C (see ``_text.py``);
+* other vectorized SFs are called once on the whole frame;
+* row-wise SFs run over light :class:`~slicewidgets._row.Row` objects (no ``pd.Series`` per
+  row), column by column in list comprehensions; each preprocessor chain runs once per row and
+  is shared by every SF that uses it; ``n_jobs`` spreads rows over processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewidgets._row import iter_rows
+from slicewidgets.slicing.sf import (
+    CombinedSlicingFunction,
+    KeywordSlicingFunction,
+    SFApplyError,
+    SlicingFunction,
+    validate_mask,
+)
+
+__all__ = [
+    "ApplierMetadata",
+    "PandasSFApplier",
+    "SFApplier",
+    "SliceMembership",
+    "compute_masks",
+    "check_sfs",
+]
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 50_000
+MAX_FAULT_ROWS = 100
+
+
+@dataclass
+class ApplierMetadata:
+    """What happened while applying SFs with ``fault_tolerant=True``.
+
+    Attributes
+    ----------
+    faults
+        Number of failing rows per SF name (as Snorkel's ``ApplierMetadata.faults``).
+    fault_rows
+        Index labels of the first failing rows per SF (at most 100 each).
+    errors
+        The first error message per SF.
+    """
+
+    faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    fault_rows: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def record(self, name: str, index: Any, err: BaseException, count: int = 1) -> None:
+        self.faults[name] += count
+        rows = self.fault_rows[name]
+        if len(rows) < MAX_FAULT_ROWS:
+            rows.append(index)
+        self.errors.setdefault(name, f"{type(err).__name__}: {err}")
+
+    def merge(self, other: ApplierMetadata) -> None:
+        for name, count in other.faults.items():
+            self.faults[name] += count
+            room = MAX_FAULT_ROWS - len(self.fault_rows[name])
+            self.fault_rows[name].extend(other.fault_rows.get(name, [])[:max(room, 0)])
+        for name, msg in other.errors.items():
+            self.errors.setdefault(name, msg)
+
+
+class SliceMembership:
+    """Boolean membership of ``n`` rows in ``k`` named slices.
+
+    Parameters
+    ----------
+    names
+        Slice names, in order.
+    matrix
+        Boolean array of shape ``(n, k)``.
+    meta
+        Faults recorded while computing it.
+
+    Examples
+    --------
+    >>> m = SliceMembership(["a", "b"], np.array([[True, False], [True, True]]))
+    >>> m["b"].tolist(), m.sizes.tolist()
+    ([False, True], [2, 1])
+    >>> m.to_recarray().dtype.names
+    ('a', 'b')
+    """
+
+    def __init__(self, names: Sequence[str], matrix: np.ndarray,
+                 meta: ApplierMetadata | None = None) -> None:
+        matrix = np.asarray(matrix, dtype=bool)
+        if matrix.ndim != 2 or matrix.shape[1] != len(names):
+            raise ValueError(
+                f"membership matrix must have shape (n, {len(names)}), got {matrix.shape}."
+            )
+        self.names = list(names)
+        self.matrix = matrix
+        self.meta = meta if meta is not None else ApplierMetadata()
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.matrix[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"No slice named {name!r}; slices are {self.names}.") from None
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of rows in each slice."""
+        return self.matrix.sum(axis=0)
+
+    def to_recarray(self) -> np.recarray:
+        """Snorkel's ``S``: one ``int64`` 0/1 field per slice."""
+        return to_recarray(self.names, self.matrix)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{n}={s}" for n, s in zip(self.names, self.sizes.tolist(), strict=True))
+        return f"SliceMembership({len(self)} rows; {sizes})"
+
+
+def to_recarray(names: Sequence[str], matrix: np.ndarray) -> np.recarray:
+    out = np.recarray(matrix.shape[0], dtype=[(name, np.int64) for name in names])
+    for j, name in enumerate(names):
+        out[name] = matrix[:, j]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+
+
+def check_sfs(sfs: Iterable[SlicingFunction], owner: str = "PandasSFApplier") -> list:
+    """Validate a list of SFs: non-empty, all SlicingFunction, unique names."""
+    if isinstance(sfs, SlicingFunction):
+        sfs = [sfs]
+    sfs = list(sfs)
+    if not sfs:
+        raise ValueError(f"{owner} needs at least one slicing function; got an empty list.")
+    for i, sf in enumerate(sfs):
+        if not isinstance(sf, SlicingFunction):
+            hint = (" Decorate it with @slicing_function()." if callable(sf) else "")
+            raise TypeError(
+                f"{owner}: item {i} is a {type(sf).__name__} ({sf!r}), not a SlicingFunction."
+                + hint
+            )
+    seen: dict[str, int] = {}
+    for i, sf in enumerate(sfs):
+        if sf.name in seen:
+            count = sum(s.name == sf.name for s in sfs)
+            raise ValueError(
+                f"Operator names not unique: {count} operators with name {sf.name} "
+                f"(slicing functions at positions {seen[sf.name]} and {i}). Give each SF its own "
+                "name, e.g. @slicing_function(name=...) or sf.rename(...)."
+            )
+        seen[sf.name] = i
+    return sfs
+
+
+# ---------------------------------------------------------------------------------------------
+# row-wise evaluation
+
+
+class _Failure:
+    __slots__ = ("err",)
+
+    def __init__(self, err: BaseException) -> None:
+        self.err = err
+
+
+_BOOL_TYPES = {bool, np.bool_}
+_INT_TYPES = {int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+              np.uint64}
+
+
+def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
+    types = set(map(type, vals))
+    if types <= _BOOL_TYPES:
+        return np.array(vals, dtype=bool)
+    if types <= _BOOL_TYPES | _INT_TYPES:
+        arr = np.array(vals, dtype=np.int64)
+        bad = np.flatnonzero((arr != 0) & (arr != 1))
+        if not len(bad):
+            return arr.astype(bool)
+        pos = int(bad[0])
+    else:
+        pos = next(i for i, v in enumerate(vals)
+                   if type(v) not in _BOOL_TYPES and not (type(v) in _INT_TYPES and v in (0, 1)))
+    v = vals[pos]
+    raise SFApplyError(
+        name, index[offset + pos], offset + pos,
+        message=(
+            f"Slicing function {name!r} returned {v!r} ({type(v).__name__}) for the row with "
+            f"index {index[offset + pos]!r} (position {offset + pos}); expected True/False "
+            "(or 0/1). Make it return a boolean, e.g. `return bool(...)`."
+        ),
+    )
+
+
+def _run_pre(p: Any, pts: list) -> list:
+    out = []
+    append = out.append
+    for x in pts:
+        if type(x) is _Failure:
+            append(x)
+            continue
+        try:
+            y = p(x)
+        except Exception as err:
+            y = _Failure(err)
+        else:
+            if y is None:
+                y = _Failure(ValueError(
+                    f"Preprocessor should not return None: preprocessor "
+                    f"{getattr(p, 'name', p)!r} returned None; make it return the data point."
+                ))
+        append(y)
+    return out
+
+
+def _rowwise_chunk(
+    df: pd.DataFrame, sfs: Sequence[SlicingFunction], start: int, stop: int,
+    fault_tolerant: bool,
+) -> tuple[list[np.ndarray], ApplierMetadata]:
+    meta = ApplierMetadata()
+    rows = list(iter_rows(df, start, stop))
+    index = df.index
+    chains: dict[tuple, list] = {(): rows}
+    masks = []
+    for sf in sfs:
+        key = ()
+        for p in sf._pre:
+            parent, key = key, (*key, id(p))
+            if key not in chains:
+                chains[key] = _run_pre(p, chains[parent])
+        pts = chains[key]
+        f, res = sf._f, sf._resources
+        try:
+            if any(type(x) is _Failure for x in pts) if key else False:
+                raise _SlowPath
+            vals = [f(x, **res) for x in pts] if res else [f(x) for x in pts]
+        except Exception:
+            vals = []
+            for i, x in enumerate(pts):
+                try:
+                    if type(x) is _Failure:
+                        raise x.err
+                    vals.append(f(x, **res))
+                except Exception as err:
+                    if not fault_tolerant:
+                        raise SFApplyError(sf.name, index[start + i], start + i, err) from err
+                    meta.record(sf.name, index[start + i], err)
+                    vals.append(False)
+        masks.append(_to_bool(sf.name, vals, index, start))
+    return masks, meta
+
+
+class _SlowPath(Exception):
+    pass
+
+
+# fork-based parallelism: the frame and SFs reach the workers by inheritance, never pickled,
+# so SFs defined in a notebook work.
+_FORK_JOB: tuple | None = None
+
+
+def _fork_worker(start: int, stop: int):
+    df, sfs, fault_tolerant = _FORK_JOB
+    masks, meta = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
+    return [np.packbits(m) for m in masks], stop - start, dict(meta.faults), \
+        dict(meta.fault_rows), meta.errors
+
+
+def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _FORK_JOB
+    n = len(df)
+    n_chunks = max(n_jobs * 4, -(-n // CHUNK_ROWS))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    _FORK_JOB = (df, sfs, fault_tolerant)
+    meta = ApplierMetadata()
+    parts: list = [None] * n_chunks
+    try:
+        with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork")) as pool:
+            futures = [pool.submit(_fork_worker, int(a), int(b))
+                       for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            for c, fut in enumerate(futures):
+                try:
+                    packed, count, faults, fault_rows, errors = fut.result()
+                except BrokenProcessPool as err:
+                    for f in futures:
+                        f.cancel()
+                    raise RuntimeError(
+                        f"A worker process died while applying slicing functions "
+                        f"{[s.name for s in sfs]} to rows {bounds[c]}..{bounds[c + 1] - 1} "
+                        "(killed, out of memory, or a crash in native code). Retry with "
+                        "n_jobs=None to see the error in this process."
+                    ) from err
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+                parts[c] = [np.unpackbits(p, count=count).astype(bool) for p in packed]
+                sub = ApplierMetadata()
+                sub.faults.update(faults)
+                sub.fault_rows.update(fault_rows)
+                sub.errors.update(errors)
+                meta.merge(sub)
+                if bar is not None:
+                    bar.update(count)
+    finally:
+        _FORK_JOB = None
+    masks = [np.concatenate([p[j] for p in parts]) for j in range(len(sfs))]
+    return masks, meta
+
+
+def _resolve_n_jobs(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a positive integer, -1 (all cores) or None; got 0.")
+    return n_jobs
+
+
+def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
+    n = len(df)
+    if not sfs:
+        return [], ApplierMetadata()
+    bar = None
+    if progress_bar and n:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="Applying SFs", unit="rows")
+    try:
+        jobs = _resolve_n_jobs(n_jobs)
+        import multiprocessing as mp
+
+        if jobs > 1 and n >= 2 * jobs and "fork" in mp.get_all_start_methods():
+            return _rowwise_parallel(df, sfs, fault_tolerant, jobs, bar)
+        if jobs > 1:
+            logger.info("n_jobs=%s ignored: fork start method unavailable or too few rows", jobs)
+        meta = ApplierMetadata()
+        chunks: list[list[np.ndarray]] = []
+        for start in range(0, n, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, n)
+            masks, sub = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
+            chunks.append(masks)
+            meta.merge(sub)
+            if bar is not None:
+                bar.update(stop - start)
+        if not chunks:
+            return [np.zeros(0, dtype=bool) for _ in sfs], meta
+        return [np.concatenate([c[j] for c in chunks]) for j in range(len(sfs))], meta
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the engine
+
+
+def _leaves(sf: SlicingFunction, out: dict) -> None:
+    if isinstance(sf, CombinedSlicingFunction):
+        for o in sf.operands:
+            _leaves(o, out)
+    else:
+        out.setdefault(sf.fingerprint + sf.name, sf)
+
+
+def compute_masks(
+    df: pd.DataFrame,
+    sfs: Sequence[SlicingFunction],
+    *,
+    fault_tolerant: bool = False,
+    progress_bar: bool = False,
+    n_jobs: int | None = None,
+) -> SliceMembership:
+    """Membership of every row of ``df`` in every SF's slice.
+
+    Parameters
+    ----------
+    df
+        The data; row-wise SFs see each row's columns as attributes.
+    sfs
+        Slicing functions (names must be unique).
+    fault_tolerant
+        Count rows on which an SF raises as not in its slice (recorded in ``meta``) instead of
+        raising :class:`SFApplyError`.
+    progress_bar
+        Show a ``tqdm.auto`` bar over the rows (row-wise SFs only).
+    n_jobs
+        Processes for row-wise SFs (``-1``: all cores). Worth it for costly SFs (TextBlob).
+
+    Returns
+    -------
+    SliceMembership
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+    sfs = check_sfs(sfs, "compute_masks")
+    n = len(df)
+    leaves: dict[str, SlicingFunction] = {}
+    for sf in sfs:
+        _leaves(sf, leaves)
+    meta = ApplierMetadata()
+    results: dict[str, np.ndarray] = {}
+
+    # keyword SFs: grouped by (column, case), each distinct keyword searched once
+    groups: dict[tuple, list[tuple[str, KeywordSlicingFunction]]] = defaultdict(list)
+    rowwise: list[tuple[str, SlicingFunction]] = []
+    for key, sf in leaves.items():
+        if isinstance(sf, KeywordSlicingFunction) and type(sf)._match_frame is \
+                KeywordSlicingFunction._match_frame:
+            groups[(sf.column, sf.case)].append((key, sf))
+        elif sf.vectorized:
+            results[key] = _vectorized_mask(sf, df, fault_tolerant, meta)
+        else:
+            rowwise.append((key, sf))
+    for (column, case), members in groups.items():
+        try:
+            from slicewidgets.slicing._text import keyword_masks
+            from slicewidgets.slicing.sf import _text_values
+
+            values = _text_values(df, column, members[0][1].name)
+            masks = keyword_masks(values, [sf._needles for _, sf in members], case=case)
+        except Exception as err:
+            if not fault_tolerant:
+                raise SFApplyError(members[0][1].name, None, None, err, vectorized=True) from err
+            masks = [np.zeros(n, dtype=bool)] * len(members)
+            for _, sf in members:
+                meta.record(sf.name, None, err, count=n)
+        for (key, _), mask in zip(members, masks, strict=True):
+            results[key] = mask
+
+    masks, sub = _rowwise_masks(df, [sf for _, sf in rowwise], fault_tolerant, progress_bar,
+                                n_jobs)
+    meta.merge(sub)
+    for (key, _), mask in zip(rowwise, masks, strict=True):
+        results[key] = mask
+
+    matrix = np.empty((n, len(sfs)), dtype=bool, order="F")
+    for j, sf in enumerate(sfs):
+        matrix[:, j] = _combined_mask(sf, results)
+    return SliceMembership([sf.name for sf in sfs], matrix, meta)
+
+
+def _combined_mask(sf: SlicingFunction, results: dict) -> np.ndarray:
+    if isinstance(sf, CombinedSlicingFunction):
+        return sf.combine([_combined_mask(o, results) for o in sf.operands])
+    return results[sf.fingerprint + sf.name]
+
+
+def _vectorized_mask(sf: SlicingFunction, df: pd.DataFrame, fault_tolerant: bool,
+                     meta: ApplierMetadata) -> np.ndarray:
+    try:
+        out = sf._f(df, **sf._resources)
+    except Exception as err:
+        if not fault_tolerant:
+            raise SFApplyError(sf.name, None, None, err, vectorized=True) from err
+        meta.record(sf.name, None, err, count=len(df))
+        return np.zeros(len(df), dtype=bool)
+    return validate_mask(sf.name, out, df)
+
+
+# ---------------------------------------------------------------------------------------------
+# public appliers
+
+
+class BaseSFApplier:
+    """Holds and validates a list of slicing functions (unique names)."""
+
+    def __init__(self, sfs: Sequence[SlicingFunction]) -> None:
+        self._sfs = check_sfs(sfs, type(self).__name__)
+        self._sf_names = [sf.name for sf in self._sfs]
+
+    @property
+    def sfs(self) -> list[SlicingFunction]:
+        return list(self._sfs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}, SFs: {self._sf_names}"
+
+
+class PandasSFApplier(BaseSFApplier):
+    """Apply slicing functions to a pandas DataFrame.
+
+    Parameters
+    ----------
+    sfs
+        Slicing functions; their names become the fields of ``S``, in order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from slicewidgets.slicing import slicing_function
+    >>> @slicing_function()
+    ... def big(x):
+    ...     return x.num > 42
+    >>> S = PandasSFApplier([big]).apply(pd.DataFrame({"num": [1, 50]}), progress_bar=False)
+    >>> S.big.tolist()
+    [0, 1]
+    """
+
+    def apply(
+        self,
+        df: pd.DataFrame,
+        progress_bar: bool = True,
+        fault_tolerant: bool = False,
+        return_meta: bool = False,
+        *,
+        n_jobs: int | None = None,
+    ) -> np.recarray | tuple[np.recarray, ApplierMetadata]:
+        """Slice membership of each row of ``df`` as Snorkel's ``S`` recarray.
+
+        Parameters
+        ----------
+        df
+            The data.
+        progress_bar
+            Show a ``tqdm.auto`` progress bar (row-wise SFs).
+        fault_tolerant
+            Rows on which an SF raises count as not in its slice; see ``return_meta``.
+        return_meta
+            Also return :class:`ApplierMetadata` (faults per SF).
+        n_jobs
+            Processes for row-wise SFs (``-1`` = all cores).
+
+        Returns
+        -------
+        np.recarray or (np.recarray, ApplierMetadata)
+        """
+        membership = self.membership(df, progress_bar=progress_bar,
+                                     fault_tolerant=fault_tolerant, n_jobs=n_jobs)
+        S = membership.to_recarray()
+        return (S, membership.meta) if return_meta else S
+
+    def membership(
+        self, df: pd.DataFrame, *, progress_bar: bool = False, fault_tolerant: bool = False,
+        n_jobs: int | None = None,
+    ) -> SliceMembership:
+        """Slice membership as a compact boolean :class:`SliceMembership`."""
+        return compute_masks(df, self._sfs, fault_tolerant=fault_tolerant,
+                             progress_bar=progress_bar, n_jobs=n_jobs)
+
+
+class SFApplier(BaseSFApplier):
+    """Apply slicing functions to a sequence of data points (objects, Series, dicts...).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from slicewidgets.slicing import slicing_function
+    >>> @slicing_function()
+    ... def big(x):
+    ...     return x.num > 42
+    >>> SFApplier([big]).apply([SimpleNamespace(num=1), SimpleNamespace(num=50)],
+    ...                        progress_bar=False).big.tolist()
+    [0, 1]
+    """
+
+    def apply(
+        self,
+        data_points: Iterable[Any],
+        progress_bar: bool = True,
+        fault_tolerant: bool = False,
+        return_meta: bool = False,
+    ) -> np.recarray | tuple[np.recarray, ApplierMetadata]:
+        """Slice membership of each data point as Snorkel's ``S`` recarray."""
+        from tqdm.auto import tqdm
+
+        points = list(data_points)
+        meta = ApplierMetadata()
+        matrix = np.zeros((len(points), len(self._sfs)), dtype=bool)
+        positions = pd.RangeIndex(len(points))
+        for i, x in enumerate(tqdm(points, disable=not progress_bar)):
+            vals = []
+            for sf in self._sfs:
+                try:
+                    vals.append(sf(x))
+                except Exception as err:
+                    if not fault_tolerant:
+                        raise SFApplyError(sf.name, i, i, err) from err
+                    meta.record(sf.name, i, err)
+                    vals.append(False)
+            for j, sf in enumerate(self._sfs):
+                matrix[i, j] = _to_bool(sf.name, [vals[j]], positions, i)[0]
+        S = to_recarray(self._sf_names, matrix)
+        return (S, meta) if return_meta else S

@@ -1,0 +1,276 @@
+"""``SliceSet``: a DataFrame, a set of slicing functions and their cached masks.
+
+Adding, editing, removing or toggling one SF recomputes at most that SF: masks are cached by
+the SF's *fingerprint* (its code, constants, closure values, resources and preprocessors), so
+an SF edited back to an earlier version, or renamed, costs nothing. This is the engine of the
+live widgets; it is plain Python and can be driven without them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewidgets.slicing.apply import (
+    ApplierMetadata,
+    SliceMembership,
+    check_sfs,
+    compute_masks,
+    to_recarray,
+)
+from slicewidgets.slicing.sf import SlicingFunction
+
+__all__ = ["SliceSet"]
+
+
+class SliceSet:
+    """Slicing functions over one DataFrame, with masks kept up to date incrementally.
+
+    Parameters
+    ----------
+    df
+        The data the SFs are applied to.
+    sfs
+        Initial slicing functions (names must be unique).
+    fault_tolerant
+        Rows on which an SF raises count as not in its slice; the failures are kept in
+        :attr:`errors` (default ``True``: one bad SF never blocks the others).
+    n_jobs
+        Processes for row-wise SFs.
+    cache_size
+        Masks of SF versions no longer in the set kept for a quick undo.
+
+    Examples
+    --------
+    >>> from slicewidgets.slicing import keyword_sf
+    >>> df = pd.DataFrame({"text": ["please subscribe", "nice song", "check it out"]})
+    >>> ss = SliceSet(df, [keyword_sf(["please"]), keyword_sf(["check"])])
+    >>> ss.sizes()
+    {'keyword_please': 1, 'keyword_check': 1}
+    >>> ss.set_enabled("keyword_check", False)
+    >>> ss.enabled_names
+    ['keyword_please']
+    >>> ss.update(keyword_sf(["please", "song"], name="keyword_please"))
+    >>> ss.sizes()
+    {'keyword_please': 2}
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        sfs: Iterable[SlicingFunction] = (),
+        *,
+        fault_tolerant: bool = True,
+        n_jobs: int | None = None,
+        cache_size: int = 256,
+    ) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"SliceSet needs a pandas DataFrame, got {type(df).__name__}.")
+        self._df = df
+        self.fault_tolerant = fault_tolerant
+        self.n_jobs = n_jobs
+        self.cache_size = cache_size
+        self._sfs: dict[str, SlicingFunction] = {}
+        self._enabled: dict[str, bool] = {}
+        self._masks: dict[str, np.ndarray] = {}
+        self.errors: dict[str, ApplierMetadata] = {}
+        self._cache: OrderedDict[str, tuple[np.ndarray, ApplierMetadata]] = OrderedDict()
+        self._listeners: list[Callable[[str, str | None], None]] = []
+        self.n_computed = 0  # SF evaluations so far (tests and benchmarks read it)
+        sfs = list(sfs)
+        if sfs:
+            check_sfs(sfs, "SliceSet")
+        self._compute_many(sfs)
+        for sf in sfs:
+            self._insert(sf)
+
+    # -- data -----------------------------------------------------------------------------------
+    @property
+    def df(self) -> pd.DataFrame:
+        return self._df
+
+    def set_frame(self, df: pd.DataFrame) -> None:
+        """Use another DataFrame: every mask is recomputed."""
+        self._df = df
+        self._cache.clear()
+        self._compute_many(list(self._sfs.values()))
+        for name, sf in self._sfs.items():
+            self._insert(sf, self._enabled[name])
+        self._notify("frame", None)
+
+    # -- SFs ----------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """All SF names, in order."""
+        return list(self._sfs)
+
+    @property
+    def enabled_names(self) -> list[str]:
+        """Names of the enabled SFs, in order."""
+        return [n for n in self._sfs if self._enabled[n]]
+
+    @property
+    def sfs(self) -> list[SlicingFunction]:
+        return list(self._sfs.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._sfs
+
+    def __len__(self) -> int:
+        return len(self._sfs)
+
+    def __getitem__(self, name: str) -> SlicingFunction:
+        return self._sfs[self._check_name(name)]
+
+    def add(self, sf: SlicingFunction, *, enabled: bool = True) -> None:
+        """Add a new SF; its name must not be taken (use :meth:`update` to replace)."""
+        if not isinstance(sf, SlicingFunction):
+            raise TypeError(f"SliceSet.add expects a SlicingFunction, got {type(sf).__name__}.")
+        if sf.name in self._sfs:
+            raise ValueError(
+                f"A slicing function named {sf.name!r} is already in the set; use update() to "
+                "replace it or give the new SF another name."
+            )
+        self._compute_many([sf])
+        self._insert(sf, enabled)
+        self._notify("add", sf.name)
+
+    def update(self, sf: SlicingFunction, *, enabled: bool | None = None) -> None:
+        """Add ``sf`` or replace the SF of the same name (recomputing only if its code changed)."""
+        if not isinstance(sf, SlicingFunction):
+            raise TypeError(
+                f"SliceSet.update expects a SlicingFunction, got {type(sf).__name__}."
+            )
+        event = "edit" if sf.name in self._sfs else "add"
+        if enabled is None:
+            enabled = self._enabled.get(sf.name, True)
+        self._compute_many([sf])
+        self._insert(sf, enabled)
+        self._notify(event, sf.name)
+
+    def remove(self, name: str) -> None:
+        """Remove an SF (its mask stays cached for a while)."""
+        self._check_name(name)
+        del self._sfs[name], self._enabled[name], self._masks[name]
+        self.errors.pop(name, None)
+        self._notify("remove", name)
+
+    def set_enabled(self, name: str, enabled: bool = True) -> None:
+        """Include or exclude an SF from :meth:`membership` and scores (no recomputation)."""
+        self._check_name(name)
+        if self._enabled[name] != bool(enabled):
+            self._enabled[name] = bool(enabled)
+            self._notify("toggle", name)
+
+    def is_enabled(self, name: str) -> bool:
+        return self._enabled[self._check_name(name)]
+
+    def observe(self, callback: Callable[[str, str | None], None]) -> None:
+        """Call ``callback(event, name)`` after each change.
+
+        Events: ``"add"``, ``"edit"``, ``"remove"``, ``"toggle"``, ``"frame"``.
+        """
+        self._listeners.append(callback)
+
+    def unobserve(self, callback: Callable[[str, str | None], None]) -> None:
+        self._listeners.remove(callback)
+
+    # -- results ------------------------------------------------------------------------------
+    def mask(self, name: str) -> np.ndarray:
+        """Boolean membership of every row in the slice ``name`` (read-only view)."""
+        mask = self._masks[self._check_name(name)]
+        view = mask.view()
+        view.flags.writeable = False
+        return view
+
+    def sizes(self, enabled_only: bool = True) -> dict[str, int]:
+        """Rows per slice."""
+        names = self.enabled_names if enabled_only else self.names
+        return {n: int(self._masks[n].sum()) for n in names}
+
+    def membership(self, enabled_only: bool = True) -> SliceMembership:
+        """Membership of every row in every (enabled) slice."""
+        names = self.enabled_names if enabled_only else self.names
+        matrix = np.empty((len(self._df), len(names)), dtype=bool, order="F")
+        for j, name in enumerate(names):
+            matrix[:, j] = self._masks[name]
+        meta = ApplierMetadata()
+        for name in names:
+            meta.merge(self.errors.get(name, ApplierMetadata()))
+        return SliceMembership(names, matrix, meta)
+
+    @property
+    def S(self) -> np.recarray:
+        """Snorkel's ``S`` recarray of the enabled slices."""
+        m = self.membership()
+        return to_recarray(m.names, m.matrix)
+
+    def slice_dataframe(self, name: str) -> pd.DataFrame:
+        """Rows of the slice ``name``."""
+        return self._df.iloc[np.flatnonzero(self._masks[self._check_name(name)])]
+
+    def score(self, scorer: Any, golds, preds=None, probs=None, as_dataframe: bool = False):
+        """``scorer.score_slices`` over the enabled slices."""
+        return scorer.score_slices(self.membership(), golds, preds, probs,
+                                   as_dataframe=as_dataframe)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{n}={int(self._masks[n].sum())}{'' if self._enabled[n] else ' (off)'}"
+            for n in self._sfs
+        )
+        return f"SliceSet({len(self._df)} rows; {parts})"
+
+    # -- internals ----------------------------------------------------------------------------
+    def _check_name(self, name: str) -> str:
+        if name not in self._sfs:
+            raise KeyError(f"No slicing function named {name!r}; the set has {self.names}.")
+        return name
+
+    def _compute_many(self, sfs: list[SlicingFunction]) -> None:
+        todo, seen = [], set()
+        for sf in sfs:
+            fp = sf.fingerprint
+            if fp in self._cache:
+                self._cache.move_to_end(fp)
+            elif fp not in seen:
+                seen.add(fp)
+                todo.append(sf.rename(f"sf{len(todo)}"))
+        if not todo:
+            return
+        result = compute_masks(self._df, todo, fault_tolerant=self.fault_tolerant,
+                               n_jobs=self.n_jobs)
+        self.n_computed += len(todo)
+        for j, sf in enumerate(todo):
+            meta = ApplierMetadata()
+            alias = sf.name
+            if alias in result.meta.faults:
+                meta.faults[alias] = result.meta.faults[alias]
+                meta.fault_rows[alias] = list(result.meta.fault_rows.get(alias, []))
+                meta.errors[alias] = result.meta.errors.get(alias, "")
+            self._cache[sf.fingerprint] = (np.ascontiguousarray(result.matrix[:, j]), meta)
+        # keep the masks in use plus `cache_size` others
+        in_use = {s.fingerprint for s in self._sfs.values()} | seen
+        extra = [fp for fp in self._cache if fp not in in_use]
+        for fp in extra[: max(0, len(extra) - self.cache_size)]:
+            del self._cache[fp]
+
+    def _insert(self, sf: SlicingFunction, enabled: bool = True) -> None:
+        mask, meta = self._cache[sf.fingerprint]
+        self._sfs[sf.name] = sf
+        self._enabled[sf.name] = bool(enabled)
+        self._masks[sf.name] = mask
+        renamed = ApplierMetadata()
+        for alias in meta.faults:
+            renamed.faults[sf.name] = meta.faults[alias]
+            renamed.fault_rows[sf.name] = list(meta.fault_rows[alias])
+            renamed.errors[sf.name] = meta.errors[alias]
+        self.errors[sf.name] = renamed
+
+    def _notify(self, event: str, name: str | None) -> None:
+        for callback in list(self._listeners):
+            callback(event, name)

@@ -1,0 +1,553 @@
+"""Slicing functions: the ``SlicingFunction`` class, its decorator, builders and algebra.
+
+A slicing function (SF) marks the rows of one slice of the data. It comes in two forms:
+
+* **row-wise** (Snorkel's form): ``f(x, **resources) -> bool`` for one data point ``x``
+  whose fields are attributes (``x.text``), optionally after preprocessors (``pre=[...]``);
+* **vectorized**: ``f(df, **resources) -> boolean mask`` over a whole DataFrame,
+  declared with ``@slicing_function(vectorized=True)``; tens to thousands of times faster.
+
+Both forms can be called on a single data point and both can be applied to a DataFrame by
+:class:`~slicewidgets.slicing.PandasSFApplier`. SFs combine with ``&``, ``|`` and ``~``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewidgets._fingerprint import fingerprint
+from slicewidgets.preprocess.core import MISSING_PARENS, BaseMapper
+
+__all__ = [
+    "SlicingFunction",
+    "slicing_function",
+    "KeywordSlicingFunction",
+    "RegexSlicingFunction",
+    "CombinedSlicingFunction",
+    "keyword_sf",
+    "regex_sf",
+]
+
+
+class SlicingFunction:
+    """A named predicate that marks the data points of one slice.
+
+    Parameters
+    ----------
+    name
+        Name of the slice; becomes the field name in ``S`` and the row label in score tables.
+    f
+        Row-wise: ``f(x, **resources) -> bool``. Vectorized: ``f(df, **resources) -> mask``
+        (boolean array or Series aligned with ``df``).
+    resources
+        Keyword arguments passed to ``f`` on every call.
+    pre
+        Preprocessors run (in order) on each data point before ``f`` (row-wise SFs only).
+    vectorized
+        Whether ``f`` takes the whole DataFrame.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> sf = SlicingFunction("big", lambda x: x.a > 42)
+    >>> sf(SimpleNamespace(a=90))
+    True
+    >>> import pandas as pd
+    >>> vsf = SlicingFunction("big", lambda df: df.a > 42, vectorized=True)
+    >>> vsf.mask(pd.DataFrame({"a": [1, 90]})).tolist()
+    [False, True]
+    """
+
+    def __init__(
+        self,
+        name: str,
+        f: Callable[..., Any],
+        resources: Mapping[str, Any] | None = None,
+        pre: Sequence[BaseMapper] | None = None,
+        *,
+        vectorized: bool = False,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(
+                f"SlicingFunction name must be a non-empty string, got {name!r}."
+            )
+        if not callable(f):
+            raise TypeError(f"SlicingFunction {name!r}: f must be callable, got {type(f).__name__}.")
+        self.name = name
+        self._f = f
+        self._resources = dict(resources or {})
+        self._pre = list(pre or [])
+        self.vectorized = vectorized
+        if vectorized and self._pre:
+            raise ValueError(
+                f"SlicingFunction {name!r}: preprocessors are row-wise and cannot feed a "
+                "vectorized SF; add the column to the DataFrame first, or drop vectorized=True."
+            )
+        for p in self._pre:
+            if not callable(p):
+                raise TypeError(
+                    f"SlicingFunction {name!r}: pre must hold preprocessors, got {p!r}."
+                )
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the SF's code, resources and preprocessors (not its name).
+
+        The incremental engine keys cached masks by it: editing the code invalidates them.
+        """
+        return fingerprint(self._fingerprint_parts())
+
+    def _fingerprint_parts(self) -> tuple:
+        return (type(self).__qualname__, self._f, self._resources,
+                tuple(getattr(p, "fingerprint", p) for p in self._pre), self.vectorized)
+
+    def rename(self, name: str) -> SlicingFunction:
+        """A copy of this SF under another name."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.name = name
+        return clone
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def _preprocess(self, x: Any) -> Any:
+        for p in self._pre:
+            x = p(x)
+            if x is None:
+                raise ValueError(
+                    f"Preprocessor should not return None: preprocessor "
+                    f"{getattr(p, 'name', p)!r} of slicing function {self.name!r} returned None; "
+                    "make it return the data point."
+                )
+        return x
+
+    def __call__(self, x: Any) -> Any:
+        """Evaluate the SF on one data point (any SF form)."""
+        if self.vectorized:
+            frame = _point_to_frame(x)
+            return bool(self.mask(frame)[0])
+        return self._f(self._preprocess(x), **self._resources)
+
+    def mask(self, df: pd.DataFrame) -> np.ndarray:
+        """Boolean membership of every row of ``df`` (validated).
+
+        Row-wise SFs are run through :class:`~slicewidgets.slicing.PandasSFApplier`.
+        """
+        if not self.vectorized:
+            from slicewidgets.slicing.apply import compute_masks
+
+            return compute_masks(df, [self]).matrix[:, 0]
+        try:
+            out = self._f(df, **self._resources)
+        except Exception as err:
+            raise SFApplyError(self.name, None, None, err, vectorized=True) from err
+        return validate_mask(self.name, out, df)
+
+    # -- algebra ------------------------------------------------------------------------------
+    def __and__(self, other: SlicingFunction) -> CombinedSlicingFunction:
+        return CombinedSlicingFunction("and", [self, _check_sf(other, "&")])
+
+    def __or__(self, other: SlicingFunction) -> CombinedSlicingFunction:
+        return CombinedSlicingFunction("or", [self, _check_sf(other, "|")])
+
+    def __invert__(self) -> CombinedSlicingFunction:
+        return CombinedSlicingFunction("not", [self])
+
+    def __repr__(self) -> str:
+        kind = ", vectorized" if self.vectorized else ""
+        return f"{type(self).__name__} {self.name}, Preprocessors: {self._pre}{kind}"
+
+
+def _check_sf(other: Any, op: str) -> SlicingFunction:
+    if not isinstance(other, SlicingFunction):
+        raise TypeError(
+            f"Cannot combine a SlicingFunction with {type(other).__name__} using {op!r}; "
+            "both operands must be slicing functions."
+        )
+    return other
+
+
+def _point_to_frame(x: Any) -> pd.DataFrame:
+    if isinstance(x, pd.Series):
+        return x.to_frame().T.reset_index(drop=True)
+    if isinstance(x, Mapping):
+        return pd.DataFrame([dict(x)])
+    if hasattr(x, "__dict__"):
+        return pd.DataFrame([vars(x)])
+    raise TypeError(
+        f"Cannot evaluate a vectorized slicing function on {type(x).__name__}; pass a "
+        "pd.Series, a dict or an object with attributes."
+    )
+
+
+class SFApplyError(RuntimeError):
+    """A slicing function failed or returned something other than a boolean.
+
+    Attributes
+    ----------
+    sf_name
+        Name of the slicing function.
+    index
+        Index label of the row (``None`` for a vectorized SF).
+    position
+        Position of the row (0-based).
+    """
+
+    def __init__(
+        self,
+        sf_name: str,
+        index: Any,
+        position: int | None,
+        err: BaseException | None = None,
+        *,
+        vectorized: bool = False,
+        message: str | None = None,
+        partition: int | None = None,
+    ) -> None:
+        self.sf_name = sf_name
+        self.index = index
+        self.position = position
+        self.partition = partition
+        self.original = err
+        if message is None:
+            where = (
+                "on the whole DataFrame (vectorized)"
+                if vectorized
+                else f"on the row with index {index!r} (position {position})"
+            )
+            if partition is not None:
+                where += f" of partition {partition}"
+            message = (
+                f"Slicing function {sf_name!r} raised {type(err).__name__} {where}: {err}. "
+                "Fix the SF, or apply with fault_tolerant=True to count failing rows as "
+                "not in the slice."
+            )
+        super().__init__(message)
+
+    def __reduce__(self):  # picklable across processes
+        return (_rebuild_error, (self.sf_name, self.index, self.position, str(self), self.partition))
+
+
+def _rebuild_error(sf_name, index, position, message, partition):
+    return SFApplyError(sf_name, index, position, None, message=message, partition=partition)
+
+
+def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
+    """Check a vectorized SF's output and return it as a boolean ndarray."""
+    n = len(df)
+    if isinstance(out, pd.DataFrame):
+        raise TypeError(
+            f"Vectorized slicing function {name!r} returned a DataFrame; expected one boolean "
+            f"per row (a Series or array of length {n})."
+        )
+    if isinstance(out, pd.Series):
+        if len(out) != n:
+            raise ValueError(
+                f"Vectorized slicing function {name!r} returned {len(out)} values for a "
+                f"DataFrame of {n} rows; return one boolean per row."
+            )
+        if not out.index.equals(df.index):
+            raise ValueError(
+                f"Vectorized slicing function {name!r} returned a Series whose index is not "
+                "aligned with the DataFrame's (was it sorted, filtered or reset?); return a mask "
+                "computed from the frame's own columns, or `.to_numpy()` if the order is right."
+            )
+        if out.hasnans:
+            raise ValueError(
+                f"Vectorized slicing function {name!r} returned missing values "
+                f"({int(out.isna().sum())} of {n}); fill them, e.g. `.fillna(False)`."
+            )
+        values = out.to_numpy()
+    else:
+        values = np.asarray(out)
+        if values.ndim != 1 or len(values) != n:
+            raise ValueError(
+                f"Vectorized slicing function {name!r} returned shape {values.shape} for a "
+                f"DataFrame of {n} rows; return one boolean per row."
+            )
+    if values.dtype == bool:
+        return values
+    if values.dtype.kind in "iu" or values.dtype == object:
+        ok = np.isin(values, [0, 1]) if values.dtype != object else np.array(
+            [v is True or v is False or (type(v) in _INT_TYPES and v in (0, 1)) or
+             isinstance(v, np.bool_) for v in values], dtype=bool)
+        if ok.all():
+            return values.astype(bool)
+    raise TypeError(
+        f"Vectorized slicing function {name!r} returned dtype {values.dtype}; expected a "
+        "boolean mask (or 0/1 integers). Compare to get booleans, e.g. `df.n_words < 5`."
+    )
+
+
+_INT_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+              np.uint64)
+
+
+class slicing_function:  # noqa: N801 - Snorkel's name
+    """Decorator that turns a function into a :class:`SlicingFunction`.
+
+    Parameters
+    ----------
+    name
+        Slice name; defaults to the function's name.
+    resources
+        Keyword arguments for the function.
+    pre
+        Preprocessors (row-wise SFs only).
+    vectorized
+        The function takes a whole DataFrame and returns a boolean mask.
+
+    Examples
+    --------
+    >>> @slicing_function()
+    ... def short_comment(x):
+    ...     return len(x.text.split()) < 5
+    >>> short_comment
+    SlicingFunction short_comment, Preprocessors: []
+    >>> @slicing_function(vectorized=True)
+    ... def short_comment_fast(df):
+    ...     return df.text.str.split().str.len() < 5
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        resources: Mapping[str, Any] | None = None,
+        pre: Sequence[BaseMapper] | None = None,
+        *,
+        vectorized: bool = False,
+    ) -> None:
+        if callable(name):
+            raise ValueError(MISSING_PARENS.format(deco="slicing_function"))
+        self.name = name
+        self.resources = resources
+        self.pre = pre
+        self.vectorized = vectorized
+
+    def __call__(self, f: Callable[..., Any]) -> SlicingFunction:
+        sf = SlicingFunction(
+            self.name or f.__name__, f, resources=self.resources, pre=self.pre,
+            vectorized=self.vectorized,
+        )
+        sf.__doc__ = f.__doc__
+        return sf
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders
+
+
+def _text_values(df: pd.DataFrame, column: str, sf_name: str) -> list:
+    if column not in df.columns:
+        raise KeyError(
+            f"Slicing function {sf_name!r} reads column {column!r}, which the DataFrame does "
+            f"not have (columns: {list(df.columns)}); pass column=..."
+        )
+    return df[column].tolist()
+
+
+class KeywordSlicingFunction(SlicingFunction):
+    """Rows whose ``column`` contains any of ``keywords`` (substring match).
+
+    Built by :func:`keyword_sf`. Missing values (None/NaN) never match. The applier evaluates
+    all keyword SFs of one column together, each distinct keyword once.
+    """
+
+    def __init__(
+        self, name: str, keywords: Sequence[str], column: str = "text", case: bool = False
+    ) -> None:
+        if isinstance(keywords, str):
+            keywords = [keywords]
+        keywords = list(keywords)
+        if not keywords or not all(isinstance(k, str) and k for k in keywords):
+            raise ValueError(
+                f"keyword_sf {name!r}: keywords must be a non-empty list of non-empty strings, "
+                f"got {keywords!r}."
+            )
+        self.keywords = keywords
+        self.column = column
+        self.case = case
+        self._needles = tuple(keywords if case else [k.lower() for k in keywords])
+        super().__init__(name, self._match_frame, vectorized=True)
+
+    def _fingerprint_parts(self) -> tuple:
+        return ("keyword", self._needles, self.column, self.case)
+
+    def _match_frame(self, df: pd.DataFrame) -> np.ndarray:
+        from slicewidgets.slicing._text import keyword_masks
+
+        return keyword_masks(_text_values(df, self.column, self.name), [self._needles],
+                             case=self.case)[0]
+
+    def match_text(self, text: Any) -> bool:
+        """Whether one text value is in the slice."""
+        if not isinstance(text, str):
+            return False
+        if not self.case:
+            text = text.lower()
+        return any(k in text for k in self._needles)
+
+    def __call__(self, x: Any) -> bool:
+        value = x[self.column] if isinstance(x, (Mapping, pd.Series)) else getattr(x, self.column)
+        return self.match_text(value)
+
+    def __repr__(self) -> str:
+        return f"KeywordSlicingFunction {self.name}, keywords={self.keywords!r}, column={self.column!r}"
+
+
+class RegexSlicingFunction(SlicingFunction):
+    """Rows whose ``column`` matches ``pattern`` (``re.search``). Built by :func:`regex_sf`."""
+
+    def __init__(self, name: str, pattern: str | re.Pattern, column: str = "text",
+                 flags: int = 0) -> None:
+        try:
+            self.regex = re.compile(pattern, flags)
+        except re.error as err:
+            raise ValueError(f"regex_sf {name!r}: invalid pattern {pattern!r}: {err}.") from err
+        self.pattern = self.regex.pattern
+        self.column = column
+        self.flags = flags
+        super().__init__(name, self._match_frame, vectorized=True)
+
+    def _fingerprint_parts(self) -> tuple:
+        return ("regex", self.pattern, self.regex.flags, self.column)
+
+    def _match_frame(self, df: pd.DataFrame) -> np.ndarray:
+        search = self.regex.search
+        values = _text_values(df, self.column, self.name)
+        return np.fromiter(
+            (isinstance(t, str) and search(t) is not None for t in values),
+            dtype=bool, count=len(values),
+        )
+
+    def match_text(self, text: Any) -> bool:
+        """Whether one text value is in the slice."""
+        return isinstance(text, str) and self.regex.search(text) is not None
+
+    def __call__(self, x: Any) -> bool:
+        value = x[self.column] if isinstance(x, (Mapping, pd.Series)) else getattr(x, self.column)
+        return self.match_text(value)
+
+    def __repr__(self) -> str:
+        return f"RegexSlicingFunction {self.name}, pattern={self.pattern!r}, column={self.column!r}"
+
+
+def keyword_sf(
+    keywords: Sequence[str], name: str | None = None, column: str = "text", case: bool = False
+) -> KeywordSlicingFunction:
+    """A slicing function for rows whose text contains any of ``keywords``.
+
+    Parameters
+    ----------
+    keywords
+        Substrings to look for.
+    name
+        Slice name; default ``"keyword_" + keywords[0]`` (as the Snorkel tutorial's
+        ``make_keyword_sf``).
+    column
+        Text column to search.
+    case
+        Case-sensitive matching (default: case-insensitive).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sf = keyword_sf(["please", "plz"])
+    >>> sf.name
+    'keyword_please'
+    >>> sf.mask(pd.DataFrame({"text": ["Please subscribe", "nice", None]})).tolist()
+    [True, False, False]
+    """
+    if isinstance(keywords, str):
+        keywords = [keywords]
+    if name is None:
+        if not keywords:
+            raise ValueError("keyword_sf needs at least one keyword, got an empty list.")
+        name = "keyword_" + re.sub(r"\W+", "_", keywords[0]).strip("_")
+    return KeywordSlicingFunction(name, keywords, column=column, case=case)
+
+
+def regex_sf(
+    pattern: str | re.Pattern, name: str | None = None, column: str = "text", flags: int = 0
+) -> RegexSlicingFunction:
+    """A slicing function for rows whose text matches a regular expression (``re.search``).
+
+    Parameters
+    ----------
+    pattern
+        Regular expression.
+    name
+        Slice name; default ``"regex_"`` + the pattern's word characters
+        (``r"check.*out"`` -> ``"regex_check_out"``).
+    column
+        Text column to search.
+    flags
+        ``re`` flags, e.g. ``re.I``.
+
+    Examples
+    --------
+    >>> import pandas as pd, re
+    >>> sf = regex_sf(r"check.*out", flags=re.I)
+    >>> sf.name
+    'regex_check_out'
+    >>> sf.mask(pd.DataFrame({"text": ["Check it out!", "out, check"]})).tolist()
+    [True, False]
+    """
+    if name is None:
+        raw = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+        name = "regex_" + (re.sub(r"\W+", "_", raw).strip("_") or "pattern")
+    return RegexSlicingFunction(name, pattern, column=column, flags=flags)
+
+
+class CombinedSlicingFunction(SlicingFunction):
+    """``a & b``, ``a | b`` or ``~a`` of slicing functions, itself a slicing function.
+
+    Default names: ``a_and_b``, ``a_or_b``, ``not_a``; use :meth:`rename` to choose one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> short = SlicingFunction("short", lambda df: df.n < 3, vectorized=True)
+    >>> spam = SlicingFunction("spam", lambda df: df.label == 1, vectorized=True)
+    >>> both = short & spam
+    >>> both.name
+    'short_and_spam'
+    >>> both.mask(pd.DataFrame({"n": [1, 1, 5], "label": [1, 0, 1]})).tolist()
+    [True, False, False]
+    """
+
+    _OPS = {"and": np.logical_and, "or": np.logical_or}
+
+    def __init__(self, op: str, operands: Sequence[SlicingFunction], name: str | None = None):
+        self.op = op
+        self.operands = list(operands)
+        if name is None:
+            name = (f"not_{operands[0].name}" if op == "not"
+                    else f"_{op}_".join(o.name for o in operands))
+        super().__init__(name, self._combine_frame, vectorized=True)
+
+    def _fingerprint_parts(self) -> tuple:
+        return ("combined", self.op, tuple(o.fingerprint for o in self.operands))
+
+    def combine(self, masks: Sequence[np.ndarray]) -> np.ndarray:
+        """Combine the operands' masks."""
+        if self.op == "not":
+            return ~masks[0]
+        return self._OPS[self.op].reduce(masks)
+
+    def _combine_frame(self, df: pd.DataFrame) -> np.ndarray:
+        return self.combine([o.mask(df) for o in self.operands])
+
+    def __call__(self, x: Any) -> bool:
+        values = [bool(o(x)) for o in self.operands]
+        if self.op == "not":
+            return not values[0]
+        return all(values) if self.op == "and" else any(values)
+
+    def __repr__(self) -> str:
+        return f"CombinedSlicingFunction {self.name} ({self.op} of {[o.name for o in self.operands]})"
