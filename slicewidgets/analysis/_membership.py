@@ -18,17 +18,31 @@ def as_membership(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
     :class:`~slicewidgets.slicing.SliceMembership`, a DataFrame of 0/1 or boolean columns, or a
     dict ``{name: mask}``. A row is in a slice when its value is positive: unlike Snorkel, a
     ``-1`` (abstain/fault) does not count as membership.
+
+    Examples
+    --------
+    >>> S = np.rec.fromarrays([np.array([1, 0, -1])], names="short")
+    >>> names, M = as_membership(S)
+    >>> names, M[:, 0].tolist()
+    (['short'], [True, False, False])
     """
     from slicewidgets.slicing.apply import SliceMembership
 
     if isinstance(S, SliceMembership):
         return list(S.names), S.matrix
-    if isinstance(S, np.ndarray) and S.dtype.names:
+    if isinstance(S, np.ndarray) and S.dtype.names is not None:
         names = list(S.dtype.names)
+        if not names:
+            return [], np.zeros((len(S), 0), dtype=bool)
+        fast = _structured_matrix(S, argument)
+        if fast is not None:
+            return names, fast
         cols = [np.asarray(S[name]) for name in names]
     elif isinstance(S, pd.DataFrame):
         names = [str(c) for c in S.columns]
-        cols = [S[c].to_numpy() for c in S.columns]
+        if not names:
+            return [], np.zeros((len(S), 0), dtype=bool)
+        cols = [_frame_column(S.iloc[:, j]) for j in range(S.shape[1])]
     elif isinstance(S, Mapping):
         names = [str(k) for k in S]
         cols = [np.asarray(v) for v in S.values()]
@@ -41,10 +55,44 @@ def as_membership(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
     matrix = np.zeros((n, len(names)), dtype=bool, order="F")
     for j, (name, col) in enumerate(zip(names, cols, strict=True)):
         if col.ndim != 1 or len(col) != n:
-            raise ValueError(f"{argument}[{name!r}] has shape {col.shape}; expected ({n},).")
-        if col.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{argument}[{name!r}] has dtype {col.dtype}; expected 0/1 or booleans."
+            raise ValueError(
+                f"{argument}[{name!r}] has shape {col.shape}; expected ({n},) like the first "
+                "slice: every slice needs one value per row."
             )
-        matrix[:, j] = col > 0
+        _check_dtype(argument, name, col.dtype)
+        np.greater(col, 0, out=matrix[:, j])
     return names, matrix
+
+
+def _check_dtype(argument: str, name: str, dtype: np.dtype) -> None:
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"{argument}[{name!r}] has dtype {dtype}; expected 0/1 or booleans (one field "
+            "per slice, as PandasSFApplier returns)."
+        )
+
+
+def _frame_column(col: pd.Series) -> np.ndarray:
+    if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "biuf":
+        return col.to_numpy(dtype=float, na_value=0)  # nullable booleans/integers: NA -> 0
+    return col.to_numpy()
+
+
+def _structured_matrix(S: np.ndarray, argument: str) -> np.ndarray | None:
+    """All fields at once when they share one numeric dtype (Snorkel's ``S``): one pass."""
+    if S.ndim != 1:
+        raise ValueError(
+            f"{argument} must be a 1-D recarray (one record per row), got shape {S.shape}."
+        )
+    dtypes = {S.dtype.fields[name][0] for name in S.dtype.names}
+    if len(dtypes) != 1:
+        return None
+    (dtype,) = dtypes
+    if dtype.shape != ():
+        return None
+    _check_dtype(argument, S.dtype.names[0], dtype)
+    from numpy.lib import recfunctions
+
+    values = recfunctions.structured_to_unstructured(np.asarray(S), copy=False)
+    # column-major, as SliceMembership: per-slice columns are contiguous (fast to count)
+    return np.greater(values, 0, out=np.empty(values.shape, dtype=bool, order="F"))

@@ -13,6 +13,7 @@ from slicewidgets.analysis._fast import (
     BINARY_COUNT_METRICS,
     COUNT_METRICS,
     metric_from_counts,
+    overall_counts,
     slice_counts,
 )
 from slicewidgets.analysis._membership import as_membership
@@ -113,7 +114,7 @@ class Scorer:
             raise ValueError(_lengths_message(lengths))
         if probs is not None and any(m in PROBS_METRICS for m in self._builtin):
             sums = probs.sum(axis=1)
-            bad = np.flatnonzero(np.abs(sums - 1) > 1e-4)
+            bad = np.flatnonzero(~(np.abs(sums - 1) <= 1e-4))  # NaN rows are bad too
             if len(bad):
                 raise ValueError(
                     f"probs rows must sum to 1 for {[m for m in self._builtin if m in PROBS_METRICS]}"
@@ -135,9 +136,13 @@ class Scorer:
         golds, preds, probs = self._check(golds, preds, probs)
         return self._score(golds, preds, probs)
 
-    def _score(self, golds, preds, probs) -> dict[str, float]:
+    def _score(self, golds, preds, probs, skip: Mapping[str, float] | None = None
+               ) -> dict[str, float]:
         result: dict[str, float] = {}
         for name, func in self.metrics.items():
+            if skip and name in skip:
+                result[name] = skip[name]
+                continue
             value = func(golds, preds, probs)
             if isinstance(value, dict):
                 result.update(value)
@@ -168,24 +173,88 @@ class Scorer:
         Returns
         -------
         dict or DataFrame
-            ``{slice: {metric: score}}``. A slice with no row to score gets NaN.
+            ``{slice: {metric: score}}``, ``"overall"`` first.
+
+        Raises
+        ------
+        ValueError
+            ``S``, ``golds``, ``preds`` and ``probs`` differ in length; empty labels; or a
+            metric cannot be computed on all the rows (as :meth:`score`).
 
         Notes
         -----
-        Label metrics are computed for all slices at once from confusion counts (see
-        ``_fast.py``); ``roc_auc`` and custom metrics run per slice.
+        Differences from Snorkel, on purpose:
+
+        * a slice with no row to score (empty, or only abstains) gets NaN instead of raising
+          ``ValueError("Cannot score empty labels")``; so does a slice on which a metric is
+          undefined and raises (``roc_auc`` with one class);
+        * a ``-1`` in ``S`` (Snorkel's abstain or fault value) is not membership (Snorkel
+          casts it to ``True``);
+        * ``preds`` and ``probs`` are optional (Snorkel needs ``probs`` even when unused).
+
+        Speed: accuracy and coverage (any labels), and precision, recall, F1 and Matthews'
+        correlation (binary labels) are computed for the overall row and all slices at once
+        from confusion counts (``_fast.py``), bit-identical to scikit-learn on each slice;
+        other metrics (``roc_auc``, multiclass ones, custom functions) run once per slice.
+
+        Examples
+        --------
+        >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0]), np.array([0, 0, 0, 0])],
+        ...                       names="first_two,empty")
+        >>> Scorer(metrics=["accuracy"]).score_slices(S, np.array([1, 0, 1, 1]),
+        ...                                           np.array([1, 0, 0, 1]))
+        {'overall': {'accuracy': 0.75}, 'first_two': {'accuracy': 1.0}, 'empty': {'accuracy': nan}}
         """
         names, M = as_membership(S)
         if len(golds) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self._check(golds, preds, probs, S_len=M.shape[0])
-        result: dict[str, dict[str, float]] = {"overall": self._score(golds, preds, probs)}
-        per_slice = self._score_all_slices(M, golds, preds, probs)
-        for j, name in enumerate(names):
-            result[name] = {metric: values[j] for metric, values in per_slice.items()}
+        fast = self._fast_metrics(golds, preds)
+        overall_fast: dict[str, float] = {}
+        if fast:
+            c = overall_counts(golds, preds, self.abstain_label)
+            if c["n_valid"][0] > 0:  # else scikit-learn decides (and raises) as in Snorkel
+                overall_fast = {m: float(metric_from_counts(m, c)[0]) for m in fast}
+        overall = self._score(golds, preds, probs, skip=overall_fast)
+        columns = list(overall)
+        k = M.shape[1]
+        rows: list[dict[str, float]] = [dict.fromkeys(columns, np.nan) for _ in range(k)]
+        if fast and k:
+            counts = slice_counts(M, golds, preds, self.abstain_label)
+            for m in fast:
+                for j, value in enumerate(metric_from_counts(m, counts).tolist()):
+                    rows[j][m] = value
+        slow = [name for name in self.metrics if name not in fast]
+        if slow and k:
+            sizes = np.count_nonzero(M, axis=0)
+            for j in np.flatnonzero(sizes).tolist():
+                idx = np.flatnonzero(M[:, j])
+                rows[j].update(self._score_subset(
+                    slow, golds[idx], None if preds is None else preds[idx],
+                    None if probs is None else probs[idx],
+                ))
+        result: dict[str, dict[str, float]] = {"overall": overall}
+        for name, row in zip(names, rows, strict=True):
+            result[name] = row
         if as_dataframe:
-            return pd.DataFrame.from_dict(result).transpose()
+            return _as_dataframe(result, columns)
         return result
+
+    def _fast_metrics(self, golds: np.ndarray, preds: np.ndarray | None) -> list[str]:
+        """Built-in metrics computable from confusion counts for these labels."""
+        if preds is None:
+            return []
+        binary = None
+        out = []
+        for m in self._builtin:
+            if m in COUNT_METRICS:
+                out.append(m)
+            elif m in BINARY_COUNT_METRICS and m != "fbeta":
+                if binary is None:
+                    binary = _is_binary(golds, preds, self.abstain_label)
+                if binary:
+                    out.append(m)
+        return out
 
     def slice_report(
         self,
@@ -207,36 +276,6 @@ class Scorer:
         return slice_report(self, S, golds, preds, probs, confidence=confidence,
                             n_boot=n_boot, random_state=random_state)
 
-    def _score_all_slices(self, M, golds, preds, probs) -> dict[str, list[float]]:
-        k = M.shape[1]
-        fast: dict[str, np.ndarray] = {}
-        if preds is not None:
-            binary = _is_binary(golds, preds, self.abstain_label)
-            wanted = [m for m in self._builtin
-                      if m in COUNT_METRICS or (binary and m in BINARY_COUNT_METRICS
-                                                and m != "fbeta")]
-            if wanted:
-                counts = slice_counts(M, golds, preds, self.abstain_label)
-                fast = {m: metric_from_counts(m, counts) for m in wanted}
-        out: dict[str, list[float]] = {}
-        for name in self.metrics:
-            if name in fast:
-                out[name] = [float(v) for v in fast[name]]
-            else:
-                out[name] = [np.nan] * k
-        slow = [name for name in self.metrics if name not in fast]
-        if slow:
-            for j in range(k):
-                idx = np.flatnonzero(M[:, j])
-                if not len(idx):
-                    continue
-                scores = self._score_subset(slow, golds[idx],
-                                            None if preds is None else preds[idx],
-                                            None if probs is None else probs[idx])
-                for name, value in scores.items():
-                    out.setdefault(name, [np.nan] * k)[j] = value
-        return out
-
     def _score_subset(self, names, golds, preds, probs) -> dict[str, float]:
         result: dict[str, float] = {}
         for name in names:
@@ -253,8 +292,25 @@ class Scorer:
         return result
 
 
+def _as_dataframe(result: dict[str, dict[str, float]], columns: list[str]) -> pd.DataFrame:
+    """``pd.DataFrame.from_dict(result).transpose()`` (Snorkel's layout), built directly when
+    every row has the same float columns."""
+    rows = list(result.values())
+    if len(set(result)) == len(result) and all(list(r) == columns for r in rows) and all(
+        type(v) is float for r in rows for v in r.values()
+    ):
+        values = np.array([list(r.values()) for r in rows], dtype=float).reshape(
+            len(rows), len(columns))
+        return pd.DataFrame(values, index=list(result), columns=columns)
+    return pd.DataFrame.from_dict(result).transpose()
+
+
 def _is_binary(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None) -> bool:
-    values = np.union1d(np.unique(golds), np.unique(preds))
-    if abstain_label is not None:
-        values = values[values != abstain_label]
-    return bool(np.isin(values, [0, 1]).all())
+    """Every label other than ``abstain_label`` is 0 or 1."""
+    for labels in (golds, preds):
+        ok = (labels == 0) | (labels == 1)
+        if abstain_label is not None:
+            ok |= labels == abstain_label
+        if not ok.all():
+            return False
+    return True

@@ -1,71 +1,234 @@
-"""Vectorized substring search shared by all keyword slicing functions of one column.
+"""Keyword search shared by all keyword slicing functions of one text column.
 
-The text column is lowercased once (Python's ``str.lower``, so results equal the row-wise
-``k in x.text.lower()``), converted once to an Arrow array, and each *distinct* keyword across
-all SFs is searched once with Arrow's ``match_substring`` (a C loop over UTF-8 bytes; a byte
-substring match of UTF-8 is exactly a character substring match). Without pyarrow, or for
-strings Arrow cannot encode, it falls back to a Python loop with the same results.
+A :class:`TextIndex` holds one column's text, lowercased once exactly as Python's ``str.lower``
+does (so results equal the row-wise ``k in x.text.lower()``), and finds the rows of many keyword
+SFs in one pass:
+
+* the text is split once on spaces into tokens and each *distinct* token gets an id (Arrow
+  ``split_pattern`` + ``dictionary_encode``, in C);
+* a keyword without a space occurs in a text exactly when it occurs inside one of the text's
+  tokens, so each keyword is searched in the (small) vocabulary of distinct tokens only;
+* every SF's token hits are bit-packed into one word per token, and a single gather over the
+  token ids and an OR-reduction per row give the masks of all SFs at once.
+
+Keywords that contain a space are searched directly in each text. Few keywords without a cached
+index are also searched directly (building the index costs more). Without pyarrow, or for strings
+Arrow cannot encode (lone surrogates), everything falls back to Python loops with the same
+results. :class:`~slicewidgets.slicing.SliceSet` keeps the index of each column, so editing one
+keyword SF costs a search of the vocabulary and one gather.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["keyword_masks"]
+__all__ = ["TextIndex", "keyword_masks"]
+
+#: Tokens are split on this character only; keywords containing it are searched directly.
+SEPARATOR = " "
+#: Without a cached index, this many distinct keywords or fewer are searched directly.
+MAX_DIRECT_KEYWORDS = 8
+
+_UNAVAILABLE = object()
 
 
-def _prepare(values: Sequence, case: bool) -> list:
-    if case:
-        return [t if isinstance(t, str) else None for t in values]
-    return [t.lower() if isinstance(t, str) else None for t in values]
+class TextIndex:
+    """One text column, prepared for keyword search (lowercased unless ``case``).
+
+    Parameters
+    ----------
+    values
+        The column (a Series or any sequence); values that are not strings never match.
+    case
+        Keep the case (case-sensitive search).
+
+    Examples
+    --------
+    >>> index = TextIndex(pd.Series(["Plz sub", "hi there", None]))
+    >>> [m.tolist() for m in index.masks([["plz", "please"], ["hi"]])]
+    [[True, False, False], [False, True, False]]
+    """
+
+    def __init__(self, values: pd.Series | Sequence, case: bool = False) -> None:
+        self._source = values
+        self.case = case
+        self.n = len(values)
+        self._python: list | None = None
+        self._arrow: Any = None
+        self._tokens: Any = None
+
+    # -- representations -------------------------------------------------------------------
+    def python_values(self) -> list:
+        """The prepared strings (``None`` for non-strings), as a list."""
+        if self._python is None:
+            values = (self._source.tolist() if isinstance(self._source, pd.Series)
+                      else list(self._source))
+            if self.case:
+                self._python = [t if isinstance(t, str) else None for t in values]
+            else:
+                self._python = [t.lower() if isinstance(t, str) else None for t in values]
+        return self._python
+
+    def arrow_values(self) -> Any:
+        """The prepared strings as one Arrow array, or ``None`` when Arrow cannot hold them."""
+        if self._arrow is None:
+            try:
+                self._arrow = self._build_arrow()
+            except Exception:  # no pyarrow, or unencodable strings (lone surrogates)
+                self._arrow = _UNAVAILABLE
+        return None if self._arrow is _UNAVAILABLE else self._arrow
+
+    def _build_arrow(self) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = None
+        if isinstance(self._source, pd.Series) and isinstance(self._source.dtype,
+                                                               pd.StringDtype):
+            arr = pa.array(self._source)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+                arr = None
+        if arr is None:  # object columns: keep strings only, prepare in Python
+            return pa.array(self.python_values(), type=pa.large_string())
+        if self.case:
+            return arr
+        lowered = pc.ascii_lower(arr)  # equals str.lower on ASCII strings
+        other = np.flatnonzero(~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+                               & arr.is_valid().to_numpy(zero_copy_only=False))
+        if len(other):  # Python's lowering for the rest (special casing, final sigma...)
+            texts = arr.take(pa.array(other)).to_pylist()
+            mask = np.zeros(len(arr), dtype=bool)
+            mask[other] = True
+            lowered = pc.replace_with_mask(
+                lowered, pa.array(mask), pa.array([t.lower() for t in texts], type=arr.type)
+            )
+        return lowered
+
+    def tokens(self) -> tuple | None:
+        """``(vocabulary, token ids, row starts)``, or ``None`` without Arrow."""
+        if self._tokens is None:
+            arr = self.arrow_values()
+            if arr is None:
+                self._tokens = _UNAVAILABLE
+            else:
+                import pyarrow.compute as pc
+
+                lists = pc.split_pattern(arr, SEPARATOR)
+                encoded = pc.dictionary_encode(lists.flatten())
+                offsets = lists.offsets.to_numpy()
+                self._tokens = (
+                    encoded.dictionary,
+                    encoded.indices.to_numpy(zero_copy_only=False),
+                    (offsets - offsets[0]).astype(np.int64),
+                )
+        return None if self._tokens is _UNAVAILABLE else self._tokens
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether the token index is built."""
+        return self._tokens is not None and self._tokens is not _UNAVAILABLE
+
+    # -- search -----------------------------------------------------------------------------
+    def contains(self, needle: str) -> np.ndarray:
+        """Rows whose prepared text contains ``needle`` (a direct scan)."""
+        values = self.python_values()
+        return np.fromiter((t is not None and needle in t for t in values), dtype=bool,
+                           count=self.n)
+
+    def masks(self, needle_groups: Sequence[Sequence[str]], *,
+              use_tokens: bool | None = None) -> list[np.ndarray]:
+        """One mask per group: rows whose text contains any needle of the group.
+
+        Needles must already be lowercased when the index is not case-sensitive.
+        """
+        groups = [list(dict.fromkeys(g)) for g in needle_groups]
+        distinct = list(dict.fromkeys(k for g in groups for k in g))
+        tokenizable = [k for k in distinct if SEPARATOR not in k]
+        if use_tokens is None:
+            use_tokens = self.has_tokens or len(tokenizable) > MAX_DIRECT_KEYWORDS
+        tokens = self.tokens() if (use_tokens and tokenizable) else None
+        if tokens is None:
+            tokenizable = []
+        direct = {k: self.contains(k) for k in distinct if k not in set(tokenizable)}
+        if tokenizable:
+            token_masks = _token_masks(tokens, self.n,
+                                       [[k for k in g if k in set(tokenizable)] for g in groups])
+        else:
+            token_masks = [None] * len(groups)
+        out = []
+        for g, mask in zip(groups, token_masks, strict=True):
+            mask = np.zeros(self.n, dtype=bool) if mask is None else mask
+            for k in g:
+                if k in direct:
+                    mask |= direct[k]
+            out.append(mask)
+        return out
+
+
+def _token_masks(tokens: tuple, n: int, groups: list[list[str]]) -> list[np.ndarray | None]:
+    """Masks of each group's token keywords: all groups in one gather per 64 groups."""
+    import pyarrow.compute as pc
+
+    vocab, ids, starts = tokens
+    hits: dict[str, np.ndarray] = {}
+    for g in groups:
+        for k in g:
+            if k not in hits:
+                hits[k] = pc.match_substring(vocab, k).to_numpy(zero_copy_only=False)
+    out: list[np.ndarray | None] = [None] * len(groups)
+    active = [j for j, g in enumerate(groups) if g]
+    empty_rows = starts[1:] == starts[:-1]
+    row_starts = starts[:-1]
+    for c in range(0, len(active), 64):
+        chunk = active[c:c + 64]
+        width = 8 if len(chunk) <= 8 else 16 if len(chunk) <= 16 else 32 if len(chunk) <= 32 \
+            else 64
+        hit = np.zeros((len(vocab), width), dtype=bool)
+        for col, j in enumerate(chunk):
+            for k in groups[j]:
+                hit[:, col] |= hits[k]
+        words = np.packbits(hit, axis=1, bitorder="little").view(f"u{width // 8}")[:, 0]
+        gathered = np.empty(len(ids) + 1, dtype=words.dtype)
+        np.take(words, ids, out=gathered[:-1])
+        gathered[-1] = 0
+        per_row = np.bitwise_or.reduceat(gathered, row_starts) if n else gathered[:0]
+        per_row[empty_rows] = 0
+        bits = np.unpackbits(per_row.view(np.uint8).reshape(n, width // 8), axis=1,
+                             bitorder="little").view(bool)
+        for col, j in enumerate(chunk):
+            out[j] = bits[:, col]  # a strided view; callers copy what they keep
+    return out
 
 
 def keyword_masks(
-    values: Sequence, needle_groups: Sequence[Sequence[str]], *, case: bool = False
+    values: pd.Series | Sequence, needle_groups: Sequence[Sequence[str]], *, case: bool = False,
+    index: TextIndex | None = None,
 ) -> list[np.ndarray]:
     """One boolean mask per group: rows whose text contains any needle of the group.
 
     Parameters
     ----------
     values
-        Text values (non-strings never match).
+        Text values (non-strings never match). Ignored when ``index`` is given.
     needle_groups
         One sequence of keywords per slicing function (already lowercased when ``case`` is
         false).
     case
         Case-sensitive search.
+    index
+        A prepared :class:`TextIndex` of ``values`` to reuse.
 
     Examples
     --------
     >>> [m.tolist() for m in keyword_masks(["Plz sub", "hi", None], [["plz", "please"], ["hi"]])]
     [[True, False, False], [False, True, False]]
     """
-    texts = _prepare(values, case)
-    n = len(texts)
-    distinct = list(dict.fromkeys(k for group in needle_groups for k in group))
-    hits = _search(texts, distinct)
-    masks = []
-    for group in needle_groups:
-        mask = np.zeros(n, dtype=bool)
-        for k in group:
-            mask |= hits[k]
-        masks.append(mask)
-    return masks
-
-
-def _search(texts: list, needles: list[str]) -> dict[str, np.ndarray]:
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(texts, type=pa.large_string())
-    except Exception:  # no pyarrow, or unencodable strings (lone surrogates)
-        return {k: np.fromiter((t is not None and k in t for t in texts), dtype=bool,
-                               count=len(texts)) for k in needles}
-    out = {}
-    for k in needles:
-        found = pc.match_substring(arr, pattern=k)
-        out[k] = found.fill_null(False).to_numpy(zero_copy_only=False)
-    return out
+    if index is None:
+        index = TextIndex(values, case=case)
+    return index.masks(needle_groups)

@@ -14,17 +14,19 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from slicewidgets._row import iter_rows
+from slicewidgets._row import frame_rows
 from slicewidgets.slicing.sf import (
     CombinedSlicingFunction,
     KeywordSlicingFunction,
@@ -138,10 +140,23 @@ class SliceMembership:
 
 
 def to_recarray(names: Sequence[str], matrix: np.ndarray) -> np.recarray:
-    out = np.recarray(matrix.shape[0], dtype=[(name, np.int64) for name in names])
-    for j, name in enumerate(names):
-        out[name] = matrix[:, j]
-    return out
+    """Snorkel's ``S`` from names and an ``(n, k)`` membership matrix: one ``int64`` field
+    per name, values 0/1.
+
+    Examples
+    --------
+    >>> to_recarray(["a", "b"], np.array([[True, False], [False, False]])).a.tolist()
+    [1, 0]
+    """
+    names = list(names)
+    matrix = np.asarray(matrix)
+    n = matrix.shape[0]
+    dtype = np.dtype([(name, np.int64) for name in names])
+    if not names:
+        return np.recarray(n, dtype=dtype)
+    values = np.empty((n, len(names)), dtype=np.int64)  # C order: one record per row
+    np.copyto(values, matrix, casting="unsafe")
+    return values.view(dtype).reshape(n).view(np.recarray)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,10 +195,13 @@ def check_sfs(sfs: Iterable[SlicingFunction], owner: str = "PandasSFApplier") ->
 
 
 class _Failure:
-    __slots__ = ("err",)
+    """A preprocessor failed on a row: the error and the preprocessor's name."""
 
-    def __init__(self, err: BaseException) -> None:
+    __slots__ = ("err", "pre")
+
+    def __init__(self, err: BaseException, pre: str) -> None:
         self.err = err
+        self.pre = pre
 
 
 _BOOL_TYPES = {bool, np.bool_}
@@ -192,6 +210,7 @@ _INT_TYPES = {int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, n
 
 
 def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
+    """The SF's return values as booleans; anything but True/False/0/1 is an error."""
     types = set(map(type, vals))
     if types <= _BOOL_TYPES:
         return np.array(vals, dtype=bool)
@@ -215,9 +234,14 @@ def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
     )
 
 
+def _pre_name(p: Any) -> str:
+    return str(getattr(p, "name", None) or getattr(p, "__name__", None) or p)
+
+
 def _run_pre(p: Any, pts: list) -> list:
     out = []
     append = out.append
+    name = _pre_name(p)
     for x in pts:
         if type(x) is _Failure:
             append(x)
@@ -225,39 +249,75 @@ def _run_pre(p: Any, pts: list) -> list:
         try:
             y = p(x)
         except Exception as err:
-            y = _Failure(err)
+            y = _Failure(err, name)
         else:
             if y is None:
                 y = _Failure(ValueError(
-                    f"Preprocessor should not return None: preprocessor "
-                    f"{getattr(p, 'name', p)!r} returned None; make it return the data point."
-                ))
+                    f"Preprocessor should not return None: preprocessor {name!r} returned "
+                    "None; make it return the data point."
+                ), name)
         append(y)
     return out
+
+
+def _fail_message(sf_name: str, failure: _Failure, index: Any, position: int) -> str:
+    err = failure.err
+    return (
+        f"Preprocessor {failure.pre!r} of slicing function {sf_name!r} raised "
+        f"{type(err).__name__} on the row with index {index!r} (position {position}): {err}. "
+        "Fix the preprocessor, or apply with fault_tolerant=True to count failing rows as not "
+        "in the slice."
+    )
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: building 10^5 row objects otherwise triggers
+    collections that traverse all of them again and again (it doubles the cost). Memory is
+    still freed by reference counting; cycles are collected when the pause ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _rowwise_chunk(
     df: pd.DataFrame, sfs: Sequence[SlicingFunction], start: int, stop: int,
     fault_tolerant: bool,
 ) -> tuple[list[np.ndarray], ApplierMetadata]:
+    """Masks of row-wise SFs on rows ``start:stop``.
+
+    Rows are built once and shared by all SFs; each distinct chain of preprocessors runs once
+    per row and its output is shared by every SF that uses the same chain.
+    """
+    with _gc_paused():
+        return _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant)
+
+
+def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
     meta = ApplierMetadata()
-    rows = list(iter_rows(df, start, stop))
+    rows = frame_rows(df, start, stop)
     index = df.index
     chains: dict[tuple, list] = {(): rows}
     masks = []
     for sf in sfs:
-        key = ()
+        key: tuple = ()
         for p in sf._pre:
             parent, key = key, (*key, id(p))
             if key not in chains:
                 chains[key] = _run_pre(p, chains[parent])
         pts = chains[key]
         f, res = sf._f, sf._resources
-        try:
-            if any(type(x) is _Failure for x in pts) if key else False:
-                raise _SlowPath
-            vals = [f(x, **res) for x in pts] if res else [f(x) for x in pts]
-        except Exception:
+        vals = None
+        if not key or not any(type(x) is _Failure for x in pts):
+            try:
+                vals = [f(x, **res) for x in pts] if res else list(map(f, pts))
+            except Exception:
+                vals = None  # find the failing rows one by one
+        if vals is None:
             vals = []
             for i, x in enumerate(pts):
                 try:
@@ -265,88 +325,114 @@ def _rowwise_chunk(
                         raise x.err
                     vals.append(f(x, **res))
                 except Exception as err:
+                    pos = start + i
                     if not fault_tolerant:
-                        raise SFApplyError(sf.name, index[start + i], start + i, err) from err
-                    meta.record(sf.name, index[start + i], err)
+                        if type(x) is _Failure:
+                            raise SFApplyError(
+                                sf.name, index[pos], pos, err,
+                                message=_fail_message(sf.name, x, index[pos], pos),
+                            ) from err
+                        raise SFApplyError(sf.name, index[pos], pos, err) from err
+                    meta.record(sf.name, index[pos], err)
                     vals.append(False)
         masks.append(_to_bool(sf.name, vals, index, start))
     return masks, meta
 
 
-class _SlowPath(Exception):
-    pass
+# Fork-based parallelism: the frame and SFs reach the workers by inheritance, never pickled, so
+# SFs defined in a notebook work. Each call registers its job under its own key.
+_FORK_JOBS: dict[int, tuple] = {}
 
 
-# fork-based parallelism: the frame and SFs reach the workers by inheritance, never pickled,
-# so SFs defined in a notebook work.
-_FORK_JOB: tuple | None = None
-
-
-def _fork_worker(start: int, stop: int):
-    df, sfs, fault_tolerant = _FORK_JOB
+def _fork_worker(job: int, start: int, stop: int):
+    df, sfs, fault_tolerant = _FORK_JOBS[job]
     masks, meta = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
-    return [np.packbits(m) for m in masks], stop - start, dict(meta.faults), \
-        dict(meta.fault_rows), meta.errors
+    return ([np.packbits(m) for m in masks], stop - start, dict(meta.faults),
+            dict(meta.fault_rows), dict(meta.errors))
+
+
+def _stop_pool(pool: Any, futures: list) -> None:
+    """Cancel pending chunks and end running workers now (don't wait for their chunks)."""
+    for f in futures:
+        f.cancel()
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
+    import itertools
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    global _FORK_JOB
     n = len(df)
-    n_chunks = max(n_jobs * 4, -(-n // CHUNK_ROWS))
+    n_chunks = min(n, max(n_jobs * 4, -(-n // CHUNK_ROWS)))
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-    _FORK_JOB = (df, sfs, fault_tolerant)
+    job = next(_JOB_IDS)
+    _FORK_JOBS[job] = (df, sfs, fault_tolerant)
     meta = ApplierMetadata()
     parts: list = [None] * n_chunks
+    pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork"))
+    futures: list = []
     try:
-        with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork")) as pool:
-            futures = [pool.submit(_fork_worker, int(a), int(b))
-                       for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-            for c, fut in enumerate(futures):
-                try:
-                    packed, count, faults, fault_rows, errors = fut.result()
-                except BrokenProcessPool as err:
-                    for f in futures:
-                        f.cancel()
-                    raise RuntimeError(
-                        f"A worker process died while applying slicing functions "
-                        f"{[s.name for s in sfs]} to rows {bounds[c]}..{bounds[c + 1] - 1} "
-                        "(killed, out of memory, or a crash in native code). Retry with "
-                        "n_jobs=None to see the error in this process."
-                    ) from err
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-                parts[c] = [np.unpackbits(p, count=count).astype(bool) for p in packed]
-                sub = ApplierMetadata()
-                sub.faults.update(faults)
-                sub.fault_rows.update(fault_rows)
-                sub.errors.update(errors)
-                meta.merge(sub)
-                if bar is not None:
-                    bar.update(count)
+        futures = [pool.submit(_fork_worker, job, int(a), int(b))
+                   for a, b in itertools.pairwise(bounds)]
+        for c, fut in enumerate(futures):
+            try:
+                packed, count, faults, fault_rows, errors = fut.result()
+            except BrokenProcessPool as err:
+                raise RuntimeError(
+                    f"A worker process died while applying slicing functions "
+                    f"{[s.name for s in sfs]} to rows {bounds[c]}..{bounds[c + 1] - 1} (killed, "
+                    "out of memory, or a crash in native code). Retry with n_jobs=None to see "
+                    "the error in this process."
+                ) from err
+            parts[c] = [np.unpackbits(p, count=count).astype(bool) for p in packed]
+            sub = ApplierMetadata()
+            sub.faults.update(faults)
+            sub.fault_rows.update(fault_rows)
+            sub.errors.update(errors)
+            meta.merge(sub)
+            if bar is not None:
+                bar.update(count)
+    except BaseException:
+        _stop_pool(pool, futures)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
-        _FORK_JOB = None
+        _FORK_JOBS.pop(job, None)
     masks = [np.concatenate([p[j] for p in parts]) for j in range(len(sfs))]
     return masks, meta
+
+
+def _job_ids():
+    i = 0
+    while True:
+        i += 1
+        yield i
+
+
+_JOB_IDS = _job_ids()
 
 
 def _resolve_n_jobs(n_jobs: int | None) -> int:
     if n_jobs is None:
         return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise TypeError(f"n_jobs must be an integer or None, got {n_jobs!r}.")
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
     if n_jobs == 0:
         raise ValueError("n_jobs must be a positive integer, -1 (all cores) or None; got 0.")
-    return n_jobs
+    return int(n_jobs)
 
 
 def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
     n = len(df)
+    jobs = _resolve_n_jobs(n_jobs)
     if not sfs:
         return [], ApplierMetadata()
     bar = None
@@ -355,7 +441,6 @@ def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
 
         bar = tqdm(total=n, desc="Applying SFs", unit="rows")
     try:
-        jobs = _resolve_n_jobs(n_jobs)
         import multiprocessing as mp
 
         if jobs > 1 and n >= 2 * jobs and "fork" in mp.get_all_start_methods():
@@ -373,6 +458,8 @@ def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
                 bar.update(stop - start)
         if not chunks:
             return [np.zeros(0, dtype=bool) for _ in sfs], meta
+        if len(chunks) == 1:
+            return chunks[0], meta
         return [np.concatenate([c[j] for c in chunks]) for j in range(len(sfs))], meta
     finally:
         if bar is not None:
@@ -388,7 +475,12 @@ def _leaves(sf: SlicingFunction, out: dict) -> None:
         for o in sf.operands:
             _leaves(o, out)
     else:
-        out.setdefault(sf.fingerprint + sf.name, sf)
+        out.setdefault(id(sf), sf)
+
+
+def _is_plain_keyword(sf: SlicingFunction) -> bool:
+    return isinstance(sf, KeywordSlicingFunction) and \
+        type(sf)._match_frame is KeywordSlicingFunction._match_frame
 
 
 def compute_masks(
@@ -398,6 +490,7 @@ def compute_masks(
     fault_tolerant: bool = False,
     progress_bar: bool = False,
     n_jobs: int | None = None,
+    text_cache: dict | None = None,
 ) -> SliceMembership:
     """Membership of every row of ``df`` in every SF's slice.
 
@@ -409,58 +502,81 @@ def compute_masks(
         Slicing functions (names must be unique).
     fault_tolerant
         Count rows on which an SF raises as not in its slice (recorded in ``meta``) instead of
-        raising :class:`SFApplyError`.
+        raising :class:`SFApplyError`. A vectorized SF that raises counts every row as failed.
     progress_bar
         Show a ``tqdm.auto`` bar over the rows (row-wise SFs only).
     n_jobs
-        Processes for row-wise SFs (``-1``: all cores). Worth it for costly SFs (TextBlob).
+        Processes for row-wise SFs (``-1``: all cores; ``None``: this process). Worth it for
+        costly SFs (TextBlob). Uses the ``fork`` start method (ignored where unavailable).
+    text_cache
+        A dict in which prepared text columns (:class:`~slicewidgets.slicing._text.TextIndex`)
+        are kept between calls on the *same, unchanged* ``df``, keyed by ``(column, case)``.
 
     Returns
     -------
     SliceMembership
+
+    Raises
+    ------
+    SFApplyError
+        An SF raised (without ``fault_tolerant``), returned something other than a boolean,
+        or a vectorized SF returned a mask of the wrong length, dtype or index.
+
+    Examples
+    --------
+    >>> from slicewidgets.slicing import keyword_sf
+    >>> m = compute_masks(pd.DataFrame({"text": ["plz sub", "nice"]}), [keyword_sf(["plz"])])
+    >>> m["keyword_plz"].tolist()
+    [True, False]
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+        raise TypeError(
+            f"Expected a pandas DataFrame, got {type(df).__name__}; use SFApplier for a list of "
+            "data points."
+        )
     sfs = check_sfs(sfs, "compute_masks")
+    _resolve_n_jobs(n_jobs)
     n = len(df)
-    leaves: dict[str, SlicingFunction] = {}
+    leaves: dict[int, SlicingFunction] = {}
     for sf in sfs:
         _leaves(sf, leaves)
     meta = ApplierMetadata()
-    results: dict[str, np.ndarray] = {}
+    results: dict[int, np.ndarray] = {}
 
-    # keyword SFs: grouped by (column, case), each distinct keyword searched once
-    groups: dict[tuple, list[tuple[str, KeywordSlicingFunction]]] = defaultdict(list)
-    rowwise: list[tuple[str, SlicingFunction]] = []
+    # keyword SFs: grouped by (column, case), searched together (see _text.py)
+    groups: dict[tuple, list[KeywordSlicingFunction]] = defaultdict(list)
+    rowwise: list[SlicingFunction] = []
     for key, sf in leaves.items():
-        if isinstance(sf, KeywordSlicingFunction) and type(sf)._match_frame is \
-                KeywordSlicingFunction._match_frame:
-            groups[(sf.column, sf.case)].append((key, sf))
+        if _is_plain_keyword(sf):
+            groups[(sf.column, sf.case)].append(sf)
         elif sf.vectorized:
             results[key] = _vectorized_mask(sf, df, fault_tolerant, meta)
         else:
-            rowwise.append((key, sf))
+            rowwise.append(sf)
     for (column, case), members in groups.items():
-        try:
-            from slicewidgets.slicing._text import keyword_masks
-            from slicewidgets.slicing.sf import _text_values
+        from slicewidgets.slicing._text import TextIndex
+        from slicewidgets.slicing.sf import _text_column
 
-            values = _text_values(df, column, members[0][1].name)
-            masks = keyword_masks(values, [sf._needles for _, sf in members], case=case)
+        try:
+            index = None if text_cache is None else text_cache.get((column, case))
+            if index is None:
+                index = TextIndex(_text_column(df, column, members[0].name), case=case)
+                if text_cache is not None:
+                    text_cache[(column, case)] = index
+            masks = index.masks([sf._needles for sf in members])
         except Exception as err:
             if not fault_tolerant:
-                raise SFApplyError(members[0][1].name, None, None, err, vectorized=True) from err
-            masks = [np.zeros(n, dtype=bool)] * len(members)
-            for _, sf in members:
+                raise SFApplyError(members[0].name, None, None, err, vectorized=True) from err
+            masks = [np.zeros(n, dtype=bool) for _ in members]
+            for sf in members:
                 meta.record(sf.name, None, err, count=n)
-        for (key, _), mask in zip(members, masks, strict=True):
-            results[key] = mask
+        for sf, mask in zip(members, masks, strict=True):
+            results[id(sf)] = mask
 
-    masks, sub = _rowwise_masks(df, [sf for _, sf in rowwise], fault_tolerant, progress_bar,
-                                n_jobs)
+    masks, sub = _rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
-    for (key, _), mask in zip(rowwise, masks, strict=True):
-        results[key] = mask
+    for sf, mask in zip(rowwise, masks, strict=True):
+        results[id(sf)] = mask
 
     matrix = np.empty((n, len(sfs)), dtype=bool, order="F")
     for j, sf in enumerate(sfs):
@@ -471,7 +587,7 @@ def compute_masks(
 def _combined_mask(sf: SlicingFunction, results: dict) -> np.ndarray:
     if isinstance(sf, CombinedSlicingFunction):
         return sf.combine([_combined_mask(o, results) for o in sf.operands])
-    return results[sf.fingerprint + sf.name]
+    return results[id(sf)]
 
 
 def _vectorized_mask(sf: SlicingFunction, df: pd.DataFrame, fault_tolerant: bool,

@@ -173,12 +173,13 @@ def _check_sf(other: Any, op: str) -> SlicingFunction:
 
 
 def _point_to_frame(x: Any) -> pd.DataFrame:
+    from slicewidgets._row import point_fields
+
     if isinstance(x, pd.Series):
         return x.to_frame().T.reset_index(drop=True)
-    if isinstance(x, Mapping):
-        return pd.DataFrame([dict(x)])
-    if hasattr(x, "__dict__"):
-        return pd.DataFrame([vars(x)])
+    fields = point_fields(x)
+    if fields is not None:
+        return pd.DataFrame([fields])
     raise TypeError(
         f"Cannot evaluate a vectorized slicing function on {type(x).__name__}; pass a "
         "pd.Series, a dict or an object with attributes."
@@ -342,13 +343,23 @@ class slicing_function:  # noqa: N801 - Snorkel's name
 # Builders
 
 
-def _text_values(df: pd.DataFrame, column: str, sf_name: str) -> list:
+def _text_column(df: pd.DataFrame, column: str, sf_name: str) -> pd.Series:
     if column not in df.columns:
         raise KeyError(
             f"Slicing function {sf_name!r} reads column {column!r}, which the DataFrame does "
             f"not have (columns: {list(df.columns)}); pass column=..."
         )
-    return df[column].tolist()
+    values = df[column]
+    if isinstance(values, pd.DataFrame):
+        raise ValueError(
+            f"Slicing function {sf_name!r} reads column {column!r}, which appears "
+            f"{values.shape[1]} times in the DataFrame; give the columns distinct names."
+        )
+    return values
+
+
+def _text_values(df: pd.DataFrame, column: str, sf_name: str) -> list:
+    return _text_column(df, column, sf_name).tolist()
 
 
 class KeywordSlicingFunction(SlicingFunction):
@@ -379,10 +390,10 @@ class KeywordSlicingFunction(SlicingFunction):
         return ("keyword", self._needles, self.column, self.case)
 
     def _match_frame(self, df: pd.DataFrame) -> np.ndarray:
-        from slicewidgets.slicing._text import keyword_masks
+        from slicewidgets.slicing._text import TextIndex
 
-        return keyword_masks(_text_values(df, self.column, self.name), [self._needles],
-                             case=self.case)[0]
+        index = TextIndex(_text_column(df, self.column, self.name), case=self.case)
+        return index.masks([self._needles])[0]
 
     def match_text(self, text: Any) -> bool:
         """Whether one text value is in the slice."""

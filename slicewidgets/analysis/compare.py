@@ -1,0 +1,570 @@
+"""Compare two models slice by slice: paired deltas with intervals, tests and flags."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewidgets.analysis import stats
+from slicewidgets.analysis._fast import metric_from_counts
+from slicewidgets.analysis._membership import as_membership
+from slicewidgets.analysis.report import (
+    _is_binary,
+    _ResultTable,
+    check_options,
+    decide_flag,
+    make_rng,
+    undefined_mask,
+    undefined_reason,
+)
+from slicewidgets.analysis.scorer import Scorer, _lengths_message
+from slicewidgets.utils import to_int_label_array
+
+__all__ = ["COMPARISON_COLUMNS", "ModelComparison", "compare_models"]
+
+#: The columns of :meth:`ModelComparison.to_frame`, in order.
+COMPARISON_COLUMNS = (
+    "slice", "n", "metric", "score_a", "score_b", "delta", "ci_low", "ci_high", "p_value",
+    "q_value", "flag", "reason", "n_scored", "ci_method", "test",
+)
+
+#: Per-row bits from which every count metric of one model follows (as in ``slice_counts``).
+_BITS = ("valid", "correct", "tp", "fp", "fn", "covered")
+_NEEDS = {
+    "accuracy": ("valid", "correct"), "coverage": ("covered",),
+    "precision": ("valid", "tp", "fp"), "recall": ("valid", "tp", "fn"),
+    "f1": ("valid", "tp", "fp", "fn"), "matthews_corrcoef": ("valid", "tp", "fp", "fn"),
+}
+
+
+def _row_bits(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None,
+              wanted: Sequence[str]) -> np.ndarray:
+    valid = np.ones(len(golds), dtype=bool)
+    if abstain_label is not None:
+        valid &= (golds != abstain_label) & (preds != abstain_label)
+    g1, p1 = golds == 1, preds == 1
+    bits = {
+        "valid": valid, "correct": valid & (golds == preds), "tp": valid & g1 & p1,
+        "fp": valid & ~g1 & p1, "fn": valid & g1 & ~p1, "covered": preds != -1,
+    }
+    return np.stack([bits[b] for b in wanted], axis=1)
+
+
+def _fields_to_counts(F: np.ndarray, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """Counts for :func:`metric_from_counts` from per-slice sums of the row bits."""
+    F = np.asarray(F, dtype=float)
+    zero = np.zeros(F.shape[:-1])
+    d = {b: F[..., i] for i, b in enumerate(wanted)}
+    tp, fp, fn = d.get("tp", zero), d.get("fp", zero), d.get("fn", zero)
+    n_valid = d.get("valid", zero)
+    size = d.get("_size", zero)
+    return {"size": size, "n_valid": n_valid, "correct": d.get("correct", zero), "tp": tp,
+            "fp": fp, "fn": fn, "tn": n_valid - tp - fp - fn,
+            "pred_nonabstain": d.get("covered", zero)}
+
+
+class _Joint:
+    """Joint row types of two models and their per-slice counts."""
+
+    def __init__(self, M, golds, preds_a, preds_b, abstain_label, metrics):
+        wanted = sorted({b for m in metrics for b in _NEEDS[m]}, key=_BITS.index)
+        self.wanted = [*wanted, "_size"]
+        bits_a = _row_bits(golds, preds_a, abstain_label, wanted)
+        bits_b = _row_bits(golds, preds_b, abstain_label, wanted)
+        w = len(wanted)
+        code = (bits_a @ (1 << np.arange(w))) | ((bits_b @ (1 << np.arange(w))) << w)
+        present = np.flatnonzero(np.bincount(code, minlength=1 << (2 * w)))
+        lookup = np.zeros(1 << (2 * w), dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        types = lookup[code]
+        T = len(present)
+        decode = (present[:, None] >> np.arange(2 * w)[None, :]) & 1
+        ones = np.ones((T, 1))
+        self.to_a = np.hstack([decode[:, :w], ones])  # (T, w + 1): bits then size
+        self.to_b = np.hstack([decode[:, w:], ones])
+        onehot = np.zeros((len(golds), T), dtype=np.float32 if len(golds) < 2**24 else np.float64)
+        onehot[np.arange(len(golds)), types] = 1
+        per_slice = np.rint(M.T.astype(onehot.dtype) @ onehot).astype(np.int64)
+        self.J = np.vstack([np.bincount(types, minlength=T)[None, :], per_slice])  # (k + 1, T)
+
+    def metric(self, name: str, J: np.ndarray, which: str) -> np.ndarray:
+        E = self.to_a if which == "a" else self.to_b
+        c = _fields_to_counts(np.asarray(J, dtype=float) @ E, self.wanted)
+        return np.where(undefined_mask(name, c), np.nan, metric_from_counts(name, c))
+
+    def counts(self, J: np.ndarray, which: str) -> dict[str, np.ndarray]:
+        E = self.to_a if which == "a" else self.to_b
+        return _fields_to_counts(np.asarray(J, dtype=float) @ E, self.wanted)
+
+
+class _Rows:
+    """Per-metric arrays of length k + 1 (position 0: overall)."""
+
+    def __init__(self, k1: int, ci_method: str, unit: str = "rows scored by both models"):
+        self.a = np.full(k1, np.nan)
+        self.b = np.full(k1, np.nan)
+        self.low = np.full(k1, np.nan)
+        self.high = np.full(k1, np.nan)
+        self.p = np.full(k1, np.nan)
+        self.n_scored = np.zeros(k1, dtype=np.int64)
+        self.test = [""] * k1
+        self.undefined = [""] * k1
+        self.untested = [""] * k1
+        self.notes = [""] * k1
+        self.ci_method = ci_method
+        self.unit = unit
+
+
+def _notes(res: _Rows, m: np.ndarray, n_boot: int) -> None:
+    for j in range(len(m)):
+        delta = res.b[j] - res.a[j]
+        if np.isnan(delta):
+            continue
+        notes = []
+        if n_boot - int(m[j]):
+            notes.append(f"{n_boot - int(m[j])} of {n_boot} resamples had a metric undefined "
+                         "and were dropped")
+        if res.low[j] == res.high[j]:
+            notes.append("zero-width bootstrap interval (every resample gave the same delta): "
+                         "it understates the uncertainty")
+        res.notes[j] = "; ".join(notes)
+
+
+def _undefined_pair(name: str, ca, cb, j: int, names: Sequence[str], a: float, b: float) -> str:
+    parts = []
+    if np.isnan(a):
+        parts.append(f"{names[0]}: {undefined_reason(name, ca, j)}")
+    if np.isnan(b):
+        parts.append(f"{names[1]}: {undefined_reason(name, cb, j)}")
+    return "; ".join(parts)
+
+
+def _count_metrics(metrics, joint: _Joint, confidence, n_boot, rng, names) -> dict[str, _Rows]:
+    J = joint.J
+    R = stats.multinomial_resample(J, n_boot, rng)  # (B, k + 1, T)
+    ca, cb = joint.counts(J, "a"), joint.counts(J, "b")
+    # rows scored by both models (McNemar's rows for accuracy)
+    both = np.ones(J.shape[1], dtype=bool)
+    if "valid" in joint.wanted:
+        iv = joint.wanted.index("valid")
+        both = (joint.to_a[:, iv] == 1) & (joint.to_b[:, iv] == 1)
+    out = {}
+    for name in metrics:
+        res = _Rows(J.shape[0], "paired bootstrap (counts)",
+                    "rows" if name == "coverage" else "rows scored by both models")
+        res.a, res.b = joint.metric(name, J, "a"), joint.metric(name, J, "b")
+        res.n_scored = J.sum(axis=1) if name == "coverage" else J[:, both].sum(axis=1)
+        reps = joint.metric(name, R, "b") - joint.metric(name, R, "a")
+        res.low, res.high, m = stats.percentile_interval(reps, res.b - res.a, confidence)
+        if name in ("accuracy", "coverage"):
+            bit = "correct" if name == "accuracy" else "covered"
+            i = joint.wanted.index(bit)
+            rows = both if name == "accuracy" else np.ones(J.shape[1], dtype=bool)
+            only_a = rows & (joint.to_a[:, i] == 1) & (joint.to_b[:, i] == 0)
+            only_b = rows & (joint.to_a[:, i] == 0) & (joint.to_b[:, i] == 1)
+            res.p = stats.mcnemar_test(J[:, only_a].sum(axis=1), J[:, only_b].sum(axis=1))
+            res.test = ["McNemar (exact)"] * J.shape[0]
+        else:
+            idx = [i for i, b in enumerate(joint.wanted) if b != "_size"]
+
+            def f(F, name=name, idx=idx):
+                full = np.zeros((*F.shape[:-1], len(joint.wanted)))
+                full[..., idx] = F
+                c = _fields_to_counts(full, joint.wanted)
+                return np.where(undefined_mask(name, c), np.nan, metric_from_counts(name, c))
+
+            res.p, _ = stats.paired_permutation_z_test(f, J, joint.to_a[:, idx],
+                                                       joint.to_b[:, idx])
+            res.test = ["paired permutation z"] * J.shape[0]
+        _notes(res, m, n_boot)
+        for j in range(J.shape[0]):
+            res.undefined[j] = _undefined_pair(name, ca, cb, j, names, res.a[j], res.b[j])
+            if not res.undefined[j] and np.isnan(res.p[j]):
+                res.untested[j] = "test undefined: no row where the models differ"
+        out[name] = res
+    return out
+
+
+def _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain, confidence, n_boot, rng):
+    for label, probs in (("probs_a", probs_a), ("probs_b", probs_b)):
+        if probs is None:
+            raise ValueError(f"Metric roc_auc requires access to probs: pass {label}.")
+        if probs.shape[1] != 2:
+            raise ValueError(
+                "Metric roc_auc is currently only defined for binary problems: expected "
+                f"{label} of shape [n, 2], got {probs.shape}."
+            )
+    valid = np.ones(len(golds), dtype=bool)
+    if abstain is not None:
+        valid &= (golds != abstain) & (preds_a != abstain) & (preds_b != abstain)
+    k = M.shape[1]
+    res = _Rows(k + 1, "paired bootstrap (rows)")
+    m = np.zeros(k + 1, dtype=np.int64)
+    for j in range(k + 1):
+        rows = valid if j == 0 else valid & M[:, j - 1]
+        pos = golds[rows] == 1
+        sa, sb = probs_a[rows, 1], probs_b[rows, 1]
+        res.n_scored[j] = int(rows.sum())
+        if not rows.any():
+            res.undefined[j] = "empty slice: no rows" if j and not M[:, j - 1].any() else \
+                "no scored rows: every row has an abstain gold or prediction"
+            continue
+        if pos.all() or not pos.any():
+            res.undefined[j] = "all golds in the slice are one class: roc_auc undefined"
+            continue
+        auc_a, auc_b, var = stats.delong_paired(pos, sa, sb)
+        res.a[j], res.b[j] = auc_a, auc_b
+        p, _ = stats.wald_test(auc_b, var, auc_a, 0.0)
+        res.p[j] = float(p)
+        res.test[j] = "DeLong (paired)"
+        if np.isnan(res.p[j]):
+            res.untested[j] = "DeLong variance undefined (fewer than two rows of a class)"
+        n = len(pos)
+        oa, ob = np.argsort(sa, kind="stable"), np.argsort(sb, kind="stable")
+        sta, stb = stats.tie_group_starts(sa[oa]), stats.tie_group_starts(sb[ob])
+        sta = None if len(sta) == n else sta
+        stb = None if len(stb) == n else stb
+        reps = np.full(n_boot, np.nan)
+        per = max(1, 2**21 // n)
+        for lo in range(0, n_boot, per):
+            c = min(per, n_boot - lo)
+            idx = rng.integers(0, n, size=(c, n)) + (np.arange(c) * n)[:, None]
+            W = np.bincount(idx.ravel(), minlength=c * n).reshape(c, n).astype(float)
+            Wa, Wb = W[:, oa], W[:, ob]
+            reps[lo:lo + c] = (stats.roc_auc_from_weights(Wb * pos[ob], Wb * ~pos[ob], stb)
+                               - stats.roc_auc_from_weights(Wa * pos[oa], Wa * ~pos[oa], sta))
+        low, high, mj = stats.percentile_interval(reps[:, None], np.array([auc_b - auc_a]),
+                                                  confidence)
+        res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
+    _notes(res, m, n_boot)
+    return res
+
+
+def _generic(name, func, builtin, golds, pa, pb, qa, qb, M, abstain, confidence, n_boot, rng):
+    def call(preds, probs, idx):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = func(golds[idx], None if preds is None else preds[idx],
+                             None if probs is None else probs[idx])
+        except ValueError as err:
+            return str(err)
+        if isinstance(value, dict):
+            raise TypeError(
+                f"compare_models cannot compare the dict-valued custom metric {name!r}; "
+                "register each value as its own metric function."
+            )
+        return float(value)
+
+    func(golds, pa, qa)  # errors on all rows propagate, as in Scorer.score
+    func(golds, pb, qb)
+    k = M.shape[1]
+    res = _Rows(k + 1, "paired bootstrap (rows)")
+    valid = np.ones(len(golds), dtype=bool)
+    if builtin and abstain is not None and name != "coverage":
+        valid &= (golds != abstain) & (pa != abstain) & (pb != abstain)
+    m = np.zeros(k + 1, dtype=np.int64)
+    for j in range(k + 1):
+        idx = np.arange(len(golds)) if j == 0 else np.flatnonzero(M[:, j - 1])
+        res.n_scored[j] = int(valid[idx].sum())
+        if not len(idx):
+            res.undefined[j] = "empty slice: no rows"
+            continue
+        va, vb = call(pa, qa, idx), call(pb, qb, idx)
+        res.a[j] = np.nan if isinstance(va, str) else va
+        res.b[j] = np.nan if isinstance(vb, str) else vb
+        if isinstance(va, str) or isinstance(vb, str):
+            res.undefined[j] = "; ".join(
+                f"{who}: {name} undefined on this slice: {v}"
+                for who, v in (("a", va), ("b", vb)) if isinstance(v, str))
+            continue
+        reps = np.full(n_boot, np.nan)
+        for r in range(n_boot):
+            draw = idx[rng.integers(0, len(idx), len(idx))]
+            ra, rb = call(pa, qa, draw), call(pb, qb, draw)
+            if not (isinstance(ra, str) or isinstance(rb, str)):
+                reps[r] = rb - ra
+        low, high, mj = stats.percentile_interval(reps[:, None],
+                                                  np.array([res.b[j] - res.a[j]]), confidence)
+        res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
+        sd = float(np.nanstd(reps)) if mj[0] > 1 else np.nan
+        p, _ = stats.wald_test(res.b[j] - res.a[j], sd**2, 0.0, 0.0)
+        res.p[j] = float(p)
+        res.test[j] = "paired bootstrap z"
+        if np.isnan(res.p[j]):
+            res.untested[j] = "test undefined: the bootstrap variance is zero"
+    _notes(res, m, n_boot)
+    return res
+
+
+def compare_models(
+    S: Any,
+    golds: Any,
+    preds_a: Any,
+    preds_b: Any,
+    *,
+    probs_a: Any = None,
+    probs_b: Any = None,
+    metrics: Sequence[str] | None = None,
+    scorer: Scorer | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    random_state: Any = None,
+    names: Sequence[str] = ("a", "b"),
+    alpha: float = 0.05,
+    min_n: int = 10,
+    max_width: float = 0.5,
+) -> ModelComparison:
+    """Compare two models' predictions on the same rows, overall and on every slice.
+
+    Parameters
+    ----------
+    S
+        Slice membership (recarray, ``SliceMembership``, DataFrame or dict of masks).
+    golds
+        Gold labels.
+    preds_a, preds_b
+        The two models' predictions on the same rows; model b is compared against model a
+        (the baseline): ``delta = score_b - score_a``.
+    probs_a, probs_b
+        Probabilities, for probability metrics (``roc_auc``).
+    metrics
+        Metric names (default ``("accuracy",)``); or pass a ``scorer`` instead (its metrics,
+        custom metrics and ``abstain_label``), not both.
+    confidence, n_boot, random_state, alpha, min_n, max_width
+        As for :func:`~slicewidgets.analysis.report.slice_report`.
+    names
+        Display names of the two models.
+
+    Returns
+    -------
+    ModelComparison
+        ``to_frame()``: one row per (slice, metric), ``overall`` first, with columns
+        ``slice, n, metric, score_a, score_b, delta, ci_low, ci_high, p_value, q_value, flag,
+        reason, n_scored, ci_method, test``.
+
+    Notes
+    -----
+    **Intervals** for ``delta`` come from a paired bootstrap: the rows of a slice are
+    resampled and both models are scored on the same resample. For count metrics (accuracy,
+    coverage, precision, recall, F1, MCC) the resampling is done on the counts of joint row
+    types (a row's outcome under model a and under model b): a multinomial draw per slice,
+    vectorized over slices and resamples. ROC AUC and custom metrics resample rows.
+
+    **Tests** (two-sided): accuracy and coverage use McNemar's exact test on the discordant
+    rows (right under one model only; for accuracy, among rows scored by both models);
+    precision, recall, F1 and MCC use the normal approximation to the paired permutation
+    (sign-flip) test, which swaps the two models' predictions row by row: its variance comes
+    from the delta method at the pooled proportions (for accuracy it is McNemar's z);
+    ROC AUC uses DeLong's test for correlated AUCs; custom metrics a z-test with the paired
+    bootstrap variance. ``q_value``: Benjamini-Hochberg over the overall row and all slices,
+    per metric.
+
+    **Flags** follow :func:`slice_report`: ``no-evidence`` when a score is undefined, fewer
+    than ``min_n`` rows are scored by both models, the interval is wider than ``max_width``
+    or the test is undefined; otherwise ``better`` (model b scores higher) or ``worse``
+    (lower) when ``q_value < alpha``, else ``ok``.
+
+    Examples
+    --------
+    >>> golds = np.array([0, 1] * 100)
+    >>> a = golds.copy(); a[:40] = 1 - a[:40]          # a errs on the first 40 rows
+    >>> b = golds.copy(); b[150:160] = 1 - b[150:160]  # b errs on 10 other rows
+    >>> S = {"head": np.arange(200) < 50, "tail": np.arange(200) >= 150}
+    >>> cmp = compare_models(S, golds, a, b, names=("old", "new"))
+    >>> cmp.to_frame()[["slice", "score_a", "score_b", "delta", "flag"]]
+         slice  score_a  score_b  delta    flag
+    0  overall      0.8     0.95   0.15  better
+    1     head      0.2     1.00   0.80  better
+    2     tail      1.0     0.80  -0.20   worse
+    """
+    confidence, n_boot, alpha, min_n, max_width = check_options(
+        confidence, n_boot, alpha, min_n, max_width)
+    if scorer is not None and metrics is not None:
+        raise ValueError("Pass either metrics or scorer to compare_models, not both.")
+    if scorer is None:
+        scorer = Scorer(metrics=list(metrics) if metrics is not None else ["accuracy"])
+    names = tuple(str(n) for n in names)
+    if len(names) != 2:
+        raise ValueError(f"names must hold two model names, got {names!r}.")
+    rng = make_rng(random_state)
+    slice_names, M = as_membership(S)
+    if golds is None or len(golds) == 0:
+        raise ValueError("Cannot score empty labels")
+    golds = to_int_label_array(golds)
+    preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
+    probs_a = None if probs_a is None else np.asarray(probs_a, dtype=float)
+    probs_b = None if probs_b is None else np.asarray(probs_b, dtype=float)
+    lengths = {"S": M.shape[0], "golds": len(golds), "preds_a": len(preds_a),
+               "preds_b": len(preds_b)}
+    if probs_a is not None:
+        lengths["probs_a"] = len(probs_a)
+    if probs_b is not None:
+        lengths["probs_b"] = len(probs_b)
+    if len(set(lengths.values())) > 1:
+        raise ValueError(_lengths_message(lengths))
+    for probs in (probs_a, probs_b):
+        if probs is not None and probs.ndim != 2:
+            raise ValueError(f"probs must have shape [n, n_classes], got {probs.shape}.")
+    abstain = scorer.abstain_label
+    builtin = set(scorer._builtin)
+    binary = _is_binary(golds, preds_a, abstain) and _is_binary(golds, preds_b, abstain)
+    counted = [m for m in scorer.metrics if m in builtin and (
+        m in ("accuracy", "coverage") or (binary and m in _NEEDS))]
+    rows: dict[str, _Rows] = {}
+    if counted:
+        joint = _Joint(M, golds, preds_a, preds_b, abstain, counted)
+        rows.update(_count_metrics(counted, joint, confidence, n_boot, rng, names))
+    for name, func in scorer.metrics.items():
+        if name in rows:
+            continue
+        if name == "roc_auc" and name in builtin and _is_binary(golds, None, abstain):
+            rows[name] = _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain,
+                                  confidence, n_boot, rng)
+        else:
+            rows[name] = _generic(name, func, name in builtin, golds, preds_a, preds_b,
+                                  probs_a, probs_b, M, abstain, confidence, n_boot, rng)
+    rows = {m: rows[m] for m in scorer.metrics}
+    sizes = np.concatenate([[len(golds)], np.count_nonzero(M, axis=0)]).astype(np.int64)
+    columns = _assemble(["overall", *slice_names], sizes, rows, alpha=alpha, min_n=min_n,
+                        max_width=max_width, confidence=confidence, names=names)
+    return ModelComparison(columns, confidence=confidence, n_boot=n_boot, alpha=alpha,
+                           min_n=min_n, max_width=max_width, random_state=random_state,
+                           names=names)
+
+
+def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_width,
+              confidence, names) -> dict[str, np.ndarray]:
+    k1, metrics = len(labels), list(rows)
+    n_m = len(metrics)
+
+    def stack(attr):
+        if not n_m:
+            return np.zeros(0)
+        return np.stack([getattr(rows[m], attr) for m in metrics], axis=1).reshape(-1)
+
+    a, b, low, high, p = (stack(x) for x in ("a", "b", "low", "high", "p"))
+    n_scored = stack("n_scored").astype(np.int64)
+    delta = b - a
+    q = np.full((k1, n_m), np.nan)
+    for i, m in enumerate(metrics):
+        q[:, i] = stats.benjamini_hochberg(rows[m].p)
+    q = q.reshape(-1)
+    flags, reasons, tests = [], [], []
+    for j in range(k1):
+        for i, m in enumerate(metrics):
+            res, r = rows[m], j * n_m + i
+            flag, reason = decide_flag(
+                score=float(delta[r]), low=float(low[r]), high=float(high[r]),
+                n_scored=int(n_scored[r]), unit=res.unit, q=float(q[r]), p=float(p[r]),
+                diff=float(delta[r]), is_reference=False, undefined=res.undefined[j],
+                untested=res.untested[j], alpha=alpha, min_n=min_n, max_width=max_width,
+                confidence=confidence, test=res.test[j], versus=names[0],
+            )
+            if res.notes[j]:
+                reason = f"{reason}; {res.notes[j]}"
+            flags.append(flag)
+            reasons.append(reason)
+            tests.append(res.test[j])
+    return {
+        "slice": np.repeat(np.asarray(labels, dtype=object), n_m),
+        "n": np.repeat(np.asarray(sizes, dtype=np.int64), n_m),
+        "metric": np.tile(np.asarray(metrics, dtype=object), k1),
+        "score_a": a, "score_b": b, "delta": delta, "ci_low": low, "ci_high": high,
+        "p_value": p, "q_value": q, "flag": np.asarray(flags, dtype=object),
+        "reason": np.asarray(reasons, dtype=object), "n_scored": n_scored,
+        "ci_method": np.tile(np.asarray([rows[m].ci_method for m in metrics], dtype=object), k1),
+        "test": np.asarray(tests, dtype=object),
+        "_ref": np.repeat(np.arange(k1) == 0, n_m),
+    }
+
+
+class ModelComparison(_ResultTable):
+    """Per-slice paired comparison of two models (see :func:`compare_models`).
+
+    Immutable; ``delta = score_b - score_a`` with its interval, p- and q-value and a flag
+    (``better``: model b scores higher). Renders as an HTML table (sorted by delta, the
+    largest drop first, with a bar of each interval around zero) and as text.
+    """
+
+    _columns = (
+        ("slice", "slice", "text"), ("n", "n", "int"), ("metric", "metric", "text"),
+        ("score_a", "a", "score"), ("score_b", "b", "score"), ("delta", "delta", "signed"),
+        ("ci", "interval", "ci"), ("bar", "", "bar"), ("p_value", "p", "p"),
+        ("q_value", "q", "p"), ("flag", "flag", "flag"), ("reason", "reason", "reason"),
+    )
+    _public = COMPARISON_COLUMNS
+    _default_sort = "delta"
+    _score_column = "delta"
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two models' names (a, b)."""
+        return self._meta["names"]
+
+    @property
+    def overall(self) -> dict[str, float]:
+        """``{metric: overall delta}`` (b - a)."""
+        ref = self._cols["_ref"]
+        return {str(m): float(d) for m, d in zip(self._cols["metric"][ref].tolist(),
+                                                 self._cols["delta"][ref].tolist(), strict=True)}
+
+    def _display(self):
+        a, b = self.names
+        display = tuple((c, a if c == "score_a" else b if c == "score_b" else h, kind)
+                        for c, h, kind in self._columns)
+        if len(self.metrics) == 1:
+            display = tuple(c for c in display if c[0] != "metric")
+        return display
+
+    def _reference(self) -> dict[str, float]:
+        return {m: 0.0 for m in self.metrics}
+
+    def _bar_domain(self, cols):
+        ends = np.abs(np.concatenate([cols["ci_low"], cols["ci_high"]]).astype(float))
+        ends = ends[np.isfinite(ends)]
+        half = max(float(ends.max()) if ends.size else 0.0, 0.05)
+        return (-half, half)
+
+    def sorted(self, by: str = "delta", *, ascending: bool = True) -> ModelComparison:
+        """A copy sorted by ``by`` within each metric (``overall`` rows first, NaN last)."""
+        return super().sorted(by, ascending=ascending)
+
+    def worst(self, k: int = 5, *, metric: str | None = None,
+              skip_no_evidence: bool = False) -> ModelComparison:
+        """The ``k`` slices where model b loses most against a (most negative delta)."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"k must be an integer >= 0, got {k!r}.")
+        metric = self._check_metric(metric)
+        cols = self._cols
+        is_metric = cols["metric"] == metric
+        cand = is_metric & ~cols["_ref"] & ~np.isnan(cols["delta"].astype(float))
+        if skip_no_evidence:
+            cand &= cols["flag"] != "no-evidence"
+        idx = np.flatnonzero(cand)
+        idx = idx[np.argsort(cols["delta"][idx].astype(float), kind="stable")][: int(k)]
+        return self._take(np.concatenate([np.flatnonzero(is_metric & cols["_ref"]), idx]))
+
+    def to_frame(self, *, include_overall: bool = True, metric: str | None = None) -> pd.DataFrame:
+        """The rows as a new DataFrame (columns :data:`COMPARISON_COLUMNS`)."""
+        return super().to_frame(include_overall=include_overall, metric=metric)
+
+    def to_html(self, *, sort: str | None = "delta", include_overall: bool = True,
+                metric: str | None = None, columns: Sequence[str] | None = None,
+                css: bool = True) -> str:
+        """The HTML table (see :meth:`SliceReport.to_html`); sorted by delta by default."""
+        return super().to_html(sort=sort, include_overall=include_overall, metric=metric,
+                               columns=columns, css=css)
+
+    def _caption(self) -> str:
+        a, b = self.names
+        n_slices = len(self.slices)
+        return (f"ModelComparison: {b} vs {a} (delta = {b} - {a}) on "
+                f"{', '.join(self.metrics)}, {n_slices} slice{'s' if n_slices != 1 else ''}; "
+                f"{self.confidence:.0%} paired-bootstrap intervals; flags at q < {self.alpha:g} "
+                "(Benjamini-Hochberg)")
+

@@ -1,0 +1,198 @@
+"""Trainer settings as (nested) named tuples, with Snorkel's field names and defaults.
+
+``Trainer(**kwargs)`` merges its keyword arguments into :class:`TrainerConfig` with
+:func:`merge_config`; nested settings are given as dicts, e.g.
+``Trainer(optimizer_config={"adam_config": {"amsgrad": True}})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+__all__ = [
+    "AdamOptimizerConfig",
+    "AdamaxOptimizerConfig",
+    "CheckpointerConfig",
+    "ExponentialLRSchedulerConfig",
+    "LRSchedulerConfig",
+    "LogManagerConfig",
+    "LogWriterConfig",
+    "OptimizerConfig",
+    "SGDOptimizerConfig",
+    "StepLRSchedulerConfig",
+    "TrainerConfig",
+    "config_to_dict",
+    "merge_config",
+]
+
+
+class SGDOptimizerConfig(NamedTuple):
+    """Settings of ``torch.optim.SGD``."""
+
+    momentum: float = 0.9
+
+
+class AdamOptimizerConfig(NamedTuple):
+    """Settings of ``torch.optim.Adam``; ``fused=None`` uses the fused kernel when available."""
+
+    amsgrad: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    fused: bool | None = None
+
+
+class AdamaxOptimizerConfig(NamedTuple):
+    """Settings of ``torch.optim.Adamax``."""
+
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+
+class OptimizerConfig(NamedTuple):
+    """Settings of the three optimizers."""
+
+    sgd_config: SGDOptimizerConfig = SGDOptimizerConfig()
+    adam_config: AdamOptimizerConfig = AdamOptimizerConfig()
+    adamax_config: AdamaxOptimizerConfig = AdamaxOptimizerConfig()
+
+
+class ExponentialLRSchedulerConfig(NamedTuple):
+    """Settings of the ``"exponential"`` learning-rate scheduler."""
+
+    gamma: float = 0.9
+
+
+class StepLRSchedulerConfig(NamedTuple):
+    """Settings of the ``"step"`` learning-rate scheduler."""
+
+    gamma: float = 0.9
+    step_size: int = 5
+
+
+class LRSchedulerConfig(NamedTuple):
+    """Learning-rate warmup and scheduler settings.
+
+    ``warmup_steps`` (in ``warmup_unit``, ``"batches"`` or ``"epochs"``) or
+    ``warmup_percentage`` of all batches ramps the rate up linearly from 0; ``min_lr`` is a
+    floor for the scheduled rate.
+    """
+
+    warmup_steps: float = 0
+    warmup_unit: str = "batches"
+    warmup_percentage: float = 0.0
+    min_lr: float = 0.0
+    exponential_config: ExponentialLRSchedulerConfig = ExponentialLRSchedulerConfig()
+    step_config: StepLRSchedulerConfig = StepLRSchedulerConfig()
+
+
+class LogManagerConfig(NamedTuple):
+    """How often to evaluate on the valid split: every ``evaluation_freq`` ``counter_unit``
+    (``"epochs"``, ``"batches"`` or ``"points"``)."""
+
+    counter_unit: str = "epochs"
+    evaluation_freq: float = 1.0
+
+
+class CheckpointerConfig(NamedTuple):
+    """Checkpointing: every ``checkpoint_factor`` evaluations (after ``checkpoint_runway``
+    units) the model's ``state_dict`` is saved; the best one by ``checkpoint_metric``
+    (``"label/dataset/split/metric:min|max"``) is kept and reloaded at the end."""
+
+    checkpoint_dir: str = "checkpoints"
+    checkpoint_factor: int = 1
+    checkpoint_metric: str = "model/all/train/loss:min"
+    checkpoint_task_metrics: tuple[str, ...] | None = None
+    checkpoint_runway: float = 0
+    checkpoint_clear: bool = True
+
+
+class LogWriterConfig(NamedTuple):
+    """Where metrics are logged when ``logging=True``: ``{log_dir}/{run_name}/``."""
+
+    log_dir: str = "logs"
+    run_name: str | None = None
+
+
+class TrainerConfig(NamedTuple):
+    """Settings of :class:`~slicewidgets.classification.Trainer` (Snorkel's names).
+
+    Differences from Snorkel: ``seed`` is used; ``device`` (``"auto"``: CUDA when available)
+    replaces ``model_config``; ``log_writer`` defaults to ``"json"`` (TensorBoard is optional);
+    ``num_threads`` sets torch's CPU threads during ``fit`` (``"auto"``: one thread for models
+    under a million parameters, whose small operations only lose time synchronizing threads;
+    ``None``: leave torch's setting).
+    """
+
+    seed: int | None = None
+    n_epochs: int = 1
+    lr: float = 0.01
+    l2: float = 0.0
+    grad_clip: float = 1.0
+    train_split: str = "train"
+    valid_split: str = "valid"
+    test_split: str = "test"
+    progress_bar: bool = True
+    device: Any = "auto"
+    num_threads: int | str | None = "auto"
+    log_manager_config: LogManagerConfig = LogManagerConfig()
+    checkpointing: bool = False
+    checkpointer_config: CheckpointerConfig = CheckpointerConfig()
+    logging: bool = False
+    log_writer: str = "json"
+    log_writer_config: LogWriterConfig = LogWriterConfig()
+    optimizer: str = "adam"
+    optimizer_config: OptimizerConfig = OptimizerConfig()
+    lr_scheduler: str = "constant"
+    lr_scheduler_config: LRSchedulerConfig = LRSchedulerConfig()
+    batch_scheduler: str = "shuffled"
+
+
+def _is_config(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
+
+
+def merge_config(config: Any, updates: Mapping[str, Any]) -> Any:
+    """A copy of the named tuple ``config`` with ``updates`` applied, nested dicts merged.
+
+    Raises
+    ------
+    ValueError
+        If ``updates`` names a field that ``config`` does not have.
+
+    Examples
+    --------
+    >>> cfg = merge_config(TrainerConfig(), {"lr": 0.1, "optimizer_config": {"adam_config": {"amsgrad": True}}})
+    >>> cfg.lr, cfg.optimizer_config.adam_config.amsgrad
+    (0.1, True)
+    >>> merge_config(TrainerConfig(), {"foo": 1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Got unexpected field names: ['foo']. Valid names: ['seed', ...
+    """
+    unknown = [key for key in updates if key not in config._fields]
+    if unknown:
+        raise ValueError(
+            f"Got unexpected field names: {unknown}. Valid names: {list(config._fields)}."
+        )
+    changes = {}
+    for key, value in updates.items():
+        current = getattr(config, key)
+        if _is_config(current) and isinstance(value, Mapping):
+            changes[key] = merge_config(current, value)
+        else:
+            changes[key] = value
+    return config._replace(**changes)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Nested plain dicts from nested named tuples (safe for ``torch.load(weights_only=True)``).
+
+    Examples
+    --------
+    >>> config_to_dict(LogWriterConfig())
+    {'log_dir': 'logs', 'run_name': None}
+    """
+    out = {}
+    for key, value in config._asdict().items():
+        out[key] = config_to_dict(value) if _is_config(value) else value
+    return out

@@ -1,0 +1,1128 @@
+"""Slice-aware learning: a classifier that adds capacity for critical slices.
+
+Slice-based learning (Chen, Wu, Weng, Ratner, Ré, NeurIPS 2019), as Snorkel's
+``SliceAwareClassifier`` implements it: a shared ``base_architecture`` computes a representation
+``h``; for each slice (plus ``"base"``, every row) an *indicator head* learns slice membership
+and an *expert* (a linear transform of ``h``) learns the task on the slice's rows through one
+*prediction head* shared by all experts; an attention combiner weights the experts by
+``softmax_s(P(row in s) * confidence_s / temperature)`` and a master head predicts from the
+weighted representation. Slicing functions are only needed to build the training labels:
+predictions use the master head alone.
+
+Same label names, losses and numbers as Snorkel (the training loss is the sum over labels of
+each label's mean cross-entropy; slice experts learn on slice members only). Differences:
+
+* multiclass works (``num_classes``); the combiner's confidence is P(class 1) for two classes,
+  as in Snorkel, and the largest class probability for more (``confidence=``);
+* the experts are computed together, and never materialized: they only reach the loss through
+  the master and prediction heads, so ``head(expert(h))`` is computed as
+  ``(head.weight @ expert.weight) h`` -- same parameters and results, a fraction of the cost;
+* ``expert_dim`` can be smaller than ``head_dim`` (Snorkel: equal);
+* ``make_slice_dataloader`` copies the dataset instead of changing it, and checks ``S``;
+* ``score_slices`` matches label names exactly (Snorkel matches the substrings "pred" / "ind")
+  and reports NaN for a slice with no row instead of failing;
+* ``-1`` in ``S`` (an SF that abstained or failed) means unknown membership: the row is ignored
+  by that slice's indicator and expert (Snorkel counts it as a member).
+
+Baselines with the same API: :class:`PlainClassifier` (no slices) and
+:func:`make_oversampling_dataloader` (slice rows drawn more often, with PyTorch's
+``WeightedRandomSampler``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import WeightedRandomSampler
+
+from slicewidgets.classification._utils import (
+    collect_flow_outputs_by_suffix,
+    metrics_dict_to_dataframe,
+    move_to_device,
+    resolve_device,
+)
+from slicewidgets.classification.data import (
+    DEFAULT_INPUT_DATA_KEY,
+    DEFAULT_TASK_NAME,
+    DictDataLoader,
+    DictDataset,
+)
+
+__all__ = [
+    "PlainClassifier",
+    "SliceAwareClassifier",
+    "SliceCombinerModule",
+    "add_slice_labels",
+    "convert_to_slice_tasks",
+    "make_oversampling_dataloader",
+    "slice_label_names",
+]
+
+BASE_SLICE = "base"
+CONFIDENCES = ("auto", "positive", "max")
+
+
+# -- slice labels -------------------------------------------------------------------------------
+def slice_label_names(task_name: str, slice_name: str) -> tuple[str, str]:
+    """Snorkel's indicator and predictor label names for one slice.
+
+    Examples
+    --------
+    >>> slice_label_names("task", "short_comment")
+    ('task_slice:short_comment_ind', 'task_slice:short_comment_pred')
+    """
+    return f"{task_name}_slice:{slice_name}_ind", f"{task_name}_slice:{slice_name}_pred"
+
+
+def _slice_columns(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
+    """Slice names and an int64 ``(n, k)`` matrix of -1/0/1 from any accepted form of ``S``."""
+    from slicewidgets.slicing.apply import SliceMembership
+
+    if isinstance(S, SliceMembership):
+        return list(S.names), np.asarray(S.matrix, dtype=np.int64)
+    if isinstance(S, np.ndarray) and S.dtype.names:
+        names = list(S.dtype.names)
+        cols = [np.asarray(S[name]) for name in names]
+    elif isinstance(S, pd.DataFrame):
+        names = [str(c) for c in S.columns]
+        cols = [S[c].to_numpy() for c in S.columns]
+    elif isinstance(S, Mapping):
+        names = [str(k) for k in S]
+        cols = [np.asarray(v) for v in S.values()]
+    else:
+        raise TypeError(
+            f"{argument} must be a recarray with one field per slice (from PandasSFApplier), a "
+            f"SliceMembership, a DataFrame or a dict of masks; got {type(S).__name__}."
+        )
+    n = len(cols[0]) if cols else 0
+    matrix = np.zeros((n, len(names)), dtype=np.int64)
+    for j, (name, col) in enumerate(zip(names, cols, strict=True)):
+        if col.ndim != 1 or len(col) != n:
+            raise ValueError(f"{argument}[{name!r}] has shape {col.shape}; expected ({n},).")
+        if col.dtype.kind not in "biuf":
+            raise TypeError(f"{argument}[{name!r}] has dtype {col.dtype}; expected 0/1 values.")
+        values = col.astype(np.int64)
+        bad = ~np.isin(values, (-1, 0, 1)) | (values != col)
+        if bad.any():
+            raise ValueError(
+                f"{argument}[{name!r}] has values {sorted(set(col[bad].tolist()))[:5]}; slice "
+                "membership must be 0/1 (or -1 where a slicing function abstained)."
+            )
+        matrix[:, j] = values
+    return names, matrix
+
+
+def _with_base(names: list[str], M: np.ndarray) -> tuple[list[str], np.ndarray]:
+    if BASE_SLICE in names:
+        return names, M
+    return [*names, BASE_SLICE], np.concatenate([M, np.ones((M.shape[0], 1), np.int64)], axis=1)
+
+
+def _slice_label_tensors(
+    names: list[str], M: np.ndarray, labels: Tensor, task_name: str
+) -> dict[str, Tensor]:
+    names, M = _with_base(names, M)
+    out: dict[str, Tensor] = {}
+    ind_all = torch.from_numpy(M).to(labels.device)
+    for j, name in enumerate(names):
+        ind_name, pred_name = slice_label_names(task_name, name)
+        ind = ind_all[:, j].clone()
+        pred = labels.clone()
+        pred[ind != 1] = -1
+        out[ind_name] = ind
+        out[pred_name] = pred
+    return out
+
+
+def _task_name_of(base_task: Any) -> str:
+    if isinstance(base_task, str):
+        return base_task
+    name = getattr(base_task, "name", None)
+    if not isinstance(name, str):
+        raise TypeError(
+            f"base_task must be a task name or an object with a .name (model.base_task); got "
+            f"{type(base_task).__name__}."
+        )
+    return name
+
+
+def add_slice_labels(dataloader: DictDataLoader, base_task: Any, S: Any) -> None:
+    """Add the slice labels of ``S`` to ``dataloader.dataset.Y_dict`` **in place** (Snorkel).
+
+    For each slice ``s`` of ``S`` and ``"base"`` (all rows): ``{task}_slice:{s}_ind`` (1 for
+    members, 0 for others, -1 where the SF abstained) and ``{task}_slice:{s}_pred`` (the task
+    label on members, -1 elsewhere). :meth:`SliceAwareClassifier.make_slice_dataloader` does the
+    same on a copy of the dataset.
+
+    Parameters
+    ----------
+    dataloader
+        A ``DictDataLoader`` whose dataset has the base task's labels.
+    base_task
+        ``model.base_task`` (anything with ``.name``) or the task name.
+    S
+        Slice membership with one row per dataset row (``PandasSFApplier(sfs).apply(df)``).
+
+    Raises
+    ------
+    ValueError
+        If ``S`` and the dataset have different numbers of rows, or the task labels are missing.
+
+    Examples
+    --------
+    >>> ds = DictDataset.from_tensors(torch.zeros(5, 1), torch.tensor([0, 1, 1, 0, 1]), "train")
+    >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0, 0])], names="f")
+    >>> add_slice_labels(DictDataLoader(ds), "task", S)
+    >>> ds.Y_dict["task_slice:f_pred"]
+    tensor([ 0,  1, -1, -1, -1])
+    """
+    task_name = _task_name_of(base_task)
+    dataset = dataloader.dataset
+    names, M = _slice_columns(S)
+    _check_rows(M, dataset)
+    if task_name not in dataset.Y_dict:
+        raise ValueError(_missing_labels_message(task_name, dataset))
+    dataset.Y_dict.update(_slice_label_tensors(names, M, dataset.Y_dict[task_name], task_name))
+
+
+def convert_to_slice_tasks(base_task: Any, slice_names: Sequence[str]) -> list:
+    """Not provided: slicewidgets has no ``Task`` / ``MultitaskClassifier`` graph.
+
+    Raises
+    ------
+    NotImplementedError
+        Always; use :class:`SliceAwareClassifier`, which builds the slice heads itself.
+    """
+    raise NotImplementedError(
+        "convert_to_slice_tasks builds Snorkel Task objects, which slicewidgets does not have. "
+        "Use SliceAwareClassifier(base_architecture, head_dim, slice_names): it creates the "
+        "indicator and expert heads, and make_slice_dataloader adds the matching labels."
+    )
+
+
+def _check_rows(M: np.ndarray, dataset: DictDataset) -> None:
+    if M.shape[0] != len(dataset):
+        raise ValueError(
+            f"S has {M.shape[0]} rows but the dataset has {len(dataset)}; compute S with the "
+            "applier on the same rows, in the same order, as the dataset."
+        )
+
+
+def _missing_labels_message(task_name: str, dataset: Any) -> str:
+    return (
+        f"Base task ({task_name}) labels missing from {dataset}; build the dataset with "
+        f"task_name={task_name!r} (DictDataset.from_tensors(X, Y, split, task_name=...)) or "
+        "create the model with the dataset's label name as task_name."
+    )
+
+
+def _check_label_values(name: str, labels: Tensor, num_classes: int) -> None:
+    if labels.dtype.is_floating_point and not torch.equal(labels, labels.round()):
+        raise ValueError(
+            f"Label {name!r} has non-integer values; labels must be class indices 0..."
+            f"{num_classes - 1} (or -1 for no label)."
+        )
+    if labels.numel() == 0:
+        return
+    bad = (labels < -1) | (labels >= num_classes)
+    if bool(bad.any()):
+        found = sorted(set(labels[bad].tolist()))[:5]
+        raise ValueError(
+            f"Label {name!r} has values outside the classes: found {found}, expected -1 (no "
+            f"label) or 0..{num_classes - 1}. Set num_classes= to the number of classes, or map "
+            "the labels to 0..num_classes-1."
+        )
+
+
+# -- the combiner --------------------------------------------------------------------------------
+def _confidence_kind(confidence: str, num_classes: int) -> str:
+    if confidence not in CONFIDENCES:
+        raise ValueError(f"confidence must be one of {list(CONFIDENCES)}; got {confidence!r}.")
+    if confidence == "auto":
+        return "positive" if num_classes == 2 else "max"
+    if confidence == "positive" and num_classes != 2:
+        raise ValueError(
+            f"confidence='positive' (P(class 1), Snorkel's) needs 2 classes; got {num_classes}. "
+            "Use confidence='max'."
+        )
+    return confidence
+
+
+class SliceCombinerModule(nn.Module):
+    """Attention over slice experts, Snorkel's ``SliceCombinerModule`` (binary and multiclass).
+
+    With indicator logits ``[B, S, 2]`` and prediction-head logits ``[B, S, k]`` of the ``S``
+    slices, the weights are ``softmax_s(P(row in s) * conf_s / temperature)``, where ``conf_s``
+    is P(class 1) of slice ``s``'s prediction (two classes, as Snorkel) or its largest class
+    probability (``k > 2``, or ``confidence="max"``). The output is the weighted sum of the
+    slice representations.
+
+    Parameters
+    ----------
+    slice_ind_key, slice_pred_key, slice_pred_feat_key
+        Suffixes of the indicator logits, prediction logits and slice representations in the
+        ``output_dict`` given to :meth:`forward` (Snorkel's op-name convention).
+    temperature
+        Softmax temperature (> 0): small values pick one expert, large values average them.
+    confidence
+        ``"auto"`` (``"positive"`` for 2 classes, else ``"max"``), ``"positive"`` or ``"max"``.
+
+    Examples
+    --------
+    >>> combiner = SliceCombinerModule()
+    >>> outputs = {
+    ...     "a_ind_head": torch.tensor([[0.0, 5.0]]), "b_ind_head": torch.tensor([[5.0, 0.0]]),
+    ...     "a_pred_head": torch.tensor([[0.0, 5.0]]), "b_pred_head": torch.tensor([[0.0, 5.0]]),
+    ...     "a_pred_transform": torch.tensor([[1.0, 0.0]]),
+    ...     "b_pred_transform": torch.tensor([[0.0, 1.0]]),
+    ... }
+    >>> combiner(outputs)  # slice a (row is a member, confident) gets more weight
+    tensor([[0.7245, 0.2755]])
+    """
+
+    def __init__(
+        self,
+        slice_ind_key: str = "_ind_head",
+        slice_pred_key: str = "_pred_head",
+        slice_pred_feat_key: str = "_pred_transform",
+        temperature: float = 1.0,
+        confidence: str = "auto",
+    ) -> None:
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0; got {temperature}.")
+        if confidence not in CONFIDENCES:
+            raise ValueError(f"confidence must be one of {list(CONFIDENCES)}; got {confidence!r}.")
+        self.slice_ind_key = slice_ind_key
+        self.slice_pred_key = slice_pred_key
+        self.slice_pred_feat_key = slice_pred_feat_key
+        self.temperature = temperature
+        self.confidence = confidence
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, confidence={self.confidence!r}"
+
+    def attention(self, ind_logits: Tensor, pred_logits: Tensor) -> Tensor:
+        """Attention weights ``[B, S]`` from indicator ``[B, S, 2]`` and prediction ``[B, S, k]``
+        logits."""
+        k = pred_logits.shape[-1]
+        if k < 2:
+            raise NotImplementedError(
+                "SliceCombiner currently requires output shape [..., 2] for predictor heads."
+            )
+        kind = _confidence_kind(self.confidence, k)
+        p_ind = F.softmax(ind_logits, dim=-1)[..., 1]
+        probs = F.softmax(pred_logits, dim=-1)
+        conf = probs[..., 1] if kind == "positive" else probs.max(dim=-1).values
+        return F.softmax(p_ind * conf / self.temperature, dim=-1)
+
+    def forward(self, output_dict: Mapping[str, Tensor]) -> Tensor:
+        """The reweighted representation ``[B, d]`` from Snorkel-style op outputs."""
+        ind = collect_flow_outputs_by_suffix(output_dict, self.slice_ind_key)
+        pred = collect_flow_outputs_by_suffix(output_dict, self.slice_pred_key)
+        feats = collect_flow_outputs_by_suffix(output_dict, self.slice_pred_feat_key)
+        if not (len(ind) == len(pred) == len(feats)) or not ind:
+            raise ValueError(
+                f"output_dict must hold one '*{self.slice_ind_key}', '*{self.slice_pred_key}' "
+                f"and '*{self.slice_pred_feat_key}' output per slice; found {len(ind)}, "
+                f"{len(pred)} and {len(feats)}."
+            )
+        weights = self.attention(torch.stack(ind, dim=1), torch.stack(pred, dim=1))
+        reps = torch.stack(feats, dim=1)
+        return torch.sum(weights.unsqueeze(-1) * reps, dim=1)
+
+
+# -- shared classifier machinery ----------------------------------------------------------------
+class _TaskInfo(NamedTuple):
+    """What Snorkel code reads from ``model.base_task``: its ``name`` and ``scorer``."""
+
+    name: str
+    scorer: Any
+
+
+def _default_scorer(num_classes: int) -> Any:
+    from slicewidgets.analysis import Scorer
+
+    return Scorer(metrics=["accuracy", "f1"] if num_classes == 2 else ["accuracy", "f1_macro"])
+
+
+def _init_linear_(weight: Tensor, bias: Tensor) -> None:
+    """Initialise ``weight [out, in]`` and ``bias [out]`` (views allowed) as ``nn.Linear``
+    does, drawing the same random numbers in the same order."""
+    with torch.no_grad():
+        w = torch.empty(weight.shape, dtype=weight.dtype)
+        nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+        fan_in = w.shape[1]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        b = torch.empty(bias.shape, dtype=bias.dtype)
+        nn.init.uniform_(b, -bound, bound)
+        weight.copy_(w)
+        bias.copy_(b)
+
+
+class _Heads(NamedTuple):
+    master: Tensor  # [B, k] logits of the final prediction
+    ind: Tensor | None  # [B, S, 2] indicator logits
+    pred: Tensor | None  # [B, S, k] logits of each slice expert through the shared head
+    attention: Tensor | None  # [B, S]
+
+
+class _DictClassifier(nn.Module):
+    """Prediction, scoring, saving and loss bookkeeping shared by the slice-aware and plain
+    classifiers. Subclasses set the attributes below and implement ``_heads``."""
+
+    task_name: str
+    input_data_key: str
+    num_classes: int
+    scorer: Any
+    _slice_list: list[str]  # slices with heads, "base" last ([] for a plain model)
+
+    def _init_common(
+        self,
+        base_architecture: nn.Module,
+        head_dim: int,
+        input_data_key: str,
+        task_name: str,
+        scorer: Any,
+        num_classes: int,
+    ) -> None:
+        if not isinstance(base_architecture, nn.Module):
+            raise TypeError(
+                f"base_architecture must be a torch.nn.Module; got {type(base_architecture).__name__}."
+            )
+        if not (isinstance(head_dim, int) and head_dim > 0):
+            raise ValueError(
+                f"head_dim must be a positive int (the size of base_architecture's output); "
+                f"got {head_dim!r}."
+            )
+        if not (isinstance(num_classes, int) and num_classes >= 2):
+            raise ValueError(f"num_classes must be an int >= 2; got {num_classes!r}.")
+        for value, what in ((task_name, "task_name"), (input_data_key, "input_data_key")):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{what} must be a non-empty string; got {value!r}.")
+        if "/" in task_name:
+            raise ValueError(
+                f"task_name must not contain '/', which separates the parts of metric names; "
+                f"got {task_name!r}."
+            )
+        self.base_architecture = base_architecture
+        self.head_dim = head_dim
+        self.input_data_key = input_data_key
+        self.task_name = task_name
+        self.num_classes = num_classes
+        self.scorer = scorer if scorer is not None else _default_scorer(num_classes)
+
+    # -- names ----------------------------------------------------------------------------------
+    @property
+    def base_task(self) -> _TaskInfo:
+        """``name`` and ``scorer`` of the task (for Snorkel's ``add_slice_labels(dl, model.base_task, S)``)."""
+        return _TaskInfo(self.task_name, self.scorer)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters are."""
+        return next(self.parameters()).device
+
+    def _label_heads(self) -> dict[str, tuple[str, int | None]]:
+        heads: dict[str, tuple[str, int | None]] = {self.task_name: ("master", None)}
+        for j, name in enumerate(self._slice_list):
+            ind_name, pred_name = slice_label_names(self.task_name, name)
+            heads[ind_name] = ("ind", j)
+            heads[pred_name] = ("pred", j)
+        return heads
+
+    @property
+    def task_names(self) -> set[str]:
+        """The label names this model has a head for (Snorkel's task names)."""
+        return set(self._label_heads())
+
+    # -- forward ---------------------------------------------------------------------------------
+    def _input(self, X: Any) -> Tensor:
+        if isinstance(X, Mapping):
+            if self.input_data_key not in X:
+                raise KeyError(
+                    f"X_dict has no field {self.input_data_key!r} (fields: {list(X)}); set "
+                    "input_data_key= to the name of the model's input field."
+                )
+            X = X[self.input_data_key]
+        return move_to_device(X, self.device)
+
+    def _body(self, X: Any) -> Tensor:
+        H = self.base_architecture(self._input(X))
+        if not isinstance(H, Tensor) or H.dim() != 2 or H.shape[1] != self.head_dim:
+            shape = tuple(H.shape) if isinstance(H, Tensor) else type(H).__name__
+            raise ValueError(
+                f"base_architecture returned {shape}, but the heads expect [batch, head_dim="
+                f"{self.head_dim}]; set head_dim to the size of its output."
+            )
+        return H
+
+    def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
+        raise NotImplementedError
+
+    def forward(self, X: Any) -> Tensor:
+        """Logits ``[batch, num_classes]`` of the final prediction for ``X`` (an ``X_dict`` or
+        the input tensor)."""
+        return self._heads(self._body(X)).master
+
+    # -- loss -------------------------------------------------------------------------------------
+    def calculate_loss(
+        self, X_dict: Mapping[str, Any], Y_dict: Mapping[str, Tensor]
+    ) -> tuple[dict[str, Tensor], dict[str, int]]:
+        """Mean cross-entropy of every known label present in ``Y_dict`` (rows with -1 left out).
+
+        Returns
+        -------
+        loss_dict, count_dict
+            ``{label: mean loss}`` and ``{label: number of labelled rows}``, in ``Y_dict``
+            order; a label without labelled rows in the batch is left out. The training loss is
+            the sum of the ``loss_dict`` values (as Snorkel's trainer computes it).
+        """
+        heads = self._label_heads()
+        present = [(name, heads[name]) for name in Y_dict if name in heads]
+        if not present:
+            return {}, {}
+        device = self.device
+        Y = {name: Y_dict[name].to(device) for name, _ in present}
+        for name, (kind, _) in present:
+            _check_label_values(name, Y[name], 2 if kind == "ind" else self.num_classes)
+        out = self._heads(self._body(X_dict), need_slices=any(h[0] != "master" for _, h in present))
+
+        losses: dict[str, Tensor] = {}
+        counts: dict[str, Tensor] = {}
+        if self.task_name in Y:
+            y = Y[self.task_name].long()
+            counts[self.task_name] = (y != -1).sum()
+            losses[self.task_name] = F.cross_entropy(out.master, y, ignore_index=-1, reduction="sum")
+        for kind, logits in (("ind", out.ind), ("pred", out.pred)):
+            group = [(name, j) for name, (k, j) in present if k == kind]
+            if not group:
+                continue
+            idx = torch.tensor([j for _, j in group], device=device)
+            y = torch.stack([Y[name].long() for name, _ in group], dim=1)  # [B, m]
+            sel = logits.index_select(1, idx)  # [B, m, c]
+            per_row = F.cross_entropy(
+                sel.reshape(-1, sel.shape[-1]), y.reshape(-1), ignore_index=-1, reduction="none"
+            ).view(y.shape)
+            sums = per_row.sum(dim=0)
+            n = (y != -1).sum(dim=0)
+            for i, (name, _) in enumerate(group):
+                losses[name] = sums[i]
+                counts[name] = n[i]
+        names = [name for name, _ in present]
+        count_values = torch.stack([counts[name] for name in names]).tolist()
+        loss_dict: dict[str, Tensor] = {}
+        count_dict: dict[str, int] = {}
+        for name, count in zip(names, count_values, strict=True):
+            if count > 0:
+                loss_dict[name] = losses[name] / count
+                count_dict[name] = int(count)
+        return loss_dict, count_dict
+
+    # -- prediction --------------------------------------------------------------------------------
+    def _iter_batches(self, data: Any, batch_size: int):
+        """Yield ``(X, Y_dict or None)`` batches from a loader, dataset, X_dict, array or tensor."""
+        if isinstance(data, DictDataLoader):
+            yield from data
+            return
+        if isinstance(data, DictDataset):
+            yield from DictDataLoader(data, batch_size=batch_size, shuffle=False)
+            return
+        if isinstance(data, Mapping):
+            X = data.get(self.input_data_key)
+            if X is None:
+                raise KeyError(
+                    f"X_dict has no field {self.input_data_key!r} (fields: {list(data)}); set "
+                    "input_data_key= to the name of the model's input field."
+                )
+        else:
+            X = data
+        if isinstance(X, np.ndarray):
+            X = torch.from_numpy(np.ascontiguousarray(X))
+            if X.dtype == torch.float64:
+                X = X.float()
+        if not isinstance(X, Tensor):
+            raise TypeError(
+                "Expected a DictDataLoader, a DictDataset, an X_dict, a numpy array or a tensor; "
+                f"got {type(data).__name__}."
+            )
+        for start in range(0, len(X), batch_size):
+            yield X[start : start + batch_size], None
+
+    @torch.no_grad()
+    def predict_proba(self, data: Any, *, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``[n, num_classes]`` of the final prediction.
+
+        Slicing functions are not needed: only the inputs are used.
+
+        Parameters
+        ----------
+        data
+            A ``DictDataLoader`` or ``DictDataset`` (its ``input_data_key`` field), an ``X_dict``,
+            a numpy array or a tensor of inputs.
+        batch_size
+            Rows per forward pass (ignored for a loader).
+        """
+        self.eval()
+        chunks = []
+        for X, _ in self._iter_batches(data, batch_size):
+            chunks.append(F.softmax(self._heads(self._body(X), need_slices=False).master, dim=1).cpu())
+        if not chunks:
+            return np.zeros((0, self.num_classes), dtype=np.float32)
+        return torch.cat(chunks).numpy()
+
+    @torch.no_grad()
+    def predict(
+        self,
+        data: Any,
+        return_preds: bool = False,
+        remap_labels: Mapping[str, str | None] | None = None,
+        *,
+        batch_size: int = 256,
+    ) -> np.ndarray | dict[str, dict[str, Tensor]]:
+        """Predicted classes; or, for a ``DictDataLoader``, Snorkel's dict of golds and probs.
+
+        Parameters
+        ----------
+        data
+            A ``DictDataLoader``: returns Snorkel's ``{"golds": {label: Tensor}, "probs":
+            {label: Tensor}, ("preds": ...)}`` for every label of the loader that has a head
+            (or is remapped to one). Anything else accepted by :meth:`predict_proba`: returns an
+            ``int64`` array of classes.
+        return_preds
+            With a loader, also return ``"preds"``.
+        remap_labels
+            With a loader, ``{label: task name or None}`` to score a label on another head or
+            drop it (Snorkel).
+        batch_size
+            Rows per forward pass when ``data`` is not a loader.
+        """
+        from slicewidgets.utils import probs_to_preds
+
+        if not isinstance(data, DictDataLoader):
+            return probs_to_preds(self.predict_proba(data, batch_size=batch_size))
+        results = self._predict_loader(data, remap_labels or {})
+        out: dict[str, dict[str, Tensor]] = {
+            "golds": {k: torch.as_tensor(v[0], dtype=torch.float32) for k, v in results.items()},
+            "probs": {k: torch.as_tensor(v[1]) for k, v in results.items()},
+        }
+        if return_preds:
+            out["preds"] = {
+                k: torch.as_tensor(probs_to_preds(v[1]), dtype=torch.float32)
+                for k, v in results.items()
+            }
+        return out
+
+    def _labels_to_heads(
+        self, label_names: Sequence[str], remap_labels: Mapping[str, str | None]
+    ) -> dict[str, tuple[str, int | None]]:
+        heads = self._label_heads()
+        mapping: dict[str, tuple[str, int | None]] = {}
+        for label in label_names:
+            target = remap_labels.get(label, label)
+            if target is None:
+                continue
+            if target in heads:
+                mapping[label] = heads[target]
+        return mapping
+
+    def _predict_loader(
+        self, dataloader: DictDataLoader, remap_labels: Mapping[str, str | None]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{label: (golds [n], probs [n, c])}`` for the labels of ``dataloader`` with a head."""
+        self.eval()
+        mapping = self._labels_to_heads(list(dataloader.dataset.Y_dict), remap_labels)
+        need_slices = any(kind != "master" for kind, _ in mapping.values())
+        golds: dict[str, list[Tensor]] = {label: [] for label in mapping}
+        master, ind, pred = [], [], []
+        with torch.no_grad():
+            for X, Y in dataloader:
+                out = self._heads(self._body(X), need_slices=need_slices)
+                master.append(F.softmax(out.master, dim=-1).cpu())
+                if need_slices:
+                    ind.append(F.softmax(out.ind, dim=-1).cpu())
+                    pred.append(F.softmax(out.pred, dim=-1).cpu())
+                for label in mapping:
+                    golds[label].append(Y[label].cpu())
+        probs = {
+            "master": torch.cat(master).numpy() if master else np.zeros((0, self.num_classes)),
+            "ind": torch.cat(ind).numpy() if ind else None,
+            "pred": torch.cat(pred).numpy() if pred else None,
+        }
+        results = {}
+        for label, (kind, j) in mapping.items():
+            p = probs[kind] if kind == "master" else probs[kind][:, j, :]
+            g = torch.cat(golds[label]).numpy() if golds[label] else np.zeros(0, np.int64)
+            results[label] = (g.astype(np.int64), p)
+        return results
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def _scorer_for(self, kind: str) -> Any:
+        if kind == "ind":
+            from slicewidgets.analysis import Scorer
+
+            return Scorer(metrics=["f1"])
+        return self.scorer
+
+    @torch.no_grad()
+    def score(
+        self,
+        dataloaders: Sequence[DictDataLoader],
+        remap_labels: Mapping[str, str | None] | None = None,
+        as_dataframe: bool = False,
+    ) -> dict[str, float] | pd.DataFrame:
+        """Score every label of the loaders on its own head (Snorkel's ``score``).
+
+        Keys are ``"label/dataset/split/metric"``. Indicator labels are scored with F1,
+        the others with ``scorer``. A label with no labelled row gets NaN.
+        """
+        from slicewidgets.utils import probs_to_preds
+
+        if isinstance(dataloaders, DictDataLoader):
+            dataloaders = [dataloaders]
+        remap_labels = remap_labels or {}
+        scores: dict[str, float] = {}
+        for dl in dataloaders:
+            results = self._predict_loader(dl, remap_labels)
+            mapping = self._labels_to_heads(list(dl.dataset.Y_dict), remap_labels)
+            for label, (golds, probs) in results.items():
+                kind = mapping[label][0]
+                scorer = self._scorer_for(kind)
+                keep = golds != -1
+                if keep.any():
+                    preds = probs_to_preds(probs)
+                    values = scorer.score(golds, preds, probs)
+                else:
+                    values = {metric: float("nan") for metric in scorer.metrics}
+                for metric, value in values.items():
+                    scores[f"{label}/{dl.dataset.name}/{dl.dataset.split}/{metric}"] = value
+        if as_dataframe:
+            return metrics_dict_to_dataframe(scores)
+        return scores
+
+    @torch.no_grad()
+    def score_slices(
+        self, dataloaders: Sequence[DictDataLoader], as_dataframe: bool = False
+    ) -> dict[str, float] | pd.DataFrame:
+        """Score the final prediction overall and on every slice (Snorkel's ``score_slices``).
+
+        The task label and every ``{task}_slice:{s}_pred`` label are scored on the final
+        (master) head, so row ``{task}_slice:{s}_pred`` is the score on slice ``s``'s rows and
+        ``{task}_slice:base_pred`` equals the overall score. Indicator labels are left out.
+
+        Parameters
+        ----------
+        dataloaders
+            Loaders from :meth:`make_slice_dataloader`.
+        as_dataframe
+            Return a DataFrame with columns ``label, dataset, split, metric, score``.
+
+        Returns
+        -------
+        dict or DataFrame
+            ``{"label/dataset/split/metric": score}``; NaN for a slice with no row.
+        """
+        if isinstance(dataloaders, DictDataLoader):
+            dataloaders = [dataloaders]
+        prefix = f"{self.task_name}_slice:"
+        mapping: dict[str, str | None] = {}
+        for dl in dataloaders:
+            for label in dl.dataset.Y_dict:
+                if label == self.task_name:
+                    continue
+                if label.startswith(prefix) and label.endswith("_pred"):
+                    mapping[label] = self.task_name
+                else:
+                    mapping[label] = None
+        return self.score(dataloaders, remap_labels=mapping, as_dataframe=as_dataframe)
+
+    # -- data -------------------------------------------------------------------------------------
+    def _expected_slices(self) -> list[str] | None:
+        return [s for s in self._slice_list if s != BASE_SLICE]
+
+    def _slice_dataset(self, dataset: DictDataset, S: Any) -> DictDataset:
+        if not isinstance(dataset, DictDataset):
+            raise TypeError(
+                f"dataset must be a DictDataset; got {type(dataset).__name__}. Pass "
+                "train_dl.dataset, or DictDataset.from_tensors(X, Y, split)."
+            )
+        if self.task_name not in dataset.Y_dict:
+            raise ValueError(_missing_labels_message(self.task_name, dataset))
+        names, M = _slice_columns(S)
+        _check_rows(M, dataset)
+        expected = self._expected_slices()
+        if expected is not None:
+            got = [n for n in names if n != BASE_SLICE]
+            missing = [n for n in expected if n not in got]
+            unexpected = [n for n in got if n not in expected]
+            if missing or unexpected:
+                raise ValueError(
+                    f"S has fields {names} but the model's slice_names are {expected} (missing "
+                    f"{missing}, unexpected {unexpected}); apply the slicing functions the model "
+                    "was built with: slice_names=[sf.name for sf in sfs]."
+                )
+        labels = dataset.Y_dict[self.task_name]
+        _check_label_values(self.task_name, labels, self.num_classes)
+        new = copy.copy(dataset)
+        new.X_dict = dict(dataset.X_dict)
+        new.Y_dict = {
+            **dataset.Y_dict,
+            **_slice_label_tensors(names, M, labels.long(), self.task_name),
+        }
+        return new
+
+    def make_slice_dataloader(
+        self, dataset: DictDataset, S: Any, **dataloader_kwargs: Any
+    ) -> DictDataLoader:
+        """A loader over a copy of ``dataset`` with the slice labels of ``S`` added.
+
+        ``dataset`` itself is not changed (Snorkel adds the labels to it in place).
+
+        Parameters
+        ----------
+        dataset
+            A ``DictDataset`` with the task's labels (``-1`` for unlabelled rows).
+        S
+            Slice membership of the dataset's rows, one field per name in ``slice_names``
+            (``PandasSFApplier(sfs).apply(df)``).
+        **dataloader_kwargs
+            Passed to ``DictDataLoader`` (``batch_size``, ``shuffle``, ...).
+
+        Raises
+        ------
+        ValueError
+            If ``S`` has another number of rows than the dataset, other fields than
+            ``slice_names``, values other than 0/1/-1, the task labels are missing, or a label
+            is outside ``-1..num_classes-1``.
+        """
+        return DictDataLoader(self._slice_dataset(dataset, S), **dataloader_kwargs)
+
+    def make_oversampling_dataloader(
+        self,
+        dataset: DictDataset,
+        S: Any,
+        slice_weights: float | Mapping[str, float] = 5.0,
+        **dataloader_kwargs: Any,
+    ) -> DictDataLoader:
+        """Like :meth:`make_slice_dataloader`, with slice rows drawn ``slice_weights`` times more
+        often (see :func:`make_oversampling_dataloader`)."""
+        return make_oversampling_dataloader(
+            self._slice_dataset(dataset, S), S, slice_weights=slice_weights,
+            task_name=self.task_name, **dataloader_kwargs,
+        )
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, model_path: str) -> None:
+        """Save the ``state_dict`` to ``model_path`` (``torch.save``; folders are created)."""
+        import os
+
+        folder = os.path.dirname(model_path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        torch.save(self.state_dict(), model_path)
+
+    def load(self, model_path: str) -> None:
+        """Load a ``state_dict`` saved by :meth:`save` (``torch.load(weights_only=True)``)."""
+        state = torch.load(model_path, map_location=self.device, weights_only=True)
+        self.load_state_dict(state)
+
+
+# -- the models -----------------------------------------------------------------------------------
+class SliceAwareClassifier(_DictClassifier):
+    """Snorkel's slice-aware classifier: slice indicator heads, slice experts and attention.
+
+    Parameters
+    ----------
+    base_architecture
+        A module mapping the input field to a representation ``[batch, head_dim]``.
+    head_dim
+        Size of ``base_architecture``'s output.
+    slice_names
+        Names of the slices (the fields of ``S``); a ``"base"`` slice (all rows) is added.
+    input_data_key
+        The ``X_dict`` field fed to ``base_architecture``.
+    task_name
+        Name of the task label (``Y_dict`` key) and prefix of the slice labels.
+    scorer
+        A :class:`~slicewidgets.analysis.Scorer` for ``score`` / ``score_slices`` (default
+        ``Scorer(metrics=["accuracy", "f1"])``, ``["accuracy", "f1_macro"]`` for multiclass).
+    num_classes
+        Number of classes (Snorkel: 2 only).
+    expert_dim
+        Output size of each slice expert (default ``head_dim``, as in Snorkel); smaller values
+        save memory and time.
+    temperature
+        Temperature of the attention softmax.
+    confidence
+        Confidence of a slice expert in the attention: ``"auto"`` is P(class 1) for two classes
+        (Snorkel) and the largest class probability otherwise.
+    device
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, an int (Snorkel) or a device.
+    dataparallel
+        Accepted for Snorkel compatibility and ignored (the model is never wrapped).
+
+    Attributes
+    ----------
+    slice_names : list of str
+        As given.
+    task_names : set of str
+        The task label and the ``_ind`` / ``_pred`` label of every slice, ``base`` included.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from slicewidgets.classification import DictDataset, Trainer
+    >>> _ = torch.manual_seed(0)
+    >>> X = torch.randn(200, 2); Y = (X[:, 0] > X[:, 1]).long()
+    >>> S = np.rec.fromarrays([(X[:, 0] > 1).numpy().astype(np.int64)], names="right")
+    >>> mlp = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU())
+    >>> model = SliceAwareClassifier(mlp, head_dim=16, slice_names=["right"], device="cpu")
+    >>> dl = model.make_slice_dataloader(DictDataset.from_tensors(X, Y, "train"), S,
+    ...                                  batch_size=32, shuffle=True)
+    >>> Trainer(n_epochs=2, lr=0.01, progress_bar=False, seed=0, device="cpu").fit(model, [dl])
+    >>> sorted(model.score_slices([dl]))[:2]
+    ['task/SnorkelDataset/train/accuracy', 'task/SnorkelDataset/train/f1']
+    >>> model.predict(X[:3]).tolist()  # no slicing function needed at inference
+    [0, 1, 0]
+    """
+
+    def __init__(
+        self,
+        base_architecture: nn.Module,
+        head_dim: int,
+        slice_names: Sequence[str],
+        input_data_key: str = DEFAULT_INPUT_DATA_KEY,
+        task_name: str = DEFAULT_TASK_NAME,
+        scorer: Any = None,
+        *,
+        num_classes: int = 2,
+        expert_dim: int | None = None,
+        temperature: float = 1.0,
+        confidence: str = "auto",
+        device: Any = "auto",
+        dataparallel: bool = False,
+    ) -> None:
+        super().__init__()
+        self._init_common(base_architecture, head_dim, input_data_key, task_name, scorer, num_classes)
+        if isinstance(slice_names, str) or not all(isinstance(s, str) and s for s in slice_names):
+            raise TypeError(
+                f"slice_names must be a list of non-empty strings, e.g. [sf.name for sf in sfs]; "
+                f"got {slice_names!r}."
+            )
+        slice_names = list(slice_names)
+        dupes = sorted({s for s in slice_names if slice_names.count(s) > 1})
+        if dupes:
+            raise ValueError(f"slice_names must be unique; repeated: {dupes}.")
+        bad = [s for s in slice_names if "/" in s]
+        if bad:
+            raise ValueError(
+                f"Slice names must not contain '/', which separates the parts of metric names; "
+                f"got {bad}."
+            )
+        if expert_dim is None:
+            expert_dim = head_dim
+        if not (isinstance(expert_dim, int) and expert_dim > 0):
+            raise ValueError(f"expert_dim must be a positive int; got {expert_dim!r}.")
+        _confidence_kind(confidence, num_classes)
+        self.slice_names = slice_names
+        self._slice_list = slice_names if BASE_SLICE in slice_names else [*slice_names, BASE_SLICE]
+        self.expert_dim = expert_dim
+        h, d, k, n_slices = head_dim, expert_dim, num_classes, len(self._slice_list)
+
+        # Created in the order Snorkel creates them, so that a seeded model starts from the
+        # same weights: master head, indicator heads, shared prediction head, experts.
+        self.master_head = nn.Linear(d, k)
+        self.ind_head_weight = nn.Parameter(torch.empty(n_slices, 2, h))
+        self.ind_head_bias = nn.Parameter(torch.empty(n_slices, 2))
+        for j in range(n_slices):
+            _init_linear_(self.ind_head_weight[j], self.ind_head_bias[j])
+        self.pred_head = nn.Linear(d, k)
+        # expert j is the Linear(h, d) with weight expert_weight[:, j, :] and bias expert_bias[j];
+        # this layout makes ``head.weight @ all experts`` one matrix product.
+        self.expert_weight = nn.Parameter(torch.empty(d, n_slices, h))
+        self.expert_bias = nn.Parameter(torch.empty(n_slices, d))
+        for j in range(n_slices):
+            _init_linear_(self.expert_weight[:, j, :], self.expert_bias[j])
+        self.combiner = SliceCombinerModule(temperature=temperature, confidence=confidence)
+        self.to(resolve_device(device))
+
+    def extra_repr(self) -> str:
+        return (
+            f"slice_names={self.slice_names}, task_name={self.task_name!r}, "
+            f"num_classes={self.num_classes}, head_dim={self.head_dim}, "
+            f"expert_dim={self.expert_dim}"
+        )
+
+    @property
+    def temperature(self) -> float:
+        return self.combiner.temperature
+
+    def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
+        B, h = H.shape
+        d, n_slices, k = self.expert_dim, len(self._slice_list), self.num_classes
+        ind = F.linear(
+            H, self.ind_head_weight.reshape(n_slices * 2, h), self.ind_head_bias.reshape(-1)
+        ).view(B, n_slices, 2)
+        # head(expert_s(H)) = H @ (head.W @ W_s).T + head.W @ b_s: the experts' d-dimensional
+        # outputs are never formed; both heads are applied to all experts in one product.
+        P = torch.cat([self.pred_head.weight, self.master_head.weight], dim=0)  # [2k, d]
+        K = (P @ self.expert_weight.view(d, n_slices * h)).view(2 * k * n_slices, h)
+        Z = (H @ K.T).view(B, 2 * k, n_slices) + (P @ self.expert_bias.T)  # [B, 2k, S]
+        pred = (Z[:, :k, :] + self.pred_head.bias.view(1, k, 1)).transpose(1, 2)  # [B, S, k]
+        attention = self.combiner.attention(ind, pred)  # [B, S]
+        master = torch.bmm(Z[:, k:, :], attention.unsqueeze(-1)).squeeze(-1) + self.master_head.bias
+        return _Heads(master, ind, pred, attention)
+
+    @torch.no_grad()
+    def slice_attention(self, data: Any, *, batch_size: int = 256) -> pd.DataFrame:
+        """Attention weights of each slice expert for every row (rows sum to 1).
+
+        Examples
+        --------
+        >>> model = SliceAwareClassifier(torch.nn.Identity(), 2, ["a"], device="cpu")
+        >>> model.slice_attention(torch.zeros(2, 2)).columns.tolist()
+        ['a', 'base']
+        """
+        self.eval()
+        chunks = [
+            self._heads(self._body(X)).attention.cpu() for X, _ in self._iter_batches(data, batch_size)
+        ]
+        values = torch.cat(chunks).numpy() if chunks else np.zeros((0, len(self._slice_list)))
+        return pd.DataFrame(values, columns=self._slice_list)
+
+
+class PlainClassifier(_DictClassifier):
+    """Baseline with the same API: ``base_architecture`` and one linear head, no slice heads.
+
+    Trains on the task label only (slice labels in the loader are used for
+    :meth:`score_slices`). With :meth:`make_oversampling_dataloader` it is the oversampling
+    baseline.
+
+    Parameters
+    ----------
+    base_architecture, head_dim, input_data_key, task_name, scorer, num_classes, device
+        As for :class:`SliceAwareClassifier`.
+    slice_names
+        If given, ``make_slice_dataloader`` checks that ``S`` has these fields.
+
+    Examples
+    --------
+    >>> model = PlainClassifier(torch.nn.Linear(3, 4), head_dim=4, device="cpu")
+    >>> model.predict_proba(torch.zeros(2, 3)).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        base_architecture: nn.Module,
+        head_dim: int,
+        input_data_key: str = DEFAULT_INPUT_DATA_KEY,
+        task_name: str = DEFAULT_TASK_NAME,
+        scorer: Any = None,
+        *,
+        num_classes: int = 2,
+        slice_names: Sequence[str] | None = None,
+        device: Any = "auto",
+    ) -> None:
+        super().__init__()
+        self._init_common(base_architecture, head_dim, input_data_key, task_name, scorer, num_classes)
+        self.slice_names = list(slice_names) if slice_names is not None else None
+        self._slice_list = []
+        self.head = nn.Linear(head_dim, num_classes)
+        self.to(resolve_device(device))
+
+    def _expected_slices(self) -> list[str] | None:
+        return self.slice_names
+
+    def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
+        return _Heads(self.head(H), None, None, None)
+
+
+# -- oversampling baseline ------------------------------------------------------------------------
+def make_oversampling_dataloader(
+    dataset: DictDataset,
+    S: Any,
+    *,
+    slice_weights: float | Mapping[str, float] = 5.0,
+    task_name: str = DEFAULT_TASK_NAME,
+    num_samples: int | None = None,
+    generator: torch.Generator | None = None,
+    **dataloader_kwargs: Any,
+) -> DictDataLoader:
+    """A loader that draws the rows of the slices in ``S`` more often (oversampling baseline).
+
+    Each row is drawn with probability proportional to its weight: 1 outside every slice, the
+    largest ``slice_weights`` of its slices inside (PyTorch's ``WeightedRandomSampler``, with
+    replacement). The loader's dataset is a copy of ``dataset`` with the slice labels added, so
+    ``score_slices`` works on it.
+
+    Parameters
+    ----------
+    dataset
+        A ``DictDataset`` with the task labels.
+    S
+        Slice membership of the dataset's rows.
+    slice_weights
+        One factor for every slice, or ``{slice name: factor}`` (slices not named get 1).
+    task_name
+        The task label (for the slice labels).
+    num_samples
+        Rows drawn per epoch (default: ``len(dataset)``).
+    generator
+        Random generator of the sampler (default: torch's global one, seeded by
+        ``Trainer(seed=...)``).
+    **dataloader_kwargs
+        Passed to ``DictDataLoader`` (``batch_size``, ...; not ``shuffle`` or ``sampler``).
+
+    Examples
+    --------
+    >>> ds = DictDataset.from_tensors(torch.zeros(4, 1), torch.tensor([0, 1, 0, 1]), "train")
+    >>> S = np.rec.fromarrays([np.array([1, 0, 0, 0])], names="first")
+    >>> dl = make_oversampling_dataloader(ds, S, slice_weights=3.0, batch_size=2)
+    >>> dl.sampler.weights.tolist()
+    [3.0, 1.0, 1.0, 1.0]
+    """
+    names, M = _slice_columns(S)
+    _check_rows(M, dataset)
+    if {"shuffle", "sampler", "batch_sampler"} & set(dataloader_kwargs):
+        raise TypeError(
+            "make_oversampling_dataloader sets its own sampler; do not pass shuffle, sampler or "
+            "batch_sampler."
+        )
+    if isinstance(slice_weights, Mapping):
+        unknown = [n for n in slice_weights if n not in names]
+        if unknown:
+            raise ValueError(f"slice_weights names {unknown}, which are not fields of S ({names}).")
+        factors = np.array([float(slice_weights.get(n, 1.0)) for n in names])
+    else:
+        factors = np.full(len(names), float(slice_weights))
+    if (factors <= 0).any() or not np.isfinite(factors).all():
+        raise ValueError(f"slice_weights must be positive numbers; got {slice_weights!r}.")
+    member = M == 1
+    weights = np.where(member, factors[None, :], 1.0).max(axis=1) if names else np.ones(len(M))
+    if any(label.startswith(f"{task_name}_slice:") for label in dataset.Y_dict):
+        new = dataset
+    else:
+        if task_name not in dataset.Y_dict:
+            raise ValueError(_missing_labels_message(task_name, dataset))
+        new = copy.copy(dataset)
+        new.X_dict = dict(dataset.X_dict)
+        new.Y_dict = {
+            **dataset.Y_dict,
+            **_slice_label_tensors(names, M, dataset.Y_dict[task_name].long(), task_name),
+        }
+    sampler = WeightedRandomSampler(
+        torch.as_tensor(weights, dtype=torch.double),
+        num_samples=num_samples if num_samples is not None else len(dataset),
+        replacement=True,
+        generator=generator,
+    )
+    return DictDataLoader(new, sampler=sampler, **dataloader_kwargs)

@@ -1,0 +1,431 @@
+"""``ScoreTable``: live per-slice scores, sizes, intervals and flags, with a bar chart."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+from slicewidgets.analysis.scorer import Scorer
+from slicewidgets.slicing.incremental import SliceSet
+from slicewidgets.widgets import _style
+from slicewidgets.widgets._util import Events, SliceSetHub, WidgetBase, escape
+
+__all__ = ["ScoreTable"]
+
+SORT_OPTIONS = ("gap", "n", "score", "name")
+
+MSG_LENGTH = (
+    "{what} has {got} rows but the data has {n}; pass one {item} per row of the DataFrame "
+    "the slices were computed on, in the same order."
+)
+
+#: the columns of ``SliceReport.to_frame()`` the table reads
+REPORT_COLUMNS = ["slice", "n", "metric", "score", "ci_low", "ci_high", "gap", "p_value",
+                  "q_value", "flag", "reason"]
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    return f"{float(value):.{digits}f}"
+
+
+def _check_length(values: Any, n: int, what: str, item: str) -> None:
+    if values is not None and len(values) != n:
+        raise ValueError(MSG_LENGTH.format(what=what, got=len(values), n=n, item=item))
+
+
+class ScoreTable(WidgetBase):
+    """Per-slice scores of a model, updated live as slicing functions change.
+
+    Each refresh asks the core for the scores of the enabled slices
+    (``scorer.slice_report(slice_set.membership(), golds, preds, probs)``: size, score,
+    confidence interval, gap to the overall score, test and flag per slice and metric) and
+    renders the result; masks come from the :class:`SliceSet`'s cache, so editing one SF
+    recomputes only that SF.
+
+    Parameters
+    ----------
+    slice_set
+        The slices.
+    golds
+        Gold labels of the SliceSet's rows (``None``: sizes only).
+    preds, probs
+        Predictions and probabilities (``None``: sizes only until :meth:`set_predictions`).
+    scorer
+        A :class:`~slicewidgets.analysis.Scorer` (default: ``Scorer(metrics)``).
+    metrics
+        Metrics of the default scorer; the first one is used for sorting and the chart.
+    confidence, n_boot, random_state
+        Passed to ``slice_report``.
+    show_chart
+        Draw the bar chart with error bars (an inline SVG, cheap enough to redraw live).
+
+    Attributes
+    ----------
+    table : ipywidgets.HTML
+        The ``<table>``: one ``<tr data-slice="name">`` per slice, sizes in ``td.sw-n``.
+    chart : ipywidgets.HTML
+        The bar chart (class ``sw-score-chart``).
+    sort_by, metric : ipywidgets.Dropdown
+    chart_toggle : ipywidgets.Checkbox
+    report
+        The last ``SliceReport`` (``None`` without predictions).
+    frame : pandas.DataFrame
+        The last report as a long frame (``slice, n, metric, score, ci_low, ...``).
+    refresh_count : int
+    last_refresh_s : float
+
+    Examples
+    --------
+    >>> from slicewidgets.slicing import SliceSet, keyword_sf
+    >>> df = pd.DataFrame({"text": ["check it out", "nice song", "check this"]})
+    >>> ss = SliceSet(df, [keyword_sf("check")])
+    >>> table = ScoreTable(ss, golds=[1, 0, 1], preds=[1, 0, 0], metrics=["accuracy"])
+    >>> 'data-slice="keyword_check"' in table.table.value
+    True
+    """
+
+    def __init__(
+        self,
+        slice_set: SliceSet,
+        golds: Sequence[int] | np.ndarray | None = None,
+        preds: Sequence[int] | np.ndarray | None = None,
+        probs: np.ndarray | None = None,
+        scorer: Scorer | None = None,
+        metrics: Sequence[str] = ("accuracy", "f1"),
+        *,
+        confidence: float = 0.95,
+        n_boot: int = 1000,
+        random_state: int | None = 0,
+        show_chart: bool = True,
+        auto_refresh: bool = True,
+    ) -> None:
+        super().__init__()
+        self.slice_set = slice_set
+        n = len(slice_set.df)
+        if golds is not None:
+            golds = np.asarray(golds)
+            _check_length(golds, n, "golds", "gold label")
+        self.golds = golds
+        self.scorer = scorer if scorer is not None else Scorer(metrics=list(metrics))
+        self.confidence = confidence
+        self.n_boot = n_boot
+        self.random_state = random_state
+        self.auto_refresh = auto_refresh
+        self.preds: np.ndarray | None = None
+        self.probs: np.ndarray | None = None
+        self.report: Any = None
+        self.frame: pd.DataFrame = pd.DataFrame(columns=REPORT_COLUMNS)
+        self.overall: dict[str, float] = {}
+        self.refresh_count = 0
+        self.last_refresh_s = 0.0
+        self._prediction_listeners: list[Callable[[np.ndarray | None, np.ndarray | None],
+                                                  None]] = []
+
+        metric_names = list(self.scorer.metrics)
+        self.sort_by = widgets.Dropdown(options=list(SORT_OPTIONS), value="gap",
+                                        description="sort by",
+                                        layout=widgets.Layout(width="170px"))
+        self.metric = widgets.Dropdown(options=metric_names,
+                                       value=metric_names[0] if metric_names else None,
+                                       description="metric", layout=widgets.Layout(width="200px"))
+        self.chart_toggle = widgets.Checkbox(value=show_chart, description="chart", indent=False,
+                                             layout=widgets.Layout(width="70px"))
+        self.refresh_button = widgets.Button(icon="refresh", tooltip="Recompute",
+                                             layout=widgets.Layout(width="36px"))
+        self.status = widgets.HTML("")
+        self.status.add_class("sw-score-status")
+        self.table = widgets.HTML("")
+        self.table.add_class("sw-score-table-html")
+        self.chart = widgets.HTML("")
+        self.chart.add_class(_style.SCORE_CHART)
+        self._init_error()
+
+        self.sort_by.observe(self._guard(lambda _: self.render(), "sorting"), names="value")
+        self.metric.observe(self._guard(lambda _: self.render(), "changing metric"),
+                            names="value")
+        self.chart_toggle.observe(self._guard(lambda _: self._render_chart(), "drawing"),
+                                  names="value")
+        self.refresh_button.on_click(self._guard(lambda _: self.refresh(), "refreshing"))
+        self.children = [
+            _style.style_widget(),
+            widgets.HBox([self.sort_by, self.metric, self.chart_toggle, self.refresh_button]),
+            self.status, self.error, self.table, self.chart,
+        ]
+        self.add_class(_style.SCORE_TABLE)
+        SliceSetHub.of(slice_set).subscribe(self._guard(self._on_events, "refreshing"))
+        if preds is not None or probs is not None:
+            self.set_predictions(preds, probs)
+        else:
+            self.refresh()
+
+    # -- inputs -------------------------------------------------------------------------------
+    def set_predictions(self, preds: Any = None, probs: Any = None) -> None:
+        """Score new predictions (e.g. after training); lengths are checked first.
+
+        Raises
+        ------
+        ValueError
+            If ``preds`` or ``probs`` does not have one entry per row (also shown in
+            :attr:`error`; the previous predictions stay in place).
+        """
+        try:
+            n = len(self.slice_set.df)
+            if probs is not None:
+                probs = np.asarray(probs, dtype=float)
+                _check_length(probs, n, "probs", "row of probabilities")
+            if preds is None and probs is not None:
+                from slicewidgets.utils import probs_to_preds
+
+                preds = probs_to_preds(probs)
+            if preds is not None:
+                preds = np.asarray(preds)
+                _check_length(preds, n, "preds", "prediction")
+        except ValueError as err:
+            self._show_exception(err, "setting predictions")
+            raise
+        self.preds, self.probs = preds, probs
+        for listener in list(self._prediction_listeners):
+            listener(preds, probs)
+        self.refresh()
+
+    def on_predictions(self, callback: Callable[[Any, Any], None]) -> None:
+        """Call ``callback(preds, probs)`` whenever :meth:`set_predictions` succeeds."""
+        self._prediction_listeners.append(callback)
+
+    def _on_events(self, events: Events) -> None:
+        if self.auto_refresh:
+            self.refresh()
+
+    # -- computing ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Recompute the report from the SliceSet and redraw (errors are shown, not raised)."""
+        start = time.perf_counter()
+        try:
+            self._compute()
+        except Exception as err:
+            self._show_exception(err, "scoring the slices")
+            self.report = None
+            self.frame = pd.DataFrame(columns=REPORT_COLUMNS)
+        else:
+            self._clear_error()
+        self.render()
+        self.refresh_count += 1
+        self.last_refresh_s = time.perf_counter() - start
+
+    def _compute(self) -> None:
+        ss = self.slice_set
+        n = len(ss.df)
+        membership = ss.membership()
+        sizes = membership.sizes
+        if self.golds is None or self.preds is None:
+            self.report = None
+            self.overall = {}
+            self.frame = pd.DataFrame({
+                "slice": membership.names, "n": sizes.astype(int), "metric": "",
+                "score": np.nan, "ci_low": np.nan, "ci_high": np.nan, "gap": np.nan,
+                "p_value": np.nan, "q_value": np.nan, "flag": "", "reason": "",
+            }, columns=REPORT_COLUMNS)
+            return
+        _check_length(self.golds, n, "golds", "gold label")
+        _check_length(self.preds, n, "preds", "prediction")
+        try:
+            from slicewidgets.analysis.report import slice_report  # noqa: F401
+        except ImportError:  # statistics module unavailable: plain scores and sizes
+            self.report = None
+            scores = self.scorer.score_slices(membership, self.golds, self.preds, self.probs)
+            self.overall = dict(scores.pop("overall"))
+            rows = []
+            for j, name in enumerate(membership.names):
+                for metric, value in scores[name].items():
+                    gap = value - self.overall.get(metric, np.nan)
+                    rows.append((name, int(sizes[j]), metric, value, np.nan, np.nan, gap,
+                                 np.nan, np.nan, "", ""))
+            self.frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+            return
+        report = self.scorer.slice_report(
+            membership, self.golds, self.preds, self.probs, confidence=self.confidence,
+            n_boot=self.n_boot, random_state=self.random_state)
+        self.report = report
+        self.overall = dict(report.overall)
+        self.frame = report.to_frame(include_overall=False)
+
+    # -- rendering ----------------------------------------------------------------------------
+    def _wide(self) -> tuple[list[str], dict[str, dict]]:
+        """Slice order (sorted) and per-slice rows ``{slice: {"n": n, metric: {...}}}``."""
+        rows: dict[str, dict] = {}
+        frame = self.frame
+        cols = [frame[c].tolist() for c in REPORT_COLUMNS]
+        for name, n, metric, score, lo, hi, gap, _p, q, flag, reason in zip(*cols, strict=True):
+            row = rows.setdefault(name, {"n": int(n)})
+            if metric:
+                row[metric] = {"score": score, "lo": lo, "hi": hi, "gap": gap, "q": q,
+                               "flag": flag if isinstance(flag, str) else "",
+                               "reason": reason if isinstance(reason, str) else ""}
+        metric = self.metric.value
+        key = self.sort_by.value
+
+        def value(s: str, field: str) -> tuple:
+            v = rows[s].get(metric, {}).get(field, math.nan)
+            v = math.nan if _isnan(v) else float(v)
+            return (math.isnan(v), v)
+
+        names = list(rows)
+        if key == "name":
+            names.sort(key=str.lower)
+        elif key == "n":
+            names.sort(key=lambda s: -rows[s]["n"])
+        elif key == "score":
+            names.sort(key=lambda s: value(s, "score"))
+        else:  # gap: worst first
+            names.sort(key=lambda s: value(s, "gap"))
+        return names, rows
+
+    def render(self) -> None:
+        """Redraw the table and chart from :attr:`frame` (no recomputation)."""
+        names, rows = self._wide()
+        scored = self.preds is not None and self.golds is not None
+        metrics = [m for m in self.scorer.metrics if m in set(self.frame["metric"])] \
+            if scored else []
+        n_total = len(self.slice_set.df)
+        primary = self.metric.value
+        head = ["<th>slice</th>", "<th>n</th>"]
+        head += [f"<th>{escape(m)}</th>" for m in metrics]
+        if metrics:
+            head += [f"<th>gap ({escape(primary)})</th>", "<th>flag</th>"]
+        out = ["<table class='sw-table sw-scores'><thead><tr>", "".join(head),
+               "</tr></thead><tbody>"]
+        if metrics and self.overall:
+            cells = [f"<td>overall</td><td class='sw-num'>{n_total:,}</td>"]
+            cells += [f"<td class='sw-num'>{_fmt(self.overall.get(m))}</td>" for m in metrics]
+            cells += ["<td></td><td></td>"]
+            out.append(f"<tr class='sw-overall'>{''.join(cells)}</tr>")
+        empty: dict = {}
+        for name in names:
+            row = rows[name]
+            main = row.get(primary, empty)
+            flag = main.get("flag", "")
+            cls = f" class='sw-flag-{escape(flag)}'" if flag else ""
+            cells = [f"<td class='sw-name'>{escape(name)}</td>",
+                     f"<td class='sw-n'>{row['n']:,}</td>"]
+            for m in metrics:
+                r = row.get(m, empty)
+                lo, hi = r.get("lo"), r.get("hi")
+                ci = ""
+                if not (_isnan(lo) or _isnan(hi)):
+                    ci = f" <span class='sw-ci'>[{_fmt(lo)}, {_fmt(hi)}]</span>"
+                cells.append(f"<td class='sw-num sw-score'>{_fmt(r.get('score'))}{ci}</td>")
+            if metrics:
+                gap = main.get("gap")
+                sign = "+" if not _isnan(gap) and gap > 0 else ""
+                cells.append(f"<td class='sw-num sw-gap'>{sign}{_fmt(gap)}</td>")
+                title = escape(main.get("reason", ""))
+                cells.append(f"<td class='sw-flag' title=\"{title}\">{escape(flag)}</td>")
+            out.append(f"<tr data-slice=\"{escape(name)}\"{cls}>{''.join(cells)}</tr>")
+        out.append("</tbody></table>")
+        enabled = len(names)
+        total = len(self.slice_set)
+        note = f"{enabled} slice{'s' if enabled != 1 else ''}"
+        if total != enabled:
+            note += f" ({total - enabled} disabled)"
+        note += f" · {n_total:,} rows"
+        if not scored:
+            note += " · sizes only: pass golds= and preds= (or call set_predictions) to score"
+        elif self.report is not None:
+            note += (f" · {self.report.confidence:.0%} intervals, flags at q < "
+                     f"{self.report.alpha:g}")
+        with self.hold_sync():
+            self.table.value = "".join(out)
+            self.status.value = escape(note)
+            self._render_chart(names, rows)
+
+    def _render_chart(self, names: list[str] | None = None, rows: dict | None = None) -> None:
+        if not self.chart_toggle.value or self.preds is None or self.golds is None:
+            self.chart.value = ""
+            self.chart.layout.display = "none"
+            return
+        if names is None or rows is None:
+            names, rows = self._wide()
+        metric = self.metric.value or ""
+        items = []
+        for name in names:
+            r = rows[name].get(metric, {})
+            items.append((name, r.get("score", math.nan), r.get("lo", math.nan),
+                          r.get("hi", math.nan), r.get("flag", "")))
+        self.chart.layout.display = None
+        self.chart.value = bar_chart_svg(items, overall=self.overall.get(metric, math.nan),
+                                         metric=metric)
+
+
+def _isnan(v: Any) -> bool:
+    try:
+        return v is None or math.isnan(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
+def _overall_from_report(report: Any, frame: pd.DataFrame) -> dict[str, float]:
+    overall = getattr(report, "overall", None)
+    if isinstance(overall, dict):
+        return {k: float(v) for k, v in overall.items() if not isinstance(v, dict)}
+    if isinstance(overall, pd.Series):
+        return {str(k): float(v) for k, v in overall.items()}
+    rows = frame[frame["slice"] == "overall"]
+    return {m: float(s) for m, s in zip(rows["metric"], rows["score"], strict=True)}
+
+
+FLAG_COLORS = {"worse": "#c62828", "better": "#2e7d32", "no-evidence": "#9e9e9e"}
+
+
+def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall: float,
+                  metric: str, width: int = 460) -> str:
+    """Horizontal bars of ``(name, score, ci_low, ci_high, flag)`` with error bars and a
+    dashed line at the overall score, as an inline SVG (scores in [0, 1]).
+
+    Drawn directly (no matplotlib): a few microseconds per bar, so the chart follows every
+    edit live.
+    """
+    bar_h, gap_h, label_w, top = 14, 4, 150, 18
+    plot_w = width - label_w - 50
+    height = top + len(items) * (bar_h + gap_h) + 6
+
+    def x(v: float) -> float:
+        return label_w + max(0.0, min(1.0, v)) * plot_w
+
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"class='sw-chart-svg' font-size='11' font-family='sans-serif'>",
+             f"<text x='{label_w}' y='12' fill='#555'>{escape(metric)} (bars: score, "
+             "whiskers: interval)</text>"]
+    for i, (name, score, lo, hi, flag) in enumerate(items):
+        y = top + i * (bar_h + gap_h)
+        label = name if len(name) <= 22 else name[:21] + "…"
+        parts.append(f"<text x='{label_w - 4}' y='{y + bar_h - 3}' text-anchor='end'>"
+                     f"<title>{escape(name)}</title>{escape(label)}</text>")
+        if _isnan(score):
+            continue
+        color = FLAG_COLORS.get(flag, "#4a7fb5")
+        parts.append(f"<rect class='sw-bar' data-slice=\"{escape(name)}\" x='{label_w}' "
+                     f"y='{y}' width='{x(score) - label_w:.1f}' height='{bar_h}' "
+                     f"fill='{color}'><title>{escape(name)}: {score:.3f}</title></rect>")
+        if not (_isnan(lo) or _isnan(hi)):
+            ym = y + bar_h / 2
+            parts.append(f"<path class='sw-errorbar' d='M{x(lo):.1f},{ym} H{x(hi):.1f} "
+                         f"M{x(lo):.1f},{y + 3} V{y + bar_h - 3} M{x(hi):.1f},{y + 3} "
+                         f"V{y + bar_h - 3}' stroke='#222' fill='none'/>")
+        parts.append(f"<text x='{x(score) + 3 if _isnan(hi) else x(hi) + 3:.1f}' "
+                     f"y='{y + bar_h - 3}' fill='#333'>{score:.2f}</text>")
+    if not _isnan(overall):
+        parts.append(f"<line class='sw-overall-line' x1='{x(overall):.1f}' y1='{top - 2}' "
+                     f"x2='{x(overall):.1f}' y2='{height - 4}' stroke='#555' "
+                     "stroke-dasharray='3,2'><title>overall</title></line>")
+    parts.append("</svg>")
+    return "".join(parts)

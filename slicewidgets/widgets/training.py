@@ -1,0 +1,524 @@
+"""``TrainingPanel``: train a (slice-aware) model in a background thread, with live progress."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from slicewidgets.widgets import _style
+from slicewidgets.widgets._util import WidgetBase, escape, pre
+
+__all__ = ["TrainingPanel"]
+
+MSG_RUNNING = "Training is already running; press Stop first."
+
+
+class _PanelCallback:
+    """The Trainer's callback: forwards progress to the panel (runs in the training thread)."""
+
+    def __init__(self, panel: TrainingPanel) -> None:
+        self.panel = panel
+
+    def on_train_begin(self, trainer: Any, metrics: dict) -> None:
+        self.panel._on_begin(trainer)
+
+    def on_batch_end(self, trainer: Any, metrics: dict) -> None:
+        self.panel._on_batch(trainer, metrics)
+
+    def on_epoch_end(self, trainer: Any, metrics: dict) -> None:
+        self.panel._on_epoch(trainer, metrics)
+
+    def on_train_end(self, trainer: Any, metrics: dict) -> None:
+        self.panel._on_end(trainer)
+
+
+class TrainingPanel(WidgetBase):
+    """Hyperparameters, Start/Stop, progress bars, a live loss curve and per-epoch scores.
+
+    Training runs :meth:`slicewidgets.classification.Trainer.fit` in a background thread, so
+    the notebook stays responsive; the panel implements the Trainer's callbacks to show the
+    progress. Stop asks the trainer to stop after the current batch and leaves a usable model
+    (:attr:`model`). An error turns the panel red and is shown in it.
+
+    Parameters
+    ----------
+    model
+        A model for :class:`~slicewidgets.classification.Trainer` (training continues from its
+        weights at each Start), or a factory ``model() -> model`` called at each Start.
+    dataloaders
+        ``DictDataLoader`` list, or a factory ``dataloaders(model, batch_size) -> list``
+        (then the batch-size field applies).
+    predict
+        ``predict(model) -> (preds, probs)``: predictions once training ends (shown by the
+        "use predictions" button and passed to ``on_predictions``).
+    epoch_scores
+        ``epoch_scores(model) -> {name: score}``, called after every epoch (e.g. per-slice
+        accuracy); shown as a table, one row per epoch.
+    on_predictions
+        ``on_predictions(preds, probs)``, called when "use predictions" is pressed (the studio
+        sends them to its score table).
+    n_epochs, lr, batch_size
+        Initial values of the form.
+    trainer_options
+        Other :class:`~slicewidgets.classification.Trainer` settings (``seed``, ``device``,
+        ``optimizer``, ...). ``progress_bar`` is always off (the panel is the progress bar).
+    update_interval
+        Minimum seconds between two updates of the batch progress and loss curve.
+
+    Attributes
+    ----------
+    n_epochs, batch_size : ipywidgets.BoundedIntText
+    lr : ipywidgets.BoundedFloatText
+    start_button, stop_button, use_button : ipywidgets.Button
+    epoch_progress, batch_progress : ipywidgets.IntProgress
+    status : ipywidgets.HTML
+        ``"running ..."``, ``"stopped ..."``, ``"finished ..."`` or ``"error: ..."``.
+    loss_plot : ipywidgets.HTML
+        The loss curve (inline SVG).
+    scores : ipywidgets.HTML
+        Per-epoch scores.
+    model, trainer, thread
+        Of the last Start.
+    losses : list of float
+        Training loss after every batch.
+    epoch_history : list of dict
+        ``{"epoch", "loss", **scores}`` per completed epoch.
+    state : str
+        ``"ready"``, ``"running"``, ``"stopped"``, ``"finished"`` or ``"error"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from slicewidgets.classification import DictDataLoader, DictDataset
+    >>> from slicewidgets.slicing.sliceaware import PlainClassifier
+    >>> X = torch.randn(64, 3); Y = (X[:, 0] > 0).long()
+    >>> dl = DictDataLoader(DictDataset.from_tensors(X, Y, "train"), batch_size=16)
+    >>> panel = TrainingPanel(PlainClassifier(torch.nn.Linear(3, 8), 8, device="cpu"), [dl],
+    ...                       n_epochs=2, trainer_options={"device": "cpu", "seed": 0})
+    >>> panel.start_button.click()
+    >>> panel.wait(60)
+    True
+    >>> panel.state, panel.epoch_progress.value
+    ('finished', 2)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        dataloaders: Sequence[Any] | Callable[[Any, int], Sequence[Any]],
+        *,
+        predict: Callable[[Any], tuple[Any, Any]] | None = None,
+        epoch_scores: Callable[[Any], dict[str, float]] | None = None,
+        on_predictions: Callable[[Any, Any], None] | None = None,
+        n_epochs: int = 20,
+        lr: float = 0.01,
+        batch_size: int = 32,
+        trainer_options: dict[str, Any] | None = None,
+        update_interval: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self._model_spec = model
+        self._loaders_spec = dataloaders
+        self.predict = predict
+        self.epoch_scores = epoch_scores
+        self.on_predictions = on_predictions
+        self.trainer_options = dict(trainer_options or {})
+        self.update_interval = update_interval
+        self.model: Any = None if callable(model) and not _is_module(model) else model
+        self.trainer: Any = None
+        self.thread: threading.Thread | None = None
+        self.losses: list[float] = []
+        self.epoch_history: list[dict[str, float]] = []
+        self.predictions: tuple[Any, Any] | None = None
+        self.training_error: BaseException | None = None
+        self.state = "ready"
+        self._last_update = 0.0
+        self._t0 = 0.0
+        self._lock = threading.Lock()
+        self._init_error()
+
+        self.n_epochs = widgets.BoundedIntText(value=n_epochs, min=1, max=100_000,
+                                               description="epochs",
+                                               layout=widgets.Layout(width="150px"))
+        self.lr = widgets.BoundedFloatText(value=lr, min=1e-7, max=10.0, step=0.001,
+                                           description="lr", layout=widgets.Layout(width="150px"))
+        self.batch_size = widgets.BoundedIntText(value=batch_size, min=1, max=1_000_000,
+                                                 description="batch size",
+                                                 disabled=not callable(dataloaders),
+                                                 layout=widgets.Layout(width="170px"))
+        self.start_button = widgets.Button(description="Start", icon="play",
+                                           button_style="success")
+        self.start_button.add_class(_style.TRAIN_START)
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
+                                          disabled=True)
+        self.stop_button.add_class(_style.TRAIN_STOP)
+        self.use_button = widgets.Button(description="use predictions", icon="table",
+                                         disabled=True,
+                                         tooltip="Score the trained model in the score table",
+                                         layout=widgets.Layout(width="150px"))
+        self.use_button.add_class("sw-train-use")
+        self.epoch_progress = widgets.IntProgress(value=0, min=0, max=n_epochs,
+                                                  description="epoch")
+        self.epoch_progress.add_class(_style.TRAIN_EPOCH)
+        self.batch_progress = widgets.IntProgress(value=0, min=0, max=1, description="batch")
+        self.batch_progress.add_class(_style.TRAIN_BATCH)
+        self.status = widgets.HTML("ready")
+        self.status.add_class(_style.TRAIN_STATUS)
+        self.loss_plot = widgets.HTML("")
+        self.loss_plot.add_class(_style.TRAIN_LOSS)
+        self.scores = widgets.HTML("")
+        self.scores.add_class("sw-train-scores")
+
+        self.start_button.on_click(self._guard(lambda _: self.start(), "starting training"))
+        self.stop_button.on_click(self._guard(lambda _: self.stop(), "stopping training"))
+        self.use_button.on_click(self._guard(lambda _: self.use_predictions(),
+                                             "using the predictions"))
+        self.children = [
+            _style.style_widget(),
+            widgets.HBox([self.n_epochs, self.lr, self.batch_size],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.start_button, self.stop_button, self.use_button]),
+            widgets.HBox([self.epoch_progress, self.batch_progress],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.status, self.error,
+            widgets.HBox([self.loss_plot, self.scores],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+        ]
+        self.add_class(_style.TRAINING)
+
+    # -- construction from arrays ------------------------------------------------------------
+    @classmethod
+    def from_arrays(
+        cls,
+        X: Any,
+        golds: Any,
+        slice_set: Any,
+        *,
+        hidden: int = 64,
+        metric: str = "accuracy",
+        slice_aware: bool = True,
+        on_predictions: Callable[[Any, Any], None] | None = None,
+        n_epochs: int = 20,
+        lr: float = 0.01,
+        batch_size: int = 32,
+        trainer_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> TrainingPanel:
+        """A panel that trains a small MLP (one hidden layer) on ``(X, golds)``.
+
+        With ``slice_aware=True`` it is a
+        :class:`~slicewidgets.slicing.SliceAwareClassifier` over the slices enabled in
+        ``slice_set`` when Start is pressed; otherwise a plain classifier. Per-epoch scores
+        are ``metric`` overall and on each of those slices, **on the training rows**.
+
+        Parameters
+        ----------
+        X
+            Features, ``[n_rows, n_features]``: numpy array, scipy sparse matrix or tensor.
+        golds
+            Labels (integers from 0).
+        slice_set
+            The :class:`~slicewidgets.slicing.SliceSet` of the same rows.
+        """
+        import torch
+
+        from slicewidgets.analysis.scorer import Scorer
+        from slicewidgets.classification import DictDataset
+        from slicewidgets.slicing.sliceaware import PlainClassifier, SliceAwareClassifier
+
+        features = _to_tensor(X)
+        golds = np.array(golds, dtype=np.int64)  # a copy: torch wants writable memory
+        if len(features) != len(golds) or len(golds) != len(slice_set.df):
+            raise ValueError(
+                f"X has {len(features)} rows, golds has {len(golds)} and the data has "
+                f"{len(slice_set.df)}; pass the features and labels of the SliceSet's rows."
+            )
+        labels = torch.as_tensor(golds, dtype=torch.long)
+        num_classes = max(2, int(golds.max()) + 1) if len(golds) else 2
+        options = {"device": "cpu", "seed": 0, **(trainer_options or {})}
+        scorer = Scorer(metrics=[metric])
+        state: dict[str, Any] = {}
+
+        def build_model() -> Any:
+            torch.manual_seed(options.get("seed") or 0)
+            names = list(slice_set.enabled_names)
+            body = torch.nn.Sequential(torch.nn.Linear(features.shape[1], hidden),
+                                       torch.nn.ReLU())
+            state["membership"] = slice_set.membership()
+            if slice_aware:
+                return SliceAwareClassifier(body, hidden, names, num_classes=num_classes,
+                                            device=options["device"])
+            return PlainClassifier(body, hidden, num_classes=num_classes,
+                                   device=options["device"])
+
+        def build_loaders(model: Any, size: int) -> list:
+            dataset = DictDataset.from_tensors(features, labels, "train")
+            if slice_aware:
+                return [model.make_slice_dataloader(dataset, state["membership"],
+                                                    batch_size=size, shuffle=True)]
+            from slicewidgets.classification import DictDataLoader
+
+            return [DictDataLoader(dataset, batch_size=size, shuffle=True)]
+
+        def predict(model: Any) -> tuple[np.ndarray, np.ndarray]:
+            probs = model.predict_proba(features)
+            return probs.argmax(axis=1), probs
+
+        def epoch_scores(model: Any) -> dict[str, float]:
+            preds, _ = predict(model)
+            scores = scorer.score_slices(state["membership"], golds, preds)
+            return {name: float(values[metric]) for name, values in scores.items()}
+
+        return cls(build_model, build_loaders, predict=predict, epoch_scores=epoch_scores,
+                   on_predictions=on_predictions, n_epochs=n_epochs, lr=lr,
+                   batch_size=batch_size, trainer_options=options, **kwargs)
+
+    # -- control ------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self) -> None:
+        """Build the model and loaders and start training in a background thread."""
+        if self.running:
+            raise RuntimeError(MSG_RUNNING)
+        from slicewidgets.classification import Trainer
+
+        self._clear_error()
+        self.training_error = None
+        self.predictions = None
+        self.losses, self.epoch_history = [], []
+        try:
+            spec = self._model_spec
+            model = spec() if callable(spec) and not _is_module(spec) else spec
+            loaders = self._loaders_spec
+            if callable(loaders):
+                loaders = loaders(model, int(self.batch_size.value))
+            options = {k: v for k, v in self.trainer_options.items() if k != "progress_bar"}
+            trainer = Trainer(n_epochs=int(self.n_epochs.value), lr=float(self.lr.value),
+                              progress_bar=False, callbacks=[_PanelCallback(self)], **options)
+        except Exception as err:
+            self._fail(err)
+            return
+        self.model, self.trainer = model, trainer
+        n_batches = sum(len(dl) for dl in loaders
+                        if dl.dataset.split == trainer.config.train_split)
+        with self.hold_sync():
+            self.epoch_progress.max = int(self.n_epochs.value)
+            self.epoch_progress.value = 0
+            self.batch_progress.max = max(1, n_batches)
+            self.batch_progress.value = 0
+            self.epoch_progress.bar_style = self.batch_progress.bar_style = "info"
+            self.loss_plot.value = ""
+            self.scores.value = ""
+            self.use_button.disabled = True
+            self._set_running(True)
+        self.state = "running"
+        self._set_status("running: starting")
+        self._t0 = time.perf_counter()
+        self.thread = threading.Thread(target=self._run, args=(trainer, model, list(loaders)),
+                                       name="slicewidgets-training", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Ask the trainer to stop after the current batch (the model stays usable)."""
+        if self.trainer is not None and self.running:
+            self.trainer.request_stop()
+            self._set_status("running: stopping after this batch")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the training thread; ``True`` if it has ended."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+    def use_predictions(self) -> None:
+        """Send the trained model's predictions to ``on_predictions`` (the score table)."""
+        if self.predictions is None:
+            raise RuntimeError("No predictions yet: train a model first (Start).")
+        if self.on_predictions is None:
+            raise RuntimeError("This panel has no on_predictions callback to send them to.")
+        self.on_predictions(*self.predictions)
+
+    # -- the training thread ------------------------------------------------------------------
+    def _run(self, trainer: Any, model: Any, loaders: list) -> None:
+        try:
+            trainer.fit(model, loaders)
+            if self.predict is not None:
+                self.predictions = self.predict(model)
+        except BaseException as err:  # noqa: BLE001 - shown in the panel, never lost
+            self._fail(err)
+            return
+        elapsed = time.perf_counter() - self._t0
+        done = len(trainer.history)
+        loss = self.losses[-1] if self.losses else math.nan
+        with self.hold_sync():
+            self._draw_loss()
+            self._set_running(False)
+            self.use_button.disabled = self.predictions is None or self.on_predictions is None
+            if trainer.stopped:
+                self.state = "stopped"
+                self.epoch_progress.bar_style = self.batch_progress.bar_style = "warning"
+                self._set_status(
+                    f"stopped at epoch {trainer.epoch + 1}/{self.epoch_progress.max}, batch "
+                    f"{trainer.batch_num + 1}/{self.batch_progress.max} after {elapsed:.1f} s "
+                    f"(loss {loss:.4f}); the model is usable")
+            else:
+                self.state = "finished"
+                self.epoch_progress.bar_style = self.batch_progress.bar_style = "success"
+                self._set_status(f"finished: {done} epochs in {elapsed:.1f} s, loss {loss:.4f}")
+
+    def _fail(self, err: BaseException) -> None:
+        """Turn the panel red and show the error (training thread or Start)."""
+        self.training_error = self.last_exception = err
+        self.state = "error"
+        text = "".join(traceback.format_exception_only(type(err), err)).strip()
+        where = ""
+        frames = traceback.extract_tb(err.__traceback__)
+        if frames:
+            where = f"\n  at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
+        with self.hold_sync():
+            self.error.value = pre(text + where)
+            self._set_running(False)
+            self.add_class(_style.ERROR_STATE)
+            self.epoch_progress.bar_style = self.batch_progress.bar_style = "danger"
+            self._set_status(f"error: {text}")
+
+    def _on_begin(self, trainer: Any) -> None:
+        self.batch_progress.max = max(1, trainer.n_batches_per_epoch)
+
+    def _on_batch(self, trainer: Any, metrics: dict) -> None:
+        loss = metrics.get("model/all/train/loss")
+        if loss is not None:
+            self.losses.append(float(loss))
+        now = time.perf_counter()
+        if now - self._last_update < self.update_interval:
+            return
+        self._last_update = now
+        with self.hold_sync():
+            self.epoch_progress.value = trainer.epoch
+            self.batch_progress.value = trainer.batch_num + 1
+            self._set_status(
+                f"running: epoch {trainer.epoch + 1}/{self.epoch_progress.max}, batch "
+                f"{trainer.batch_num + 1}/{self.batch_progress.max}"
+                + (f", loss {loss:.4f}" if loss is not None else ""))
+            self._draw_loss()
+
+    def _on_epoch(self, trainer: Any, metrics: dict) -> None:
+        summary = trainer.history[-1] if trainer.history else {}
+        row = {"epoch": trainer.epoch + 1, "loss": float(summary.get("loss", math.nan))}
+        if self.epoch_scores is not None:
+            row.update(self.epoch_scores(self.model))
+            self.model.train()  # epoch_scores may have switched to eval mode
+        self.epoch_history.append(row)
+        with self.hold_sync():
+            self.epoch_progress.value = trainer.epoch + 1
+            self.batch_progress.value = self.batch_progress.max
+            self._draw_loss()
+            self._draw_scores()
+            self._last_update = time.perf_counter()
+
+    def _on_end(self, trainer: Any) -> None:
+        pass  # the thread reports the outcome once fit() has returned
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _set_running(self, running: bool) -> None:
+        self.start_button.disabled = running
+        self.stop_button.disabled = not running
+        for control in (self.n_epochs, self.lr):
+            control.disabled = running
+        self.batch_size.disabled = running or not callable(self._loaders_spec)
+        if running:
+            self.remove_class(_style.ERROR_STATE)
+
+    def _set_status(self, text: str) -> None:
+        self.status.value = escape(text)
+
+    def _draw_loss(self) -> None:
+        self.loss_plot.value = loss_curve_svg(self.losses, n_per_epoch=self.batch_progress.max)
+
+    def _draw_scores(self) -> None:
+        rows = self.epoch_history[-12:]  # the latest epochs
+        if not rows:
+            self.scores.value = ""
+            return
+        cols = [c for c in rows[-1] if c != "epoch"]
+        head = "".join(f"<th>{escape(c)}</th>" for c in ["epoch", *cols])
+        body = []
+        for r in rows:
+            cells = [f"<td class='sw-num'>{r['epoch']}</td>"]
+            cells += [f"<td class='sw-num'>{_fmt(r.get(c))}</td>" for c in cols]
+            body.append(f"<tr>{''.join(cells)}</tr>")
+        note = ("<caption>per-epoch scores on the training rows</caption>"
+                if self.epoch_scores is not None else "")
+        self.scores.value = (f"<table class='sw-table sw-epoch-scores'>{note}<thead><tr>{head}"
+                             f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _fmt(v: Any) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(v) else f"{v:.3f}"
+
+
+def _is_module(obj: Any) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(obj, torch.nn.Module)
+
+
+def _to_tensor(X: Any) -> Any:
+    import torch
+
+    if isinstance(X, torch.Tensor):
+        return X.float()
+    if hasattr(X, "toarray"):  # scipy sparse
+        X = X.toarray()
+    return torch.as_tensor(np.asarray(X, dtype=np.float32))
+
+
+def loss_curve_svg(losses: Sequence[float], *, n_per_epoch: int = 0, width: int = 320,
+                   height: int = 140, max_points: int = 400) -> str:
+    """The training loss after every batch as an inline SVG polyline (epoch ticks below)."""
+    values = [v for v in losses if math.isfinite(v)]
+    if not values:
+        return ""
+    step = max(1, math.ceil(len(values) / max_points))
+    pts = values[::step]
+    if pts[-1] is not values[-1]:
+        pts.append(values[-1])
+    lo, hi = min(pts), max(pts)
+    span = hi - lo or 1.0
+    left, top, w, h = 40, 14, width - 50, height - 32
+    n = max(1, len(values) - 1)
+    xs = [left + w * min(i * step, n) / n for i in range(len(pts))]
+    xs[-1] = left + w * (len(values) - 1) / n
+    coords = " ".join(f"{x:.1f},{top + h * (hi - v) / span:.1f}" for x, v in zip(xs, pts,
+                                                                             strict=True))
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             "class='sw-loss-svg' font-size='10' font-family='sans-serif'>",
+             f"<text x='{left}' y='10' fill='#555'>training loss</text>",
+             f"<text x='{left - 4}' y='{top + 4}' text-anchor='end'>{hi:.3g}</text>",
+             f"<text x='{left - 4}' y='{top + h}' text-anchor='end'>{lo:.3g}</text>",
+             f"<rect x='{left}' y='{top}' width='{w}' height='{h}' fill='none' stroke='#ddd'/>"]
+    if n_per_epoch and len(values) > n_per_epoch:
+        for e in range(n_per_epoch, len(values), n_per_epoch):
+            x = left + w * (e - 1) / n
+            parts.append(f"<line x1='{x:.1f}' y1='{top + h}' x2='{x:.1f}' y2='{top + h + 4}' "
+                         "stroke='#999'/>")
+    parts.append(f"<polyline class='sw-loss-line' points='{coords}' fill='none' "
+                 "stroke='#4a7fb5' stroke-width='1.5'/>")
+    parts.append(f"<text x='{left + w}' y='{height - 4}' text-anchor='end' fill='#555'>"
+                 f"{len(values)} batches</text></svg>")
+    return "".join(parts)

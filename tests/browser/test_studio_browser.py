@@ -1,0 +1,368 @@
+"""End to end: the SliceStudio in JupyterLab, driven by a person's clicks in headless Chromium.
+
+The notebook ``studio_spam.ipynb`` (spam data, the tutorial's bag-of-words logistic regression,
+four SFs) is opened and run; then, in order (the tests share one page and one kernel):
+
+1. the studio renders, with one score-table row per SF holding the right slice size;
+2. a new SF typed into the editor and applied gains its row, with the size the core library
+   computes for the same slice;
+3. a slice toggled off loses its row, and gets it back when toggled on;
+4. a syntax error shows inline (with its line number), and fixing it clears the error;
+5. training starts, the progress bars advance, and Stop stops it;
+6. the browser logged no JS error and made no request outside 127.0.0.1.
+
+Each step saves a screenshot (``01_loaded.png``, ...) under ``test-artifacts/browser/``
+(or ``$SW_ARTIFACTS``); the last one is also saved as ``studio.png``.
+
+Selectors are the widgets' CSS classes (see ``slicewidgets/widgets``), never the DOM structure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Page, expect  # noqa: E402
+
+CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(300),  # pytest-timeout: a hung browser or kernel fails, teardown runs
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (apt-get install chromium)"
+    ),
+]
+
+NOTEBOOKS = ("studio_spam.ipynb",)  # copied by the ``lab`` fixture into the server root
+
+#: the SF a person types into the editor in step 2 (appended to whatever the editor holds)
+NEW_SF_NAME = "mentions_subscribe"
+NEW_SF_CODE = (
+    "\n"
+    "@slicing_function()\n"
+    f"def {NEW_SF_NAME}(x):\n"
+    "    return 'subscribe' in x.text.lower()\n"
+)
+#: a syntax error typed in step 4: an unclosed parenthesis on its first line
+BROKEN_SF_CODE = "\n@slicing_function()\ndef broken_sf(x:\n    return True\n"
+
+KERNEL_IDLE_JS = """() => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+# Outputs of the notebook's code cells as nbformat JSON (to find errors and stderr).
+CELL_OUTPUTS_JS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  return nb.widgets.filter(c => c.model.type === 'code').map(c => ({
+    execution_count: c.model.executionCount,
+    outputs: c.model.outputs.toJSON(),
+  }));
+}"""
+
+# Fraction done of an ipywidgets progress bar (``.progress-bar`` width, in percent).
+PROGRESS_JS = """(sel) => {
+  const bar = document.querySelector(sel + ' .progress-bar');
+  return bar ? parseFloat(bar.style.width || '0') : -1;
+}"""
+
+
+# --------------------------------------------------------------------------- expected values
+def notebook_sfs():
+    """The notebook's SFs, rebuilt here to compute the expected slice sizes independently."""
+    from slicewidgets.slicing import keyword_sf, regex_sf, slicing_function
+
+    @slicing_function()
+    def short_comment(x):
+        return len(x.text.split()) < 5
+
+    return [
+        short_comment,
+        keyword_sf(["please", "plz"]),
+        regex_sf(r"check.*out", name="regex_check_out", flags=re.I),
+        regex_sf(r"\w+\.ly", name="short_link"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def expected_sizes(spam_splits) -> dict[str, int]:
+    from slicewidgets.slicing import keyword_sf
+    from slicewidgets.slicing.apply import compute_masks
+
+    _, df_test = spam_splits
+    sizes = {sf.name: int(sf.mask(df_test).sum()) for sf in notebook_sfs()}
+    # the typed SF is keyword_sf(["subscribe"]) written by hand: the core library says its size
+    sizes[NEW_SF_NAME] = int(keyword_sf(["subscribe"], name=NEW_SF_NAME).mask(df_test).sum())
+    # cross-check with the batch engine, so a bug in .mask alone cannot make both sides agree
+    membership = compute_masks(df_test, notebook_sfs())
+    assert {n: int(s) for n, s in zip(membership.names, membership.sizes, strict=True)} == {
+        n: sizes[n] for n in membership.names
+    }
+    assert 0 < sizes[NEW_SF_NAME] < len(df_test)
+    return sizes
+
+
+# --------------------------------------------------------------------------- helpers
+class Shots:
+    """Numbered screenshots of the studio, one per step."""
+
+    def __init__(self, page: Page, directory):
+        self.page, self.dir, self.n = page, directory, 0
+        self.paths = []
+
+    def take(self, label: str, focus: str = ".sw-studio"):
+        """Screenshot the page with ``focus`` (a selector) scrolled into view."""
+        self.n += 1
+        path = self.dir / f"{self.n:02d}_{label}.png"
+        target = self.page.locator(focus).first
+        if target.count():
+            target.scroll_into_view_if_needed()
+        self.page.screenshot(path=str(path))
+        self.paths.append(path)
+        return path
+
+
+def new_js_errors(page: Page) -> list[str]:
+    """JS errors logged since the previous call."""
+    log = page.sw_log
+    seen = getattr(page, "_sw_seen_errors", 0)
+    errors = log.unexpected_errors()
+    page._sw_seen_errors = len(errors)
+    return errors[seen:]
+
+
+def assert_no_new_js_errors(page: Page, step: str) -> None:
+    errors = new_js_errors(page)
+    assert not errors, f"JS errors during {step}:\n  " + "\n  ".join(errors)
+
+
+def score_row(page: Page, name: str):
+    return page.locator(f'.sw-score-table tr[data-slice="{name}"]')
+
+
+def toggle(page: Page, name: str):
+    """The checkbox ``<input>`` of the toggle whose description is exactly ``name``."""
+    box = page.locator(".sw-toggles .sw-toggle").filter(
+        has=page.get_by_text(name, exact=True)
+    )
+    expect(box).to_have_count(1)
+    return box.locator("input[type=checkbox]")
+
+
+def editor_textarea(page: Page):
+    return page.locator(".sw-editor .sw-editor-code textarea")
+
+
+def apply_code(page: Page) -> None:
+    page.locator(".sw-editor .sw-editor-apply").click()
+
+
+def set_editor_text(page: Page, text: str) -> None:
+    area = editor_textarea(page)
+    area.fill(text)
+    expect(area).to_have_value(text)
+
+
+def append_typed(page: Page, text: str) -> None:
+    """Type ``text`` at the end of the editor with real key presses."""
+    area = editor_textarea(page)
+    before = area.input_value()
+    area.click()
+    area.press("ControlOrMeta+End")
+    area.press_sequentially(text, delay=5)
+    expect(area).to_have_value(before + text)
+
+
+def training_progress(page: Page) -> tuple[float, float]:
+    """(epoch %, batch %): grows lexicographically while training runs."""
+    return (
+        page.evaluate(PROGRESS_JS, ".sw-training .sw-train-epoch"),
+        page.evaluate(PROGRESS_JS, ".sw-training .sw-train-batch"),
+    )
+
+
+def wait_progress_beyond(page: Page, floor: tuple[float, float], timeout: float = 60_000):
+    """Wait (no sleep) until the (epoch, batch) progress is lexicographically above ``floor``."""
+    page.wait_for_function(
+        """([e0, b0]) => {
+          const pct = (sel) => {
+            const bar = document.querySelector('.sw-training ' + sel + ' .progress-bar');
+            return bar ? parseFloat(bar.style.width || '0') : -1;
+          };
+          const e = pct('.sw-train-epoch'), b = pct('.sw-train-batch');
+          return e > e0 || (e === e0 && b > b0);
+        }""",
+        arg=list(floor),
+        timeout=timeout,
+    )
+    return training_progress(page)
+
+
+# --------------------------------------------------------------------------- the studio
+@pytest.fixture(scope="module")
+def shots(page, artifacts):
+    return Shots(page, artifacts)
+
+
+@pytest.fixture(scope="module")
+def studio(lab, page):
+    """The notebook opened and run: the studio is on screen and the kernel is idle again."""
+    t0 = time.monotonic()
+    page.goto(f"{lab.url}/lab/tree/{NOTEBOOKS[0]}?token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
+    # page.evaluate() has no timeout and awaits returned promises: set a flag, poll it.
+    page.evaluate("() => { window.jupyterapp.restored.then(() => { window.__swRestored = true; }); }")
+    page.wait_for_function("() => window.__swRestored === true", timeout=90_000)
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=90_000)
+    # 'run all' sent before the kernel is connected is silently dropped
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    root = page.locator(".sw-studio")
+    try:
+        expect(root).to_be_visible(timeout=150_000)
+        page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+    finally:
+        cells = page.evaluate(CELL_OUTPUTS_JS)
+        errors = [o for c in cells for o in c["outputs"] if o.get("output_type") == "error"]
+        if errors:
+            pytest.fail(
+                "the notebook raised:\n"
+                + "\n".join(f"{e['ename']}: {e['evalue']}" for e in errors)
+                + "\n"
+                + re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[-1].get("traceback", [])))
+            )
+    assert all(c["execution_count"] for c in cells), f"not every cell ran: {cells}"
+    stderr = [
+        "".join(o.get("text", ""))
+        for c in cells
+        for o in c["outputs"]
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    ]
+    if stderr:  # warnings are not failures, but CI logs should show them
+        print("\n[studio] the notebook wrote to stderr:\n" + "\n".join(stderr))
+    print(f"\n[studio] notebook ran in {time.monotonic() - t0:.1f}s")
+    return root
+
+
+def test_01_studio_loads_with_a_row_per_sf(page, studio, shots, expected_sizes):
+    expect(studio).to_have_count(1)
+    for part in (".sw-editor", ".sw-toggles", ".sw-score-table", ".sw-training"):
+        expect(studio.locator(part)).to_have_count(1)
+    for sf in notebook_sfs():
+        row = score_row(page, sf.name)
+        expect(row).to_have_count(1)
+        expect(row.locator(".sw-n")).to_have_text(str(expected_sizes[sf.name]))
+        expect(toggle(page, sf.name)).to_be_checked()
+    expect(score_row(page, NEW_SF_NAME)).to_have_count(0)
+    expect(page.locator(".sw-editor-error")).to_have_text("")
+    shots.take("loaded")
+    assert_no_new_js_errors(page, "loading")
+
+
+def test_01b_a_perfect_slice_is_not_flagged_worse(page, studio):
+    """keyword_please scores 1.0 in every metric, above overall: never flagged as worse
+    (a regression test: every row used to be flagged, the report's "ok" read as true)."""
+    row = score_row(page, "keyword_please")
+    expect(row).to_have_count(1)
+    expect(row).not_to_have_class(re.compile(r"\bsw-(flagged|flag-worse)\b"))
+    expect(row.locator(".sw-flag")).not_to_contain_text(re.compile("worse|\u2691"))
+
+
+def test_02_typed_sf_gains_its_row(lab, page, studio, shots, expected_sizes):
+    append_typed(page, NEW_SF_CODE)
+    apply_code(page)
+    row = score_row(page, NEW_SF_NAME)
+    expect(row).to_have_count(1, timeout=60_000)
+    expect(row.locator(".sw-n")).to_have_text(str(expected_sizes[NEW_SF_NAME]))
+    expect(page.locator(".sw-editor-error")).to_have_text("")
+    expect(toggle(page, NEW_SF_NAME)).to_be_checked()
+    # the SFs already there keep their rows and sizes
+    for sf in notebook_sfs():
+        expect(score_row(page, sf.name).locator(".sw-n")).to_have_text(str(expected_sizes[sf.name]))
+    # the editor keeps its code in the notebook's folder (path="slicing_functions.py")
+    saved = lab.root / "slicing_functions.py"
+    assert saved.exists(), f"the editor did not save its code to {saved}"
+    assert f"def {NEW_SF_NAME}(x):" in saved.read_text(encoding="utf-8")
+    shots.take("new_sf")
+    assert_no_new_js_errors(page, "applying a typed SF")
+
+
+def test_03_toggle_off_removes_the_row(page, studio, shots, expected_sizes):
+    name = "short_link"
+    box = toggle(page, name)
+    box.uncheck()
+    expect(score_row(page, name)).to_have_count(0, timeout=30_000)
+    expect(score_row(page, "short_comment")).to_have_count(1)
+    shots.take("toggle_off")
+    box.check()
+    expect(score_row(page, name).locator(".sw-n")).to_have_text(
+        str(expected_sizes[name]), timeout=30_000
+    )
+    assert_no_new_js_errors(page, "toggling a slice")
+
+
+def test_04_syntax_error_shows_inline(page, studio, shots, expected_sizes):
+    good = editor_textarea(page).input_value()
+    n_rows = page.locator(".sw-score-table tr[data-slice]").count()
+    append_typed(page, BROKEN_SF_CODE)
+    apply_code(page)
+    error = page.locator(".sw-editor-error")
+    expect(error).to_contain_text("line", timeout=30_000)
+    # the line the unclosed parenthesis is on, counted in the editor's text
+    bad_line = (good + BROKEN_SF_CODE).splitlines().index("def broken_sf(x:") + 1
+    expect(error).to_contain_text(re.compile(rf"\bline {bad_line}\b"))
+    expect(error).to_contain_text("broken_sf")  # the SF the error is in
+    expect(score_row(page, "broken_sf")).to_have_count(0)
+    # nothing applied: the table still has its rows, with their sizes
+    expect(page.locator(".sw-score-table tr[data-slice]")).to_have_count(n_rows)
+    expect(score_row(page, NEW_SF_NAME).locator(".sw-n")).to_have_text(
+        str(expected_sizes[NEW_SF_NAME])
+    )
+    shots.take("syntax_error")
+    # fixing the code clears the error
+    set_editor_text(page, good)
+    apply_code(page)
+    expect(error).to_have_text("", timeout=30_000)
+    expect(page.locator(".sw-score-table tr[data-slice]")).to_have_count(n_rows)
+    assert_no_new_js_errors(page, "the syntax error round trip")
+
+
+def test_05_training_progresses_and_stops(page, studio, shots):
+    status = page.locator(".sw-training .sw-train-status")
+    assert min(training_progress(page)) >= 0, "no progress bar in .sw-train-epoch/.sw-train-batch"
+    page.locator(".sw-training .sw-train-start").click()
+    expect(status).to_contain_text("running", timeout=60_000)
+    # progress advances twice: the bars move while the kernel trains in the background
+    first = wait_progress_beyond(page, (0.0, 0.0))
+    second = wait_progress_beyond(page, first)
+    assert second > first
+    shots.take("training", focus=".sw-training")
+    page.locator(".sw-training .sw-train-stop").click()
+    expect(status).to_contain_text("stopped", timeout=60_000)
+    stopped_at = training_progress(page)
+    # once stopped, it stays stopped: the bars no longer move (a negative check needs a wait)
+    page.wait_for_timeout(1500)
+    assert training_progress(page) == stopped_at
+    expect(status).to_contain_text("stopped")
+    expect(status).not_to_contain_text("error")
+    shots.take("stopped", focus=".sw-training")
+    assert_no_new_js_errors(page, "training")
+
+
+def test_06_no_js_errors_and_no_external_requests(page, studio, shots, artifacts):
+    log = page.sw_log
+    path = artifacts / "studio.png"
+    studio.scroll_into_view_if_needed()
+    studio.screenshot(path=str(path))
+    print(f"\n[studio] screenshots: {[str(p) for p in shots.paths] + [str(path)]}")
+    if log.benign:
+        print("[studio] benign console errors:", *log.benign, sep="\n  ")
+    assert log.unexpected_errors() == [], "JS errors:\n  " + "\n  ".join(log.unexpected_errors())
+    assert log.external_requests == [], f"the browser left 127.0.0.1: {log.external_requests}"

@@ -1,0 +1,130 @@
+"""The tutorial notebooks are documentation that runs: each one executes top to bottom.
+
+Every ``notebooks/*.ipynb`` is run with nbclient in a fresh ``python3`` kernel whose working
+directory is a temporary folder (the studio notebook writes a save file there, never into the
+repository). Notebooks that read the YouTube spam data get ``SLICEWIDGETS_DATA_DIR`` (the real
+data in ``../shared/data/youtube-spam``) and are skipped when it is missing; nothing touches the
+network. The notebooks are committed without outputs, which a cheap (unmarked) test checks.
+
+Run only these: ``python -m pytest -m notebooks -s`` (``-s`` shows the wall time per notebook).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+EXPECTED = [
+    "01_spam_data_slicing.ipynb",
+    "02_interactive_slicing.ipynb",
+    "03_slice_based_learning.ipynb",
+    "04_workshop.ipynb",
+]
+CELL_TIMEOUT_S = 300
+#: An unreachable proxy: any download attempt fails at once instead of reaching the network.
+_NO_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+               "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+               "no_proxy": "", "NO_PROXY": ""}
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def _uses_spam_data(nb) -> bool:
+    return any("load_spam_dataset" in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def _execute(nb, cwd: Path) -> None:
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute()
+
+
+@pytest.fixture
+def offline_env(monkeypatch, tmp_path):
+    """The kernel inherits this process's environment: no network, an empty download cache."""
+    for key, value in _NO_NETWORK.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SLICEWIDGETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    return monkeypatch
+
+
+def test_all_tutorial_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_clean(path):
+    """No outputs, no execution counts, the standard kernel, valid nbformat."""
+    nb = _read(path)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code, f"{path.name} has no code cell"
+    dirty = [i for i, cell in enumerate(nb.cells)
+             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    assert dirty == [], (
+        f"{path.name}: cells {dirty} have outputs; clear them before committing, e.g. "
+        f"jupyter nbconvert --clear-output --inplace notebooks/{path.name}"
+    )
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, request):
+    nb = _read(path)
+    if _uses_spam_data(nb):
+        data_dir = request.getfixturevalue("spam_data_dir")  # skips if the data is missing
+        offline_env.setenv("SLICEWIDGETS_DATA_DIR", str(data_dir))
+    start = time.perf_counter()
+    _execute(nb, tmp_path)
+    elapsed = time.perf_counter() - start
+    with capsys.disabled():
+        print(f"\n[notebook] {path.name}: {elapsed:.1f} s", end="")
+    errors = [out for cell in nb.cells if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert errors == []
+    # the studio's save file (if any) went to the temporary working directory, not the repo
+    assert not (NOTEBOOK_DIR / "slicing_functions.py").exists()
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if _uses_spam_data(_read(p))],
+    ids=lambda p: p.stem,
+)
+def test_first_cell_says_what_to_do_without_data_or_network(path, tmp_path, offline_env):
+    """No local data and no network: the data cell fails with instructions, not a bare trace."""
+    offline_env.setenv("SLICEWIDGETS_DATA_DIR", str(tmp_path / "no-such-folder"))
+    nb = _read(path)
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    load = next(i for i in code if "load_spam_dataset" in nb.cells[i].source)
+    assert load == code[0], f"{path.name}: the spam data must be loaded in the first code cell"
+    nb.cells = nb.cells[: load + 1]
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as info:
+        _execute(nb, tmp_path)
+    assert info.value.ename == "SpamDataUnavailableError"
+    outputs = nb.cells[load].outputs
+    printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+    assert "The YouTube spam data is not available" in printed
+    assert "SLICEWIDGETS_DATA_DIR" in printed
+    assert 'load_spam_dataset(load_train_labels=True, data_dir="/path/to/youtube-spam")' in printed
+    assert "network" in printed
+    assert os.environ.get("SLICEWIDGETS_DATA_DIR") == str(tmp_path / "no-such-folder")
