@@ -75,7 +75,9 @@ def make_partition(i: int, n_rows: int, seed: int = SEED) -> pd.DataFrame:
     label[flip] = 1 - label[flip]
     pred = np.where(rng.random(n_rows) < 0.12, 1 - label, label)
     pred[rng.random(n_rows) < 0.03] = -1
-    return pd.DataFrame({"text": text.astype(object), "label": label, "pred": pred},
+    # Arrow-backed strings, as read_parquet gives them (and as Dask would convert them to)
+    return pd.DataFrame({"text": pd.array(text, dtype=pd.StringDtype("pyarrow")),
+                         "label": label, "pred": pred},
                         index=pd.RangeIndex(i * n_rows, (i + 1) * n_rows))
 
 
@@ -133,7 +135,7 @@ def run_single(args) -> None:
     scorer = _scorer()
     rows_per_part = args.rows // args.partitions
     out: dict = {}
-    for step in ("apply", "score"):
+    for step in [args.step] if args.step else ("apply", "score"):
         w, c = time.perf_counter(), time.process_time()
         res = single_process(sfs, args.partitions, rows_per_part, step)
         if step == "score":
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=["apply", "score"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single:
         run_single(args)
@@ -234,9 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     driver_peak = worker_peak = 0
     single_rss = 0
     for r in range(args.repeat):
-        with RSSSampler() as sampler:
-            for step in ("apply", "score"):
-                ddf = dask_frame(args.partitions, rows_per_part)
+        # dask and single-process steps alternate, so that both see the same machine load
+        for step in ("apply", "score"):
+            ddf = dask_frame(args.partitions, rows_per_part)
+            with RSSSampler() as sampler:
                 c0 = sum(client.run(_worker_cpu).values()) + time.process_time()
                 t = time.perf_counter()
                 if step == "apply":
@@ -246,23 +250,23 @@ def main(argv: list[str] | None = None) -> int:
                 wall.setdefault(("dask", step), []).append(time.perf_counter() - t)
                 cpu.setdefault(("dask", step), []).append(
                     sum(client.run(_worker_cpu).values()) + time.process_time() - c0)
-                results["dask", step] = res.to_dict() if step == "apply" else res
-        driver_peak = max(driver_peak, _maxrss_bytes(), sampler.peak)
-        worker_peak = max(worker_peak, *client.run(_maxrss_worker).values())
-        # the baseline runs in a child process so that this process's peak RSS stays the
-        # driver's; the cluster idles meanwhile
-        child = subprocess.run(
-            [sys.executable, __file__, "--single", "--rows", str(args.rows), "--partitions",
-             str(args.partitions)], capture_output=True, text=True, check=True)
-        single = json.loads(child.stdout.strip().splitlines()[-1])
-        single_rss = max(single_rss, single["maxrss"])
-        for step in ("apply", "score"):
+            results["dask", step] = res.to_dict() if step == "apply" else res
+            driver_peak = max(driver_peak, _maxrss_bytes(), sampler.peak)
+            # the baseline runs in a child process so that this process's peak RSS stays
+            # the driver's; the cluster idles meanwhile
+            child = subprocess.run(
+                [sys.executable, __file__, "--single", "--step", step, "--rows",
+                 str(args.rows), "--partitions", str(args.partitions)],
+                capture_output=True, text=True, check=True)
+            single = json.loads(child.stdout.strip().splitlines()[-1])
+            single_rss = max(single_rss, single["maxrss"])
             wall.setdefault(("single", step), []).append(single[step]["wall"])
             cpu.setdefault(("single", step), []).append(single[step]["cpu"])
             results["single", step] = single[step]["result"]
-        print(f"  run {r + 1}: " + ", ".join(
-            f"{path} {step} {wall[path, step][-1]:.1f} s" for path in ("dask", "single")
-            for step in ("apply", "score")), flush=True)
+            print(f"  run {r + 1}, {step}: dask {wall['dask', step][-1]:.1f} s, single "
+                  f"process {wall['single', step][-1]:.1f} s (load average "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
+    worker_peak = max(client.run(_maxrss_worker).values())
     client.close()
     cluster.close()
 

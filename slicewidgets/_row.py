@@ -233,20 +233,33 @@ def iter_rows(df: pd.DataFrame, start: int = 0, stop: int | None = None) -> Iter
     return iter(frame_rows(df, start, stop))
 
 
+#: Field values of these types are immutable: shared, not copied, by :func:`copy_point`.
+_ATOMIC = (str, int, float, bool, type(None), bytes, complex, np.generic, pd.Timestamp,
+           pd.Timedelta)
+
+
+def _copy_fields(fields: dict) -> dict:
+    for key, value in fields.items():
+        if not isinstance(value, _ATOMIC):  # lists, dicts, arrays...: copied, as Snorkel does
+            fields[key] = copy.deepcopy(value)
+    return fields
+
+
 def copy_point(x: Any) -> Any:
     """A copy of a data point that a preprocessor may change without side effects.
 
-    :class:`FrameRow` and :class:`Row` become a new mutable :class:`Row` (field values are not
-    copied: a preprocessor should set fields, not mutate their values in place); other objects
-    are copied with ``copy.copy`` (``pd.Series.copy`` for a Series).
+    :class:`FrameRow` and :class:`Row` become a new mutable :class:`Row`; field values that
+    are not atomic (lists, dicts, arrays...) are deep-copied, so a preprocessor may even change
+    them in place (Snorkel deep-copies the whole point with a pickle round trip). Other objects
+    are deep-copied (``pd.Series.copy(deep=True)`` for a Series).
     """
     if isinstance(x, FrameRow):
-        return _new_row(dict(zip(x.__row_fields__, x, strict=True)))
+        return _new_row(_copy_fields(dict(zip(x.__row_fields__, x, strict=True))))
     if type(x) is Row:
-        return _new_row(x.__dict__.copy())
+        return _new_row(_copy_fields(x.__dict__.copy()))
     if isinstance(x, pd.Series):
-        return x.copy()
-    return copy.copy(x)
+        return x.copy(deep=True)
+    return copy.deepcopy(x)
 
 
 def get_hashable(obj: Any) -> Hashable:

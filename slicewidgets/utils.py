@@ -36,12 +36,22 @@ def to_int_label_array(X: np.ndarray, flatten_vector: bool = True) -> np.ndarray
     X = np.asarray(X)
     if X.dtype.kind == "b":
         X = X.astype(np.int64)
-    if X.dtype.kind not in "iu":
-        if X.dtype.kind != "f" or (X.size and not np.all(np.isfinite(X) & (np.mod(X, 1) == 0))):
+    elif X.dtype.kind == "O":  # e.g. a pandas object column of ints
+        try:
+            X = X.astype(float)
+        except (TypeError, ValueError):
             raise ValueError(
                 "Input contains at least one non-integer value; labels must be integers "
-                f"(got dtype {X.dtype})."
-            )
+                "(got an object array with non-numeric values)."
+            ) from None
+    integral = X.dtype.kind in "iu" or (
+        X.dtype.kind == "f" and not (X.size and not np.all(np.isfinite(X) & (np.mod(X, 1) == 0)))
+    )
+    if not integral:
+        raise ValueError(
+            "Input contains at least one non-integer value; labels must be integers "
+            f"(got dtype {X.dtype})."
+        )
     X = X.astype(np.int64, copy=False)
     if flatten_vector:
         X = np.squeeze(X)
@@ -137,7 +147,7 @@ def probs_to_preds(
         if tie_break_policy == "random":
             preds[i] = max_idxs[_hash_index(int(i), len(max_idxs))]
         elif tie_break_policy == "true-random":
-            preds[i] = np.random.choice(max_idxs)
+            preds[i] = np.random.choice(max_idxs)  # noqa: NPY002 - Snorkel's global RNG
         else:
             preds[i] = -1
     return preds

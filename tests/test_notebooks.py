@@ -11,7 +11,6 @@ Run only these: ``python -m pytest -m notebooks -s`` (``-s`` shows the wall time
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -59,8 +58,11 @@ def offline_env(monkeypatch, tmp_path):
     for key, value in _NO_NETWORK.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SLICEWIDGETS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("PYTHONHASHSEED", "0")
+    # One BLAS/OpenMP thread per kernel: on a busy CI machine, OpenMP threads that spin-wait for
+    # each other make small torch models 10x slower; one thread keeps the timings predictable.
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(key, "1")
     return monkeypatch
 
 
@@ -101,8 +103,9 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, reques
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert errors == []
-    # the studio's save file (if any) went to the temporary working directory, not the repo
-    assert not (NOTEBOOK_DIR / "slicing_functions.py").exists()
+    if any("SliceStudio(" in cell.source for cell in nb.cells if cell.cell_type == "code"):
+        # the studio's save file went to the kernel's working directory, not into the repo
+        assert "mentions_shakira" in (tmp_path / "slicing_functions.py").read_text()
 
 
 @pytest.mark.notebooks
@@ -127,4 +130,3 @@ def test_first_cell_says_what_to_do_without_data_or_network(path, tmp_path, offl
     assert "SLICEWIDGETS_DATA_DIR" in printed
     assert 'load_spam_dataset(load_train_labels=True, data_dir="/path/to/youtube-spam")' in printed
     assert "network" in printed
-    assert os.environ.get("SLICEWIDGETS_DATA_DIR") == str(tmp_path / "no-such-folder")

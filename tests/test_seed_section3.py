@@ -10,7 +10,11 @@ import re
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # the tutorial's torch.LongTensor(df["label"].values) on a read-only pandas 3 array
+    pytest.mark.filterwarnings("ignore:The given NumPy array is not writable"),
+]
 
 # Published notebook (Snorkel 0.10): score_slices after Trainer(n_epochs=2, lr=1e-4).
 PUBLISHED = {

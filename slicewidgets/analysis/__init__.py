@@ -18,6 +18,7 @@ _LAZY = {
     "compare_models": "slicewidgets.analysis.compare",
     "ModelComparison": "slicewidgets.analysis.compare",
     "slice_overlap": "slicewidgets.analysis.overlap",
+    "SliceOverlap": "slicewidgets.analysis.overlap",
     "plot_slice_report": "slicewidgets.analysis.plot",
     "plot_slice_overlap": "slicewidgets.analysis.plot",
 }

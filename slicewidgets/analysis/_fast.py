@@ -17,6 +17,7 @@ __all__ = [
     "COUNT_NAMES",
     "metric_from_counts",
     "overall_counts",
+    "row_indicators",
     "slice_counts",
 ]
 
@@ -28,8 +29,14 @@ BINARY_COUNT_METRICS = ("precision", "recall", "f1", "fbeta", "matthews_corrcoef
 COUNT_NAMES = ("n_valid", "correct", "tp", "fp", "fn", "pred_nonabstain")
 
 
+def row_indicators(golds: np.ndarray, preds: np.ndarray,
+                   abstain_label: int | None = -1) -> np.ndarray:
+    """The ``(n, 7)`` boolean row indicators counted by :func:`slice_counts`: the columns of
+    :data:`COUNT_NAMES`, then all ones (the slice size)."""
+    return _indicators(np.asarray(golds), np.asarray(preds), abstain_label)
+
+
 def _indicators(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None) -> np.ndarray:
-    """The ``(n, 6)`` boolean row indicators of :data:`COUNT_NAMES`."""
     valid = np.ones(len(golds), dtype=bool)
     if abstain_label is not None:
         valid &= golds != abstain_label
@@ -56,7 +63,8 @@ def _finish(counts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def slice_counts(
-    M: np.ndarray, golds: np.ndarray, preds: np.ndarray, abstain_label: int | None = -1
+    M: np.ndarray, golds: np.ndarray, preds: np.ndarray, abstain_label: int | None = -1,
+    *, indicators: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Confusion counts per slice, for all slices at once, in exact integer arithmetic.
 
@@ -68,6 +76,9 @@ def slice_counts(
         Integer labels, shape ``(n,)``.
     abstain_label
         Rows where gold or pred equals it are not scored (``None``: score all rows).
+    indicators
+        The row indicators of ``golds`` and ``preds`` if already computed
+        (:func:`row_indicators`).
 
     Returns
     -------
@@ -78,9 +89,10 @@ def slice_counts(
 
     Notes
     -----
-    A column-major ``M`` (as :class:`~slicewidgets.slicing.SliceMembership` holds it) is
-    bit-packed and counted with popcounts, 64 rows per operation; a row-major one (Snorkel's
-    recarray) is summed once per distinct combination of row indicators (a handful).
+    A column-major boolean ``M`` (as :class:`~slicewidgets.slicing.SliceMembership` holds it)
+    is bit-packed and counted with popcounts, 64 rows per operation; any other ``M`` (e.g. the
+    int64 view of Snorkel's recarray) is read once, in blocks of rows turned into 0/1 on the
+    fly, each block meeting the row indicators in a small matrix product. Both are exact.
 
     Examples
     --------
@@ -92,21 +104,78 @@ def slice_counts(
     golds = np.asarray(golds)
     preds = np.asarray(preds)
     M = np.asarray(M)
-    if M.dtype != bool:
-        M = M > 0
     if M.ndim != 2 or M.shape[0] != len(golds) or len(preds) != len(golds):
         raise ValueError(
             f"slice_counts: M must have shape (n, k) with n = len(golds) = len(preds); got "
             f"M {M.shape}, golds ({len(golds)},), preds ({len(preds)},)."
         )
-    V = _indicators(golds, preds, abstain_label)
+    V = _indicators(golds, preds, abstain_label) if indicators is None else indicators
     if M.shape[1] == 0 or M.shape[0] == 0:
         counts = np.zeros((M.shape[1], V.shape[1]), dtype=np.int64)
-    elif M.flags.f_contiguous and not M.flags.c_contiguous and hasattr(np, "bitwise_count"):
+    elif (M.dtype == bool and M.flags.f_contiguous and not M.flags.c_contiguous
+          and hasattr(np, "bitwise_count")):
         counts = _bit_counts(M, V)
     else:
-        counts = _cell_counts(M, V)
+        counts = _blocked_counts(M, V)
     return _finish(counts)
+
+
+#: Rows per block of :func:`_blocked_counts` (a block of membership stays in cache).
+BLOCK_ROWS = 8192
+
+
+def _blocked_counts(M: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Counts of a row-major ``M`` (any numeric dtype; positive = member), read once in blocks
+    of rows that stay in cache. Rows with the same indicators (a handful of combinations) are
+    summed together (:func:`_sum_rows`), then each sum goes to the counts its indicators say.
+    Integer arithmetic only: no BLAS (whose threads spin on a busy machine)."""
+    n, k = M.shape
+    ncols = V.shape[1] - 1  # the last column (size) is all ones
+    code = np.zeros(n, dtype=np.int64)
+    for c in range(ncols):
+        code |= V[:, c].astype(np.int64) << c
+    sizes = np.bincount(code, minlength=1 << ncols)
+    present = np.flatnonzero(sizes)
+    cell_of = np.searchsorted(present, code)
+    largest = int(np.argmax(sizes[present]))  # its sum is the block's total minus the others
+    width = -(-k // 8) * 8  # whole 8-byte words per row; the padding stays False
+    per_cell = np.zeros((len(present), width), dtype=np.int64)
+    buf = np.zeros((min(n, BLOCK_ROWS), width), dtype=bool)
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(n, start + BLOCK_ROWS)
+        block = buf[: stop - start]
+        np.greater(M[start:stop], 0, out=block[:, :k])
+        total = _sum_rows(block)
+        cells = cell_of[start:stop]
+        for i in range(len(present)):
+            if i != largest:
+                selected = block[cells == i]
+                if len(selected):
+                    part = _sum_rows(selected)
+                    per_cell[i] += part
+                    total -= part
+        per_cell[largest] += total
+    per_cell = per_cell[:, :k]
+    bits = (present[:, None] >> np.arange(ncols)) & 1  # (cells, ncols)
+    counts = np.empty((k, V.shape[1]), dtype=np.int64)
+    counts[:, :ncols] = per_cell.T @ bits
+    counts[:, ncols] = per_cell.sum(axis=0)
+    return counts
+
+
+def _sum_rows(rows: np.ndarray) -> np.ndarray:
+    """Column sums of a C-contiguous boolean ``(m, 8 * w)`` array, eight columns per 64-bit
+    addition: over at most 255 rows no byte lane can carry into the next."""
+    m, width = rows.shape
+    words = rows.view(np.uint64)
+    full = m // 255 * 255
+    out = np.zeros(width, dtype=np.int64)
+    if full:
+        lanes = words[:full].reshape(-1, 255, width // 8).sum(axis=1, dtype=np.uint64)
+        out += lanes.view(np.uint8).reshape(-1, width).sum(axis=0, dtype=np.int64)
+    if m > full:
+        out += words[full:].sum(axis=0, dtype=np.uint64).view(np.uint8)
+    return out
 
 
 def _pack_columns(A: np.ndarray) -> np.ndarray:
@@ -127,31 +196,14 @@ def _bit_counts(M: np.ndarray, V: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _cell_counts(M: np.ndarray, V: np.ndarray) -> np.ndarray:
-    ncols = V.shape[1] - 1  # the last column (size) is all ones
-    code = np.zeros(len(V), dtype=np.int64)
-    for c in range(ncols):
-        code |= V[:, c].astype(np.int64) << c
-    counts = np.zeros((M.shape[1], V.shape[1]), dtype=np.int64)
-    rows = M.view(np.uint8)
-    present = np.flatnonzero(np.bincount(code, minlength=1 << ncols)).tolist()
-    for q in present:
-        sel = rows if len(present) == 1 else rows[code == q]
-        sums = np.add.reduce(sel, axis=0, dtype=np.int64)
-        bits = [(q >> c) & 1 for c in range(ncols)] + [1]
-        for c, bit in enumerate(bits):
-            if bit:
-                counts[:, c] += sums
-    return counts
-
-
 def overall_counts(
-    golds: np.ndarray, preds: np.ndarray, abstain_label: int | None = -1
+    golds: np.ndarray, preds: np.ndarray, abstain_label: int | None = -1,
+    *, indicators: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`slice_counts` for the single slice of all rows (arrays of length 1)."""
-    golds = np.asarray(golds)
-    preds = np.asarray(preds)
-    V = _indicators(golds, preds, abstain_label)
+    if indicators is None:
+        indicators = _indicators(np.asarray(golds), np.asarray(preds), abstain_label)
+    V = indicators
     counts = np.count_nonzero(V, axis=0).astype(np.int64)[None, :]
     return _finish(counts)
 

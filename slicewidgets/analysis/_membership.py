@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_membership"]
+__all__ = ["as_membership", "membership_values"]
 
 
 def as_membership(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
@@ -64,6 +64,24 @@ def as_membership(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
     return names, matrix
 
 
+def membership_values(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
+    """Like :func:`as_membership`, but a Snorkel recarray comes back as a zero-copy numeric
+    ``(n, k)`` view (positive = member) instead of a new boolean matrix.
+
+    For counting (``_fast.slice_counts`` reads it once); use :func:`as_membership` for masks.
+    """
+    if isinstance(S, np.ndarray) and S.dtype.names and S.ndim == 1:
+        dtypes = {S.dtype.fields[name][0] for name in S.dtype.names}
+        if len(dtypes) == 1:
+            (dtype,) = dtypes
+            if dtype.shape == () and dtype.kind in "biuf":
+                from numpy.lib import recfunctions
+
+                values = recfunctions.structured_to_unstructured(np.asarray(S), copy=False)
+                return list(S.dtype.names), values
+    return as_membership(S, argument)
+
+
 def _check_dtype(argument: str, name: str, dtype: np.dtype) -> None:
     if dtype.kind not in "biuf":
         raise TypeError(
@@ -94,5 +112,4 @@ def _structured_matrix(S: np.ndarray, argument: str) -> np.ndarray | None:
     from numpy.lib import recfunctions
 
     values = recfunctions.structured_to_unstructured(np.asarray(S), copy=False)
-    # column-major, as SliceMembership: per-slice columns are contiguous (fast to count)
-    return np.greater(values, 0, out=np.empty(values.shape, dtype=bool, order="F"))
+    return values > 0  # row-major like S: one pass over the records

@@ -395,6 +395,8 @@ def compare_models(
     slice_names, M = as_membership(S)
     if golds is None or len(golds) == 0:
         raise ValueError("Cannot score empty labels")
+    if not slice_names:  # no slice: nothing says how many rows S has
+        M = np.zeros((len(golds), 0), dtype=bool)
     golds = to_int_label_array(golds)
     preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
     probs_a = None if probs_a is None else np.asarray(probs_a, dtype=float)

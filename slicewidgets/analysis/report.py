@@ -330,7 +330,7 @@ def _untested_reason(metric: str, n: int, total: int, rest_score: float) -> str:
         return "nothing to compare against: every row is in the slice"
     if np.isnan(rest_score):
         return f"{metric} undefined on the rest of the data"
-    return "test undefined: zero variance under the null"
+    return "test undefined: zero variance"
 
 
 def _bootstrap_notes(res: _MetricResult, m: np.ndarray, n_boot: int,
@@ -662,6 +662,8 @@ def slice_report(
     names, M = as_membership(S)
     if golds is None or len(golds) == 0:
         raise ValueError("Cannot score empty labels")
+    if not names:  # no slice: nothing says how many rows S has
+        M = np.zeros((len(golds), 0), dtype=bool)
     golds, preds, probs = scorer._check(golds, preds, probs, S_len=M.shape[0])
     abstain = scorer.abstain_label
     builtin = set(scorer._builtin)

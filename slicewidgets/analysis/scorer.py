@@ -14,9 +14,10 @@ from slicewidgets.analysis._fast import (
     COUNT_METRICS,
     metric_from_counts,
     overall_counts,
+    row_indicators,
     slice_counts,
 )
-from slicewidgets.analysis._membership import as_membership
+from slicewidgets.analysis._membership import membership_values
 from slicewidgets.analysis.metrics import METRICS, metric_score
 from slicewidgets.utils import to_int_label_array
 
@@ -27,7 +28,10 @@ PROBS_METRICS = tuple(name for name, m in METRICS.items() if "probs" in m.inputs
 
 def _lengths_message(lengths: Mapping[str, int]) -> str:
     names = list(lengths)
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", and " + names[-1]
+    if len(names) <= 2:
+        listed = " and ".join(names)
+    else:  # Snorkel's wording: "S, golds, preds, and probs"
+        listed = ", ".join(names[:-1]) + ", and " + names[-1]
     parts = ", ".join(f"{k} has {v}" for k, v in lengths.items())
     return (
         f"{listed} must have the same number of elements: {parts}. "
@@ -47,6 +51,11 @@ class Scorer:
     abstain_label
         Rows whose gold or predicted label equals it are ignored (except by ``coverage``);
         ``None`` scores every row.
+
+    Notes
+    -----
+    ``Scorer()`` scores ``accuracy``; Snorkel's ``Scorer()`` scores nothing (pass
+    ``metrics=[]`` for that). See :meth:`score_slices` for the other differences.
 
     Examples
     --------
@@ -205,14 +214,15 @@ class Scorer:
         ...                                           np.array([1, 0, 0, 1]))
         {'overall': {'accuracy': 0.75}, 'first_two': {'accuracy': 1.0}, 'empty': {'accuracy': nan}}
         """
-        names, M = as_membership(S)
+        names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
         if len(golds) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self._check(golds, preds, probs, S_len=M.shape[0])
         fast = self._fast_metrics(golds, preds)
         overall_fast: dict[str, float] = {}
+        V = row_indicators(golds, preds, self.abstain_label) if fast else None
         if fast:
-            c = overall_counts(golds, preds, self.abstain_label)
+            c = overall_counts(golds, preds, self.abstain_label, indicators=V)
             if c["n_valid"][0] > 0:  # else scikit-learn decides (and raises) as in Snorkel
                 overall_fast = {m: float(metric_from_counts(m, c)[0]) for m in fast}
         overall = self._score(golds, preds, probs, skip=overall_fast)
@@ -220,12 +230,14 @@ class Scorer:
         k = M.shape[1]
         rows: list[dict[str, float]] = [dict.fromkeys(columns, np.nan) for _ in range(k)]
         if fast and k:
-            counts = slice_counts(M, golds, preds, self.abstain_label)
+            counts = slice_counts(M, golds, preds, self.abstain_label, indicators=V)
             for m in fast:
                 for j, value in enumerate(metric_from_counts(m, counts).tolist()):
                     rows[j][m] = value
         slow = [name for name in self.metrics if name not in fast]
         if slow and k:
+            if M.dtype != bool:
+                M = M > 0
             sizes = np.count_nonzero(M, axis=0)
             for j in np.flatnonzero(sizes).tolist():
                 idx = np.flatnonzero(M[:, j])

@@ -16,6 +16,7 @@ _LAZY = {
     "SpamDownloadError": "slicewidgets.datasets.spam",
     "spam_cache_dir": "slicewidgets.datasets.spam",
     "make_slice_synthetic": "slicewidgets.datasets.synthetic",
+    "SliceSyntheticData": "slicewidgets.datasets.synthetic",
 }
 
 __all__ = list(_LAZY)

@@ -43,6 +43,13 @@ class BaseMapper:
         Function from data point to a hashable cache key; default: the point's field values.
     memoize_maxsize
         Most entries kept in the cache (least recently used dropped first); ``None`` = unbounded.
+
+    Notes
+    -----
+    Differences from Snorkel: the cache is bounded (``memoize_maxsize``; Snorkel's grows without
+    limit), and the point is copied field by field (:func:`~slicewidgets._row.copy_point`:
+    non-atomic field values such as lists are deep-copied) instead of a pickle round trip of the
+    whole point, which is much cheaper per row.
     """
 
     def __init__(
@@ -100,6 +107,9 @@ class BaseMapper:
 
 
 _MISS = object()
+#: Attributes of every mapper; the others (set by subclasses) are part of the fingerprint.
+_BASE_ATTRS = frozenset({"name", "_pre", "memoize", "memoize_key", "memoize_maxsize", "_cache",
+                         "_f", "field_names", "mapped_field_names"})
 
 
 class LambdaMapper(BaseMapper):
@@ -171,8 +181,9 @@ class Mapper(BaseMapper):
         return x
 
     def _fingerprint_parts(self) -> tuple:
+        own = {k: v for k, v in vars(self).items() if k not in _BASE_ATTRS}
         return (*super()._fingerprint_parts(), type(self).run, sorted(self.field_names.items()),
-                sorted(self.mapped_field_names.items()))
+                sorted(self.mapped_field_names.items()), own)
 
 
 class lambda_mapper:  # noqa: N801 - decorator class, Snorkel's name

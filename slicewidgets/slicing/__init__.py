@@ -35,6 +35,9 @@ _LAZY = {
     "SliceCombinerModule": "slicewidgets.slicing.sliceaware",
     "add_slice_labels": "slicewidgets.slicing.sliceaware",
     "convert_to_slice_tasks": "slicewidgets.slicing.sliceaware",
+    "PlainClassifier": "slicewidgets.slicing.sliceaware",
+    "make_oversampling_dataloader": "slicewidgets.slicing.sliceaware",
+    "slice_label_names": "slicewidgets.slicing.sliceaware",
     # optional engines
     "DaskSFApplier": "slicewidgets.slicing.dask",
     "PandasParallelSFApplier": "slicewidgets.slicing.dask",

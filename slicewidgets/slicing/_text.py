@@ -45,6 +45,9 @@ class TextIndex:
         The column (a Series or any sequence); values that are not strings never match.
     case
         Keep the case (case-sensitive search).
+    prefer_tokens
+        Build the token index even for a few keywords (when the index is kept for later
+        searches, as :class:`~slicewidgets.slicing.SliceSet` does).
 
     Examples
     --------
@@ -53,13 +56,17 @@ class TextIndex:
     [[True, False, False], [False, True, False]]
     """
 
-    def __init__(self, values: pd.Series | Sequence, case: bool = False) -> None:
+    def __init__(self, values: pd.Series | Sequence, case: bool = False, *,
+                 prefer_tokens: bool = False) -> None:
         self._source = values
         self.case = case
+        #: build the token index even for few keywords (worth it when the index is kept)
+        self.prefer_tokens = prefer_tokens
         self.n = len(values)
         self._python: list | None = None
         self._arrow: Any = None
         self._tokens: Any = None
+        self._postings: tuple | None = None
 
     # -- representations -------------------------------------------------------------------
     def python_values(self) -> list:
@@ -78,7 +85,7 @@ class TextIndex:
         if self._arrow is None:
             try:
                 self._arrow = self._build_arrow()
-            except Exception:  # no pyarrow, or unencodable strings (lone surrogates)
+            except ImportError:  # no pyarrow
                 self._arrow = _UNAVAILABLE
         return None if self._arrow is _UNAVAILABLE else self._arrow
 
@@ -95,12 +102,15 @@ class TextIndex:
             if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
                 arr = None
         if arr is None:  # object columns: keep strings only, prepare in Python
-            return pa.array(self.python_values(), type=pa.large_string())
+            try:
+                return pa.array(self.python_values(), type=pa.large_string())
+            except (UnicodeError, pa.ArrowException):  # e.g. lone surrogates
+                return _UNAVAILABLE
         if self.case:
             return arr
         lowered = pc.ascii_lower(arr)  # equals str.lower on ASCII strings
-        other = np.flatnonzero(~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
-                               & arr.is_valid().to_numpy(zero_copy_only=False))
+        ascii_ = pc.string_is_ascii(arr).fill_null(True).to_numpy(zero_copy_only=False)
+        other = np.flatnonzero(~ascii_)
         if len(other):  # Python's lowering for the rest (special casing, final sigma...)
             texts = arr.take(pa.array(other)).to_pylist()
             mask = np.zeros(len(arr), dtype=bool)
@@ -129,6 +139,18 @@ class TextIndex:
                 )
         return None if self._tokens is _UNAVAILABLE else self._tokens
 
+    def postings(self) -> tuple:
+        """``(token counts, pointers, rows sorted by token)``: the rows of each token, so that
+        a rare keyword costs the rows it occurs in, not a pass over all tokens."""
+        if self._postings is None:
+            vocab, ids, starts = self.tokens()
+            counts = np.bincount(ids, minlength=len(vocab))
+            ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            row_of = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(starts))
+            self._postings = (counts, ptr, row_of[np.argsort(ids, kind="stable")])
+        return self._postings
+
     @property
     def has_tokens(self) -> bool:
         """Whether the token index is built."""
@@ -151,14 +173,17 @@ class TextIndex:
         distinct = list(dict.fromkeys(k for g in groups for k in g))
         tokenizable = [k for k in distinct if SEPARATOR not in k]
         if use_tokens is None:
-            use_tokens = self.has_tokens or len(tokenizable) > MAX_DIRECT_KEYWORDS
+            use_tokens = (self.has_tokens or self.prefer_tokens
+                          or len(tokenizable) > MAX_DIRECT_KEYWORDS)
         tokens = self.tokens() if (use_tokens and tokenizable) else None
         if tokens is None:
             tokenizable = []
         direct = {k: self.contains(k) for k in distinct if k not in set(tokenizable)}
         if tokenizable:
-            token_masks = _token_masks(tokens, self.n,
-                                       [[k for k in g if k in set(tokenizable)] for g in groups])
+            keep = set(tokenizable)
+            token_groups = [[k for k in g if k in keep] for g in groups]
+            token_masks = _token_masks(tokens, self.n, token_groups,
+                                       self.postings if self.prefer_tokens else None)
         else:
             token_masks = [None] * len(groups)
         out = []
@@ -171,8 +196,10 @@ class TextIndex:
         return out
 
 
-def _token_masks(tokens: tuple, n: int, groups: list[list[str]]) -> list[np.ndarray | None]:
-    """Masks of each group's token keywords: all groups in one gather per 64 groups."""
+def _token_masks(tokens: tuple, n: int, groups: list[list[str]],
+                 postings: Any = None) -> list[np.ndarray | None]:
+    """Masks of each group's token keywords: all groups in one gather per 64 groups (or, with
+    ``postings`` and a few groups of rare keywords, the rows of the matching tokens only)."""
     import pyarrow.compute as pc
 
     vocab, ids, starts = tokens
@@ -183,6 +210,25 @@ def _token_masks(tokens: tuple, n: int, groups: list[list[str]]) -> list[np.ndar
                 hits[k] = pc.match_substring(vocab, k).to_numpy(zero_copy_only=False)
     out: list[np.ndarray | None] = [None] * len(groups)
     active = [j for j, g in enumerate(groups) if g]
+    if postings is not None and 0 < len(active) <= 4:
+        counts, ptr, rows = postings()
+        rest = []
+        for j in active:
+            hit = np.zeros(len(vocab), dtype=bool)
+            for k in groups[j]:
+                hit |= hits[k]
+            matched = np.flatnonzero(hit)
+            lengths = counts[matched]
+            total = int(lengths.sum())
+            if total * 8 > len(ids):  # a common keyword: the gather below is cheaper
+                rest.append(j)
+                continue
+            first = np.cumsum(lengths) - lengths
+            where = np.repeat(ptr[matched] - first, lengths) + np.arange(total)
+            mask = np.zeros(n, dtype=bool)
+            mask[rows[where]] = True
+            out[j] = mask
+        active = rest
     empty_rows = starts[1:] == starts[:-1]
     row_starts = starts[:-1]
     for c in range(0, len(active), 64):

@@ -209,6 +209,12 @@ _INT_TYPES = {int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, n
               np.uint64}
 
 
+def _label(index: pd.Index, pos: int) -> Any:
+    """The index label at ``pos`` as a plain Python value (``12``, not ``np.int64(12)``)."""
+    value = index[pos]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
     """The SF's return values as booleans; anything but True/False/0/1 is an error."""
     types = set(map(type, vals))
@@ -224,11 +230,12 @@ def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
         pos = next(i for i, v in enumerate(vals)
                    if type(v) not in _BOOL_TYPES and not (type(v) in _INT_TYPES and v in (0, 1)))
     v = vals[pos]
+    label = _label(index, offset + pos)
     raise SFApplyError(
-        name, index[offset + pos], offset + pos,
+        name, label, offset + pos,
         message=(
             f"Slicing function {name!r} returned {v!r} ({type(v).__name__}) for the row with "
-            f"index {index[offset + pos]!r} (position {offset + pos}); expected True/False "
+            f"index {label!r} (position {offset + pos}); expected True/False "
             "(or 0/1). Make it return a boolean, e.g. `return bool(...)`."
         ),
     )
@@ -326,14 +333,15 @@ def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
                     vals.append(f(x, **res))
                 except Exception as err:
                     pos = start + i
+                    label = _label(index, pos)
                     if not fault_tolerant:
                         if type(x) is _Failure:
                             raise SFApplyError(
-                                sf.name, index[pos], pos, err,
-                                message=_fail_message(sf.name, x, index[pos], pos),
+                                sf.name, label, pos, err,
+                                message=_fail_message(sf.name, x, label, pos),
                             ) from err
-                        raise SFApplyError(sf.name, index[pos], pos, err) from err
-                    meta.record(sf.name, index[pos], err)
+                        raise SFApplyError(sf.name, label, pos, err) from err
+                    meta.record(sf.name, label, err)
                     vals.append(False)
         masks.append(_to_bool(sf.name, vals, index, start))
     return masks, meta
@@ -560,7 +568,8 @@ def compute_masks(
         try:
             index = None if text_cache is None else text_cache.get((column, case))
             if index is None:
-                index = TextIndex(_text_column(df, column, members[0].name), case=case)
+                index = TextIndex(_text_column(df, column, members[0].name), case=case,
+                                  prefer_tokens=text_cache is not None)
                 if text_cache is not None:
                     text_cache[(column, case)] = index
             masks = index.masks([sf._needles for sf in members])
@@ -629,6 +638,25 @@ class PandasSFApplier(BaseSFApplier):
     sfs
         Slicing functions; their names become the fields of ``S``, in order.
 
+    Notes
+    -----
+    Same ``S`` as Snorkel's ``PandasSFApplier`` for SFs that return booleans, with these
+    deliberate differences:
+
+    * row-wise SFs receive a read-only :class:`~slicewidgets._row.FrameRow`, not a
+      ``pd.Series``: ``x.name``/``x.count``/``x.index`` are those columns (a Series returns its
+      index label and methods); preprocessors still receive a mutable copy;
+    * an SF must return ``True``/``False`` (or 0/1): anything else raises
+      :class:`SFApplyError` naming the SF and the row (Snorkel stores 2 or -1 as they are,
+      truncates 0.7 to 0 and fails with a bare ``TypeError`` on ``None``);
+    * an SF that raises is reported as :class:`SFApplyError` with the SF's name and the row's
+      index label (the original exception is its ``__cause__``); with ``fault_tolerant=True``
+      the row counts as *not in the slice* (0; Snorkel writes -1, which its own
+      ``slice_dataframe`` and ``Scorer`` then count as in the slice), and the metadata also
+      lists the first failing rows and the first error message per SF;
+    * an empty list of SFs raises ``ValueError`` (Snorkel: ``IndexError``);
+    * vectorized SFs, keyword/regex builders and ``n_jobs`` exist only here.
+
     Examples
     --------
     >>> import pandas as pd
@@ -685,6 +713,9 @@ class PandasSFApplier(BaseSFApplier):
 
 class SFApplier(BaseSFApplier):
     """Apply slicing functions to a sequence of data points (objects, Series, dicts...).
+
+    Each SF is called on each point as is (row by row; errors and faults as in
+    :class:`PandasSFApplier`). Prefer :class:`PandasSFApplier` for DataFrames: it is much faster.
 
     Examples
     --------

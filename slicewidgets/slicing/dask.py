@@ -130,6 +130,19 @@ def _filter_partition(
     return part.iloc[np.flatnonzero(mask)]
 
 
+def _shipped(blob: bytes) -> Any:
+    """The pickled SFs as a task argument: inline when small, else one shared Dask task
+    (so that SFs with large resources, a model say, are sent once, not once per partition)."""
+    if len(blob) <= _INLINE_BYTES:
+        return blob
+    import dask
+
+    return dask.delayed(blob, pure=True)
+
+
+_INLINE_BYTES = 100_000
+
+
 def _counts_meta() -> pd.DataFrame:
     return partition_counts(np.zeros((0, 0), dtype=bool), np.zeros(0, np.int64),
                             np.zeros(0, np.int64), None).iloc[:0]
@@ -152,19 +165,19 @@ class DaskSFApplier(BaseSFApplier):
     --------
     >>> import dask.dataframe as dd, pandas as pd
     >>> from slicewidgets.slicing import keyword_sf
-    >>> df = pd.DataFrame({"text": ["plz sub", "nice", "check it out"], "label": [1, 0, 1],
-    ...                    "pred": [1, 0, 0]})
+    >>> df = pd.DataFrame({"text": ["plz sub", "nice", "check it out", "plz"],
+    ...                    "label": [1, 0, 1, 1], "pred": [1, 0, 0, 1]})
     >>> ddf = dd.from_pandas(df, npartitions=2)
     >>> applier = DaskSFApplier([keyword_sf(["plz"], name="plz")])
     >>> S = applier.apply(ddf)  # lazy, aligned with ddf's partitions
     >>> S.compute(scheduler="sync").plz.tolist()
-    [True, False, False]
+    [True, False, False, True]
     >>> applier.score(ddf, "label", "pred", scheduler="sync")
-    {'overall': {'accuracy': 0.666...}, 'plz': {'accuracy': 1.0}}
+    {'overall': {'accuracy': 0.75}, 'plz': {'accuracy': 1.0}}
     """
 
-    def _blob(self) -> bytes:
-        return dump_sfs(self._sfs, type(self).__name__)
+    def _blob(self) -> Any:
+        return _shipped(dump_sfs(self._sfs, type(self).__name__))
 
     def _check_frame(self, df: Any, method: str) -> None:
         _, dd = _import_dask(type(self).__name__)
@@ -352,8 +365,8 @@ class DaskSFApplier(BaseSFApplier):
         Returns
         -------
         dict or DataFrame
-            The layout of :meth:`Scorer.score_slices`, with the same values (per-slice
-            scores are bit-identical; the overall ones agree to rounding).
+            The layout and values of :meth:`Scorer.score_slices` (the same counts through
+            the same formulas).
         """
         scorer = check_engine_scorer(scorer, type(self).__name__)
         table = self.counts(df, golds, preds, abstain_label=scorer.abstain_label, S=S,
@@ -445,7 +458,6 @@ def slice_dataframe_dask(df: Any, slicing_function: SlicingFunction) -> Any:
         )
     applier = DaskSFApplier([slicing_function])
     applier._check_frame(df, "slice_dataframe")
-    return df.map_partitions(_filter_partition, dump_sfs([slicing_function],
-                                                         "slice_dataframe_dask"),
-                             meta=df._meta, enforce_metadata=False)
+    blob = _shipped(dump_sfs([slicing_function], "slice_dataframe_dask"))
+    return df.map_partitions(_filter_partition, blob, meta=df._meta, enforce_metadata=False)
 

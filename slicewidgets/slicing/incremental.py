@@ -2,8 +2,10 @@
 
 Adding, editing, removing or toggling one SF recomputes at most that SF: masks are cached by
 the SF's *fingerprint* (its code, constants, closure values, resources and preprocessors), so
-an SF edited back to an earlier version, or renamed, costs nothing. This is the engine of the
-live widgets; it is plain Python and can be driven without them.
+an SF edited back to an earlier version, or renamed, costs nothing. The text of each column that
+keyword SFs read is lowercased and tokenized once (see ``_text.py``), so editing a keyword SF
+only searches the column's vocabulary. This is the engine of the live widgets; it is plain
+Python and can be driven without them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from slicewidgets.slicing.apply import (
     compute_masks,
     to_recarray,
 )
-from slicewidgets.slicing.sf import SlicingFunction
+from slicewidgets.slicing.sf import CombinedSlicingFunction, SlicingFunction
 
 __all__ = ["SliceSet"]
 
@@ -75,18 +77,22 @@ class SliceSet:
         self.n_jobs = n_jobs
         self.cache_size = cache_size
         self._sfs: dict[str, SlicingFunction] = {}
+        self._fps: dict[str, str] = {}  # name -> fingerprint
         self._enabled: dict[str, bool] = {}
         self._masks: dict[str, np.ndarray] = {}
         self.errors: dict[str, ApplierMetadata] = {}
         self._cache: OrderedDict[str, tuple[np.ndarray, ApplierMetadata]] = OrderedDict()
         self._listeners: list[Callable[[str, str | None], None]] = []
-        self.n_computed = 0  # SF evaluations so far (tests and benchmarks read it)
+        self._text_cache: dict = {}  # (column, case) -> TextIndex of self._df
+        self._membership: dict[bool, SliceMembership] = {}  # enabled_only -> cached result
+        #: SF evaluations so far (tests and benchmarks read it)
+        self.n_computed = 0
         sfs = list(sfs)
         if sfs:
             check_sfs(sfs, "SliceSet")
-        self._compute_many(sfs)
-        for sf in sfs:
-            self._insert(sf)
+        for sf, fp in zip(sfs, self._compute_many(sfs), strict=True):
+            self._insert(sf, True, fp)
+        self._evict()
 
     # -- data -----------------------------------------------------------------------------------
     @property
@@ -94,13 +100,43 @@ class SliceSet:
         return self._df
 
     def set_frame(self, df: pd.DataFrame) -> None:
-        """Use another DataFrame: every mask is recomputed."""
-        self._df = df
-        self._cache.clear()
-        self._compute_many(list(self._sfs.values()))
-        for name, sf in self._sfs.items():
-            self._insert(sf, self._enabled[name])
+        """Use another DataFrame (or the same one after changing it): every mask is recomputed.
+
+        If an SF fails on the new frame, the set keeps the previous frame and masks.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"SliceSet needs a pandas DataFrame, got {type(df).__name__}.")
+        old = (self._df, self._cache, self._text_cache)
+        self._df, self._cache, self._text_cache = df, OrderedDict(), {}
+        try:
+            fps = self._compute_many(list(self._sfs.values()))
+        except BaseException:
+            self._df, self._cache, self._text_cache = old
+            raise
+        for (name, sf), fp in zip(list(self._sfs.items()), fps, strict=True):
+            self._insert(sf, self._enabled[name], fp)
+        self._evict()
         self._notify("frame", None)
+
+    def refresh(self, name: str | None = None) -> None:
+        """Recompute one SF (or all), ignoring cached masks.
+
+        Needed only when an SF's result changed without its code changing: it reads a global
+        variable or calls a helper function that was edited (fingerprints don't follow those).
+        """
+        names = self.names if name is None else [self._check_name(name)]
+        saved = {self._fps[n]: self._cache.pop(self._fps[n]) for n in names
+                 if self._fps[n] in self._cache}
+        try:
+            fps = self._compute_many([self._sfs[n] for n in names])
+        except BaseException:
+            self._cache.update(saved)
+            raise
+        for n, fp in zip(names, fps, strict=True):
+            self._insert(self._sfs[n], self._enabled[n], fp)
+        self._evict()
+        for n in names:
+            self._notify("edit", n)
 
     # -- SFs ----------------------------------------------------------------------------------
     @property
@@ -135,8 +171,9 @@ class SliceSet:
                 f"A slicing function named {sf.name!r} is already in the set; use update() to "
                 "replace it or give the new SF another name."
             )
-        self._compute_many([sf])
-        self._insert(sf, enabled)
+        (fp,) = self._compute_many([sf])
+        self._insert(sf, enabled, fp)
+        self._evict()
         self._notify("add", sf.name)
 
     def update(self, sf: SlicingFunction, *, enabled: bool | None = None) -> None:
@@ -148,15 +185,17 @@ class SliceSet:
         event = "edit" if sf.name in self._sfs else "add"
         if enabled is None:
             enabled = self._enabled.get(sf.name, True)
-        self._compute_many([sf])
-        self._insert(sf, enabled)
+        (fp,) = self._compute_many([sf])
+        self._insert(sf, enabled, fp)
+        self._evict()
         self._notify(event, sf.name)
 
     def remove(self, name: str) -> None:
         """Remove an SF (its mask stays cached for a while)."""
         self._check_name(name)
-        del self._sfs[name], self._enabled[name], self._masks[name]
+        del self._sfs[name], self._enabled[name], self._masks[name], self._fps[name]
         self.errors.pop(name, None)
+        self._membership.clear()
         self._notify("remove", name)
 
     def set_enabled(self, name: str, enabled: bool = True) -> None:
@@ -164,6 +203,7 @@ class SliceSet:
         self._check_name(name)
         if self._enabled[name] != bool(enabled):
             self._enabled[name] = bool(enabled)
+            self._membership.clear()
             self._notify("toggle", name)
 
     def is_enabled(self, name: str) -> bool:
@@ -193,7 +233,11 @@ class SliceSet:
         return {n: int(self._masks[n].sum()) for n in names}
 
     def membership(self, enabled_only: bool = True) -> SliceMembership:
-        """Membership of every row in every (enabled) slice."""
+        """Membership of every row in every (enabled) slice (cached until the next change;
+        treat it as read-only)."""
+        cached = self._membership.get(enabled_only)
+        if cached is not None:
+            return cached
         names = self.enabled_names if enabled_only else self.names
         matrix = np.empty((len(self._df), len(names)), dtype=bool, order="F")
         for j, name in enumerate(names):
@@ -201,7 +245,9 @@ class SliceSet:
         meta = ApplierMetadata()
         for name in names:
             meta.merge(self.errors.get(name, ApplierMetadata()))
-        return SliceMembership(names, matrix, meta)
+        result = SliceMembership(names, matrix, meta)
+        self._membership[enabled_only] = result
+        return result
 
     @property
     def S(self) -> np.recarray:
@@ -231,46 +277,57 @@ class SliceSet:
             raise KeyError(f"No slicing function named {name!r}; the set has {self.names}.")
         return name
 
-    def _compute_many(self, sfs: list[SlicingFunction]) -> None:
-        todo, seen = [], set()
-        for sf in sfs:
-            fp = sf.fingerprint
+    def _compute_many(self, sfs: list[SlicingFunction]) -> list[str]:
+        """Compute the masks of the SFs not cached yet; return every SF's fingerprint."""
+        fps = [sf.fingerprint for sf in sfs]
+        todo, todo_fps = [], []  # names are unique here: errors name the user's SFs
+        for sf, fp in zip(sfs, fps, strict=True):
             if fp in self._cache:
                 self._cache.move_to_end(fp)
-            elif fp not in seen:
-                seen.add(fp)
-                todo.append(sf.rename(f"sf{len(todo)}"))
-        if not todo:
-            return
-        result = compute_masks(self._df, todo, fault_tolerant=self.fault_tolerant,
-                               n_jobs=self.n_jobs)
-        self.n_computed += len(todo)
-        for j, sf in enumerate(todo):
-            meta = ApplierMetadata()
-            alias = sf.name
-            if alias in result.meta.faults:
-                meta.faults[alias] = result.meta.faults[alias]
-                meta.fault_rows[alias] = list(result.meta.fault_rows.get(alias, []))
-                meta.errors[alias] = result.meta.errors.get(alias, "")
-            self._cache[sf.fingerprint] = (np.ascontiguousarray(result.matrix[:, j]), meta)
-        # keep the masks in use plus `cache_size` others
-        in_use = {s.fingerprint for s in self._sfs.values()} | seen
+            elif fp not in todo_fps:
+                todo_fps.append(fp)
+                todo.append(sf)
+        if todo:
+            result = compute_masks(self._df, todo, fault_tolerant=self.fault_tolerant,
+                                   n_jobs=self.n_jobs, text_cache=self._text_cache)
+            self.n_computed += len(todo)
+            for j, (sf, fp) in enumerate(zip(todo, todo_fps, strict=True)):
+                meta = ApplierMetadata()
+                for key in (sf.name, *_leaf_names(sf)):  # combined SFs: faults of their leaves
+                    if key in result.meta.faults:
+                        meta.faults[key] = result.meta.faults[key]
+                        meta.fault_rows[key] = list(result.meta.fault_rows.get(key, []))
+                        meta.errors[key] = result.meta.errors.get(key, "")
+                self._cache[fp] = (np.ascontiguousarray(result.matrix[:, j]), meta)
+        return fps
+
+    def _evict(self) -> None:
+        """Keep the masks in use plus the ``cache_size`` most recent others."""
+        in_use = set(self._fps.values())
         extra = [fp for fp in self._cache if fp not in in_use]
         for fp in extra[: max(0, len(extra) - self.cache_size)]:
             del self._cache[fp]
 
-    def _insert(self, sf: SlicingFunction, enabled: bool = True) -> None:
-        mask, meta = self._cache[sf.fingerprint]
+    def _insert(self, sf: SlicingFunction, enabled: bool, fp: str) -> None:
+        self._membership.clear()
+        mask, meta = self._cache[fp]
         self._sfs[sf.name] = sf
+        self._fps[sf.name] = fp
         self._enabled[sf.name] = bool(enabled)
         self._masks[sf.name] = mask
         renamed = ApplierMetadata()
-        for alias in meta.faults:
-            renamed.faults[sf.name] = meta.faults[alias]
-            renamed.fault_rows[sf.name] = list(meta.fault_rows[alias])
-            renamed.errors[sf.name] = meta.errors[alias]
+        for key in meta.faults:  # failures are reported under the SF's own name
+            renamed.faults[sf.name] += meta.faults[key]
+            renamed.fault_rows[sf.name].extend(meta.fault_rows[key])
+            renamed.errors.setdefault(sf.name, meta.errors[key])
         self.errors[sf.name] = renamed
 
     def _notify(self, event: str, name: str | None) -> None:
         for callback in list(self._listeners):
             callback(event, name)
+
+
+def _leaf_names(sf: SlicingFunction) -> list[str]:
+    if isinstance(sf, CombinedSlicingFunction):
+        return [name for o in sf.operands for name in (o.name, *_leaf_names(o))]
+    return []

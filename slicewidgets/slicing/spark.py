@@ -415,7 +415,8 @@ class SparkSFApplier(BaseSFApplier):
         Returns
         -------
         dict or DataFrame
-            The layout of :meth:`Scorer.score_slices`, with the same values.
+            The layout and values of :meth:`Scorer.score_slices` (the same counts through
+            the same formulas).
         """
         scorer = check_engine_scorer(scorer, type(self).__name__)
         table = self.counts(data, golds, preds, abstain_label=scorer.abstain_label, S=S,

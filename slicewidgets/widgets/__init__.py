@@ -13,19 +13,9 @@ handler is shown in the widget rather than lost in the log.
 from slicewidgets.widgets.editor import SFEditor
 from slicewidgets.widgets.preview import SlicePreview
 from slicewidgets.widgets.score_table import ScoreTable
+from slicewidgets.widgets.studio import SliceStudio
 from slicewidgets.widgets.toggles import SFToggles
+from slicewidgets.widgets.training import TrainingPanel  # imports torch only when used
 
 __all__ = ["SFEditor", "SFToggles", "SlicePreview", "ScoreTable", "TrainingPanel",
            "SliceStudio"]
-
-
-def __getattr__(name: str):
-    if name == "TrainingPanel":
-        from slicewidgets.widgets.training import TrainingPanel
-
-        return TrainingPanel
-    if name == "SliceStudio":
-        from slicewidgets.widgets.studio import SliceStudio
-
-        return SliceStudio
-    raise AttributeError(f"module 'slicewidgets.widgets' has no attribute {name!r}")

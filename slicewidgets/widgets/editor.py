@@ -10,7 +10,6 @@ import re
 import types
 import warnings
 from collections.abc import MutableMapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,6 +265,7 @@ class SFEditor(WidgetBase):
         self.save_error: str | None = None
         self.applied_code: str | None = None  # text of the last successful Apply
         self._owned: dict[str, str] = {}  # slice name -> editor fingerprint
+        self._helpers: dict[str, str] = {}  # slice name -> source of the helpers it calls
         self._sf_lines: dict[str, int] = {}
         self._warned: set[str] = set()
         self._loading = False
@@ -437,7 +437,8 @@ class SFEditor(WidgetBase):
         if result.errors:
             return
 
-        fps = {sf.name: self._editor_fingerprint(sf, bindings, text) for sf, _, _ in found}
+        helpers = {sf.name: _helper_source(sf, bindings, text) for sf, _, _ in found}
+        fps = {sf.name: _hash(sf.fingerprint, helpers[sf.name]) for sf, _, _ in found}
         self._sf_lines = {sf.name: line for sf, _, line in found}
         ss = self.slice_set
         todo: list[SlicingFunction] = []
@@ -456,20 +457,21 @@ class SFEditor(WidgetBase):
             for name in list(self._owned):
                 if name not in ss:  # removed by someone else
                     del self._owned[name]
-            for sf in todo:
-                if sf.name in ss and ss[sf.name].fingerprint == sf.fingerprint:
-                    # same code but a helper it reads changed: drop the stale cached mask
-                    _invalidate(ss, sf)
             current = None
             try:
-                # vectorized SFs (keyword SFs share one scan of the text) in one pass; row-wise
-                # SFs one by one, so an interruption or an error names its SF
-                _precompute(ss, [sf for sf in todo if sf.vectorized])
+                # one SF at a time, so that an interruption or an error names its SF (keyword
+                # SFs share the SliceSet's text index, so this costs no extra scan)
                 for sf in todo:
                     current = sf.name
                     existed = sf.name in ss
                     try:
+                        computed = ss.n_computed
                         ss.update(sf)
+                        if ss.n_computed == computed and helpers[sf.name] and \
+                                self._helpers.get(sf.name) != helpers[sf.name]:
+                            # same code, but a helper it calls was edited: the cached mask
+                            # is stale (fingerprints don't follow helpers)
+                            ss.refresh(sf.name)
                     except Exception as err:
                         line = self._sf_lines.get(sf.name)
                         result.errors.append(
@@ -478,6 +480,7 @@ class SFEditor(WidgetBase):
                         )
                         continue
                     self._owned[sf.name] = fps[sf.name]
+                    self._helpers[sf.name] = helpers[sf.name]
                     (result.changed if existed else result.added).append(sf.name)
             except KeyboardInterrupt:
                 result.interrupted = True
@@ -489,9 +492,15 @@ class SFEditor(WidgetBase):
                     "Fix the SF (does it never return?) and press Apply."
                 )
 
+        n_rows = len(self.slice_set.df)
         for name in self._owned:
             msg = self._fault_message(name)
-            if msg:
+            if not msg:
+                continue
+            if n_rows and self.slice_set.errors[name].faults[name] >= n_rows:
+                # failing everywhere is a bug in the SF, not a data quirk: say it loudly
+                result.errors.append(msg + " It failed on every row, so its slice is empty.")
+            else:
                 result.warnings.append(msg)
 
     # -- messages -----------------------------------------------------------------------------
@@ -537,7 +546,7 @@ class SFEditor(WidgetBase):
         elif rows:
             example = " (the whole DataFrame: a vectorized SF)"
         return (f"{name}{at} raised {kind or 'an error'} on {count:,} of {n:,} rows"
-                f"{example}: {detail or first}. Those rows count as outside the slice; the "
+                f"{example}: {(detail or first).rstrip('.')}. Those rows count as outside the slice; the "
                 "other rows and slices are scored.")
 
     def _render(self, result: ApplyResult, saved: bool | None) -> None:
@@ -566,20 +575,6 @@ class SFEditor(WidgetBase):
             else:
                 tail = ""
             self.status.value = escape(head + tail)
-
-    # -- editor fingerprints ------------------------------------------------------------------
-    @staticmethod
-    def _editor_fingerprint(sf: SlicingFunction, bindings: dict[str, _Binding],
-                            text: str) -> str:
-        """The SF's fingerprint plus the source of the editor-defined helpers it reads."""
-        parts = [sf.fingerprint]
-        read: set[str] = set()
-        for f in _sf_functions(sf):
-            read |= _code_names(f.__code__)
-        for var in sorted(read & set(bindings)):
-            for stmt in bindings[var].stmts:
-                parts.append(ast.get_source_segment(text, stmt) or "")
-        return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
     # -- keyword / regex form -----------------------------------------------------------------
     def _on_kind_change(self, change: dict) -> None:
@@ -658,17 +653,21 @@ class SFEditor(WidgetBase):
         return list(self._owned)
 
 
-def _invalidate(slice_set: SliceSet, sf: SlicingFunction) -> None:
-    cache = getattr(slice_set, "_cache", None)
-    if cache is not None:
-        cache.pop(sf.fingerprint, None)
+def _helper_source(sf: SlicingFunction, bindings: dict[str, _Binding], text: str) -> str:
+    """Source of the editor-defined names (helpers, constants) that the SF's code reads.
+
+    Fingerprints follow an SF's own code, not the helpers it calls by name: an edited helper
+    must trigger a recomputation anyway.
+    """
+    read: set[str] = set()
+    for f in _sf_functions(sf):
+        read |= _code_names(f.__code__)
+    parts = []
+    for var in sorted(read & set(bindings)):
+        for stmt in bindings[var].stmts:
+            parts.append(ast.get_source_segment(text, stmt) or "")
+    return "\0".join(parts)
 
 
-def _precompute(slice_set: SliceSet, sfs: list[SlicingFunction]) -> None:
-    """Compute the masks of several new SFs in one pass (keyword SFs share one text scan)."""
-    compute = getattr(slice_set, "_compute_many", None)
-    if compute is None or len(sfs) < 2:
-        return
-    # if one SF is broken, each is then applied (and its error reported) on its own
-    with suppress(Exception):
-        compute(list(sfs))
+def _hash(*parts: str) -> str:
+    return hashlib.blake2b("\0\0".join(parts).encode(), digest_size=16).hexdigest()

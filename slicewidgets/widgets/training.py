@@ -192,6 +192,9 @@ class TrainingPanel(WidgetBase):
                          layout=widgets.Layout(flex_flow="row wrap")),
         ]
         self.add_class(_style.TRAINING)
+        # The first torch optimizer imports torch._dynamo (3-8 s): do it now, in the background,
+        # so that Start answers at once.
+        threading.Thread(target=_warm_up_torch, daemon=True, name="sw-torch-warmup").start()
 
     # -- construction from arrays ------------------------------------------------------------
     @classmethod
@@ -522,3 +525,12 @@ def loss_curve_svg(losses: Sequence[float], *, n_per_epoch: int = 0, width: int 
     parts.append(f"<text x='{left + w}' y='{height - 4}' text-anchor='end' fill='#555'>"
                  f"{len(values)} batches</text></svg>")
     return "".join(parts)
+
+
+def _warm_up_torch() -> None:
+    try:
+        import torch
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    except Exception:  # warming up is an optimisation only
+        pass

@@ -110,6 +110,7 @@ def test_seed_short_link_is_no_evidence_with_a_reason(seed):
     assert row["ci_low"] <= 0.1 and row["ci_high"] == 1.0
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_seed_every_interval_contains_its_point_score(seed):
     scorer = Scorer(metrics=["accuracy", "precision", "recall", "coverage", "f1",
                              "matthews_corrcoef", "roc_auc"])

@@ -378,6 +378,14 @@ def test_predict_forms():
         model.predict_proba("nope")
 
 
+def test_predict_accepts_integer_features():
+    # bag-of-words counts come as int64 arrays
+    model, ds, _ = trained()
+    X_int = np.rint(ds.X_dict["input_data"].numpy() * 3).astype(np.int64)
+    expected = model.predict_proba(X_int.astype(np.float32))
+    np.testing.assert_allclose(model.predict_proba(X_int), expected, rtol=1e-6)
+
+
 def test_multiclass_trains_and_scores():
     model, ds, S = trained(num_classes=3, epochs=2)
     assert model.scorer.metrics.keys() == {"accuracy", "f1_macro"}

@@ -98,6 +98,26 @@ def test_changed_helper_function_recomputes_the_sf(ss, tmp_path):
     assert ss.sizes()["short"] == 3
     apply(editor, code.replace("t.split()", "t.split() + ['x', 'y']"))
     assert ss.sizes()["short"] == 0
+    assert editor.last_result.changed == ["short"]
+
+
+def test_changed_global_constant_recomputes_the_sf(ss, tmp_path):
+    code = textwrap.dedent("""\
+        LIMIT = 3
+
+        @slicing_function()
+        def short(x):
+            return isinstance(x.text, str) and len(x.text.split()) < LIMIT
+    """)
+    editor = make(ss, tmp_path)
+    apply(editor, code)
+    assert ss.sizes()["short"] == 3
+    computed = ss.n_computed
+    apply(editor, code.replace("LIMIT = 3", "LIMIT = 4"))
+    assert ss.sizes()["short"] == 7
+    assert ss.n_computed == computed + 1
+    apply(editor, code.replace("LIMIT = 3", "LIMIT = 4") + "\nOTHER = 1\n")
+    assert editor.last_result.unchanged == ["short"] and ss.n_computed == computed + 1
 
 
 def test_syntax_error_shows_name_and_line_and_applies_nothing(ss, tmp_path):
@@ -324,3 +344,19 @@ def test_default_namespace_outside_ipython_has_the_builders(ss):
         assert name in editor.namespace
     apply(editor, "k = keyword_sf(['love'])")
     assert ss.names == ["keyword_love"]
+
+
+def test_sf_failing_on_every_row_is_an_error_not_a_warning(ss, tmp_path):
+    editor = make(ss, tmp_path)
+    result = apply(editor, textwrap.dedent("""\
+        from slicewidgets import slicing_function
+
+        @slicing_function()
+        def broken(x):
+            return x.nope > 1
+    """))
+    assert not result.ok
+    assert "broken" in ss.names and ss.sizes()["broken"] == 0
+    html = editor.error.value
+    assert "failed on every row, so its slice is empty" in html
+    assert "preprocessor.." not in html

@@ -154,3 +154,12 @@ def test_empty_slice_set():
     assert preview.slice_select.value is None
     assert preview.info.value == "no slices yet"
     assert shown(preview) == []
+
+
+def test_without_the_text_column_other_columns_are_shown(df):
+    ss = SliceSet(df, [keyword_sf("user1", column="author")])
+    preview = SlicePreview(ss, text_column="comment")  # no such column
+    html = preview.table.value
+    assert "<th>text</th>" in html and "<th>author</th>" in html
+    assert "<mark>user1</mark>" in html  # the author column is highlighted
+    assert shown(preview) == [1]

@@ -205,3 +205,15 @@ def test_fallback_without_the_statistics_module(big, monkeypatch):
     got = table.frame.set_index("slice")["score"].to_dict()
     assert got == {k: v["accuracy"] for k, v in expected.items() if k != "overall"}
     assert dict(rows(table)) == ss.sizes()
+
+
+def test_metric_choice_drives_gap_column_and_chart(big):
+    ss, golds, preds, *_ = big
+    table = ScoreTable(ss, golds, preds, metrics=["accuracy", "f1"])
+    assert table.metric.options == ("accuracy", "f1")
+    assert "<th>gap (accuracy)</th>" in table.table.value
+    assert "accuracy (bars: score" in table.chart.value
+    table.metric.value = "f1"
+    assert "<th>gap (f1)</th>" in table.table.value
+    assert "f1 (bars: score" in table.chart.value
+    assert table.refresh_count == 1

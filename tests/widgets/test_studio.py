@@ -95,3 +95,14 @@ def test_lazy_top_level_import():
     import slicewidgets
 
     assert slicewidgets.SliceStudio is SliceStudio
+
+
+def test_importing_the_widgets_leaves_torch_and_matplotlib_out():
+    import subprocess
+    import sys
+
+    code = ("import sys, slicewidgets.widgets; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

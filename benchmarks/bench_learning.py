@@ -1,0 +1,340 @@
+"""Slice-aware learning benchmark: training speed against snorkel==0.10.0, and the paper's
+synthetic experiment.
+
+Run ``python benchmarks/bench_learning.py [epoch|synthetic|all]`` (the epoch part needs the
+``bench`` extra: ``pip install "slicewidgets[bench]"``, i.e. ``snorkel==0.10.0``).
+
+``epoch``: the setup of section 3 of Snorkel's data-slicing tutorial on the real YouTube spam
+data (``SLICEWIDGETS_DATA_DIR`` or the loader's cache): bag-of-words features (3,916 words), a
+2-layer 3916-wide MLP, 5 slicing functions (+ base), 6 experts of 3916 x 3916 (123M parameters),
+batch 64, ``Trainer(n_epochs=2, lr=1e-4)``, then ``score_slices`` on the test split. The same
+architecture, initial weights (seed 123) and data order run with Snorkel's
+``SliceAwareClassifier`` + ``Trainer`` and with slicewidgets', in this process, alternating
+(``--rounds``). Each epoch's wall-clock time and process CPU time are recorded (CPU time is what a
+busy shared machine inflates least); the score tables are printed side by side.
+
+``synthetic``: the slice-based learning paper's Figure 1 setup (``make_slice_synthetic``): for
+each seed, a plain MLP, the same MLP trained on a loader that oversamples the slicing function's
+rows (``WeightedRandomSampler``), and a ``SliceAwareClassifier`` on the same MLP are trained with
+identical settings; test F1 overall, on the slicing function's slice (what ``score_slices``
+reports) and on the true critical slice (the flip circle) are printed as mean and standard
+deviation over the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+
+import numpy as np
+
+SEED = 123
+
+
+def _load() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
+    except OSError:  # pragma: no cover
+        return "load average n/a"
+
+
+# ---------------------------------------------------------------------------------------------
+# epoch time on the tutorial setup
+
+
+def tutorial_data():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from textblob import TextBlob
+
+    from slicewidgets.datasets import df_to_features, load_spam_dataset
+    from slicewidgets.preprocess import preprocessor
+    from slicewidgets.slicing import PandasSFApplier, SlicingFunction, slicing_function
+
+    df_train, df_test = load_spam_dataset(load_train_labels=True)
+
+    @slicing_function()
+    def short_comment(x):
+        return len(x.text.split()) < 5
+
+    def keyword_lookup(x, keywords):
+        return any(word in x.text.lower() for word in keywords)
+
+    keyword_please = SlicingFunction(
+        name="keyword_please", f=keyword_lookup, resources={"keywords": ["please", "plz"]}
+    )
+
+    @slicing_function()
+    def regex_check_out(x):
+        return bool(re.search(r"check.*out", x.text, flags=re.I))
+
+    @slicing_function()
+    def short_link(x):
+        return bool(re.search(r"\w+\.ly", x.text))
+
+    @preprocessor(memoize=True)
+    def textblob_sentiment(x):
+        x.polarity = TextBlob(x.text).sentiment.polarity
+        return x
+
+    @slicing_function(pre=[textblob_sentiment])
+    def textblob_polarity(x):
+        return x.polarity > 0.9
+
+    sfs = [short_comment, keyword_please, regex_check_out, short_link, textblob_polarity]
+    vectorizer = CountVectorizer(ngram_range=(1, 1))
+    X_train, Y_train = df_to_features(vectorizer, df_train, "train")
+    X_test, Y_test = df_to_features(vectorizer, df_test, "test")
+    applier = PandasSFApplier(sfs)
+    S_train = applier.apply(df_train, progress_bar=False)
+    S_test = applier.apply(df_test, progress_bar=False)
+    return {
+        "X_train": np.asarray(X_train, dtype=np.float32), "Y_train": np.array(Y_train),
+        "X_test": np.asarray(X_test, dtype=np.float32), "Y_test": np.array(Y_test),
+        "S_train": S_train, "S_test": S_test, "slice_names": [sf.name for sf in sfs],
+    }
+
+
+def _mlp(torch, hidden_dim: int):
+    # the tutorial's get_pytorch_mlp(hidden_dim, num_layers=2)
+    return torch.nn.Sequential(
+        torch.nn.Linear(hidden_dim, hidden_dim), torch.nn.ReLU(),
+        torch.nn.Linear(hidden_dim, hidden_dim), torch.nn.ReLU(),
+    )
+
+
+class _Clock:
+    """Per-batch wall and CPU time stamps; epoch times from them."""
+
+    def __init__(self, n_batches_per_epoch: int) -> None:
+        self.n = n_batches_per_epoch
+        self.reset()
+
+    def reset(self) -> None:
+        self.stamps = [(time.perf_counter(), time.process_time())]
+
+    def tick(self) -> None:
+        self.stamps.append((time.perf_counter(), time.process_time()))
+
+    def epochs(self) -> list[tuple[float, float]]:
+        out = []
+        for start in range(0, len(self.stamps) - 1, self.n):
+            end = min(start + self.n, len(self.stamps) - 1)
+            (w0, c0), (w1, c1) = self.stamps[start], self.stamps[end]
+            out.append((w1 - w0, c1 - c0))
+        return out
+
+
+def run_ours(data, n_epochs: int):
+    import torch
+
+    from slicewidgets.analysis import Scorer
+    from slicewidgets.classification import DictDataset, Trainer, TrainerCallback
+    from slicewidgets.slicing import SliceAwareClassifier
+
+    torch.manual_seed(SEED)
+    h = data["X_train"].shape[1]
+    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]))
+    train = DictDataset.from_tensors(torch.tensor(data["X_train"]), torch.tensor(data["Y_train"]), "train")
+    test = DictDataset.from_tensors(torch.tensor(data["X_test"]), torch.tensor(data["Y_test"]), "train")
+    train_dl = model.make_slice_dataloader(train, data["S_train"], shuffle=True, batch_size=64)
+    test_dl = model.make_slice_dataloader(test, data["S_test"], shuffle=False, batch_size=64)
+    clock = _Clock(len(train_dl))
+
+    class Tick(TrainerCallback):
+        def on_train_begin(self, trainer, metrics):
+            clock.reset()
+
+        def on_batch_end(self, trainer, metrics):
+            clock.tick()
+
+    trainer = Trainer(n_epochs=n_epochs, lr=1e-4, progress_bar=False, callbacks=[Tick()])
+    trainer.fit(model, [train_dl])
+    table = model.score_slices([test_dl], as_dataframe=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    return clock.epochs(), table, n_params, [h["loss"] for h in trainer.history]
+
+
+def run_snorkel(data, n_epochs: int):
+    import torch
+    from snorkel.analysis import Scorer
+    from snorkel.classification import DictDataset, Trainer
+    from snorkel.slicing import SliceAwareClassifier
+
+    torch.manual_seed(SEED)
+    h = data["X_train"].shape[1]
+    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]))
+    train = DictDataset.from_tensors(torch.tensor(data["X_train"]), torch.tensor(data["Y_train"]), "train")
+    test = DictDataset.from_tensors(torch.tensor(data["X_test"]), torch.tensor(data["Y_test"]), "train")
+    train_dl = model.make_slice_dataloader(train, data["S_train"], shuffle=True, batch_size=64)
+    test_dl = model.make_slice_dataloader(test, data["S_test"], shuffle=False, batch_size=64)
+    clock = _Clock(len(train_dl))
+
+    class TimedTrainer(Trainer):
+        def _set_batch_scheduler(self):
+            super()._set_batch_scheduler()
+            clock.reset()
+
+        def _logging(self, *args, **kwargs):  # called once per batch, after the step
+            clock.tick()
+            return super()._logging(*args, **kwargs)
+
+    trainer = TimedTrainer(n_epochs=n_epochs, lr=1e-4, progress_bar=False)
+    trainer.fit(model, [train_dl])
+    table = model.score_slices([test_dl], as_dataframe=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    return clock.epochs(), table, n_params
+
+
+def bench_epoch(args) -> None:
+    import torch
+
+    try:
+        import snorkel
+    except ImportError:
+        print("epoch: snorkel is not installed; pip install 'slicewidgets[bench]' (snorkel==0.10.0)")
+        return
+    print(f"== Epoch time, Snorkel tutorial section 3 (snorkel {snorkel.__version__}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"cuda={torch.cuda.is_available()}) ==")
+    t = time.perf_counter()
+    data = tutorial_data()
+    print(f"data + features + S: {time.perf_counter() - t:.1f} s; X_train {data['X_train'].shape}")
+    ours_epochs, snorkel_epochs = [], []
+    for r in range(args.rounds):
+        print(f"round {r + 1}: slicewidgets ... ({_load()})", flush=True)
+        epochs, ours_table, ours_params, losses = run_ours(data, args.epochs)
+        ours_epochs += epochs
+        print("   epochs (wall s, cpu s):", [(round(w, 1), round(c, 1)) for w, c in epochs],
+              "losses:", [round(x, 3) for x in losses], flush=True)
+        print(f"round {r + 1}: snorkel ... ({_load()})", flush=True)
+        epochs, snorkel_table, snorkel_params = run_snorkel(data, args.epochs)
+        snorkel_epochs += epochs
+        print("   epochs (wall s, cpu s):", [(round(w, 1), round(c, 1)) for w, c in epochs], flush=True)
+    ours_wall = statistics.median(w for w, _ in ours_epochs)
+    ours_cpu = statistics.median(c for _, c in ours_epochs)
+    sn_wall = statistics.median(w for w, _ in snorkel_epochs)
+    sn_cpu = statistics.median(c for _, c in snorkel_epochs)
+    print(f"\nparameters: slicewidgets {ours_params:,}, snorkel {snorkel_params:,}")
+    print("| per epoch (median) | snorkel 0.10.0 | slicewidgets | ratio |")
+    print("|---|---|---|---|")
+    print(f"| wall clock | {sn_wall:.1f} s | {ours_wall:.1f} s | {ours_wall / sn_wall:.2f} |")
+    print(f"| process CPU time | {sn_cpu:.1f} s | {ours_cpu:.1f} s | {ours_cpu / sn_cpu:.2f} |")
+    table = snorkel_table[["label", "score"]].rename(columns={"score": "snorkel"})
+    table["slicewidgets"] = ours_table["score"].to_numpy()
+    print("\nscore_slices (f1, test split):")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}"))
+    verdict = "PASS" if ours_wall <= 0.5 * sn_wall else "FAIL"
+    print(f"\ntarget: epoch time <= 0.5x Snorkel's -> {verdict} ({ours_wall / sn_wall:.2f}x wall, "
+          f"{ours_cpu / sn_cpu:.2f}x CPU); {_load()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the synthetic experiment
+
+
+def synthetic_run(seed: int, method: str, args):
+    import torch
+    from sklearn.metrics import f1_score
+
+    from slicewidgets.analysis import Scorer
+    from slicewidgets.classification import Trainer
+    from slicewidgets.datasets import make_slice_synthetic
+    from slicewidgets.slicing import SliceAwareClassifier
+    from slicewidgets.slicing.sliceaware import PlainClassifier
+
+    data = make_slice_synthetic(random_state=seed)
+    train = data.dataset("train")
+    S_train = data.slice_matrix("train")
+    h = args.hidden
+
+    torch.manual_seed(seed)
+    mlp = torch.nn.Sequential(
+        torch.nn.Linear(2, h), torch.nn.ReLU(), torch.nn.Linear(h, h), torch.nn.ReLU()
+    )
+    scorer = Scorer(metrics=["f1"])
+    if method == "slice-aware":
+        model = SliceAwareClassifier(mlp, h, [data.sf_name], scorer=scorer, device="cpu")
+        loader = model.make_slice_dataloader(train, S_train, batch_size=args.batch_size, shuffle=True)
+    else:
+        model = PlainClassifier(mlp, h, scorer=scorer, slice_names=[data.sf_name], device="cpu")
+        if method == "plain":
+            loader = model.make_slice_dataloader(train, S_train, batch_size=args.batch_size, shuffle=True)
+        else:
+            loader = model.make_oversampling_dataloader(
+                train, S_train, slice_weights=args.oversample, batch_size=args.batch_size
+            )
+    start = time.process_time()
+    Trainer(n_epochs=args.synthetic_epochs, lr=args.lr, progress_bar=False, seed=seed,
+            device="cpu").fit(model, [loader])
+    cpu = time.process_time() - start
+    X, Y = data.tensors("test")
+    preds, golds = model.predict(X), Y.numpy()
+    sf = data.slice_matrix("test")[data.sf_name] == 1
+    true = data.df_test["flipped"].to_numpy()
+    return {
+        "overall": f1_score(golds, preds),
+        "sf_slice": f1_score(golds[sf], preds[sf]),
+        "true_slice": f1_score(golds[true], preds[true]),
+        "cpu_s": cpu,
+    }
+
+
+def bench_synthetic(args) -> None:
+    methods = ["plain", "oversampling", "slice-aware"]
+    print(f"== Synthetic experiment (make_slice_synthetic, {args.seeds} seeds; MLP 2-{args.hidden}-"
+          f"{args.hidden}, {args.synthetic_epochs} epochs, Adam lr {args.lr}, batch "
+          f"{args.batch_size}, oversampling x{args.oversample}) ==", flush=True)
+    results = {m: [] for m in methods}
+    for seed in range(args.seeds):
+        for method in methods:
+            results[method].append(synthetic_run(seed, method, args))
+        print(f"seed {seed}: " + "; ".join(
+            f"{m} {results[m][-1]['overall']:.3f}/{results[m][-1]['sf_slice']:.3f}/"
+            f"{results[m][-1]['true_slice']:.3f}" for m in methods), flush=True)
+
+    def cell(method: str, key: str) -> str:
+        values = np.array([r[key] for r in results[method]])
+        return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+    print("\nF1 on the test split, mean ± std over seeds (overall / slicing function's slice / "
+          "true critical slice):")
+    print("| model | overall F1 | SF slice F1 | true slice F1 | CPU s per run |")
+    print("|---|---|---|---|---|")
+    for method in methods:
+        cpu = statistics.mean(r["cpu_s"] for r in results[method])
+        print(f"| {method} | {cell(method, 'overall')} | {cell(method, 'sf_slice')} | "
+              f"{cell(method, 'true_slice')} | {cpu:.1f} |")
+    sa = np.array([[r["overall"], r["sf_slice"], r["true_slice"]] for r in results["slice-aware"]])
+    pl = np.array([[r["overall"], r["sf_slice"], r["true_slice"]] for r in results["plain"]])
+    diff = (sa - pl).mean(axis=0)
+    wins = (sa[:, 1:] > pl[:, 1:]).sum(axis=0)
+    print(f"\nslice-aware minus plain (mean): overall {diff[0]:+.3f}, SF slice {diff[1]:+.3f} "
+          f"(better on {wins[0]}/{len(sa)} seeds), true slice {diff[2]:+.3f} "
+          f"(better on {wins[1]}/{len(sa)} seeds)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("part", nargs="?", default="all", choices=["epoch", "synthetic", "all"])
+    parser.add_argument("--epochs", type=int, default=2, help="tutorial epochs per run")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating runs of each library")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--synthetic-epochs", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--oversample", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    if args.part in ("epoch", "all"):
+        bench_epoch(args)
+    if args.part in ("synthetic", "all"):
+        bench_synthetic(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

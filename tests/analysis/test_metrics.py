@@ -1,0 +1,97 @@
+"""Metrics by name (slicewidgets/analysis/metrics.py), with Snorkel's test_metrics cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slicewidgets.analysis import METRICS, metric_score
+from slicewidgets.analysis.metrics import PROPORTION_METRICS, Metric
+
+GOLDS = np.array([0, 0, 0, 1, 1])
+PREDS = np.array([1, 1, 0, 0, 1])
+
+
+def test_accuracy_basic():
+    assert metric_score(np.array([0, 0, 0, 1, 1]), np.array([0, 0, 0, 1, 0]),
+                        metric="accuracy") == pytest.approx(0.8)
+    assert metric_score([0, 1], [0, 1]) == 1.0  # lists and the default metric
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="^Input contains at least one non-integer value"):
+        metric_score(GOLDS, np.array([0, 0, 0, 1, 0.5]), metric="accuracy")
+    with pytest.raises(ValueError, match="^Input could not be converted to 1d np.array"):
+        metric_score(GOLDS, np.array([[0, 0, 0, 1, 0], [0, 0, 0, 1, 0]]), metric="accuracy")
+    with pytest.raises(ValueError, match=r"^The metric you provided \(bad_metric\) is not "
+                                         r"currently implemented; choose one of \['accuracy', "):
+        metric_score(GOLDS, GOLDS, metric="bad_metric")
+    with pytest.raises(ValueError, match=r"^filter_dict must only include keys in \['golds', "
+                                         r"'preds', 'probs'\], got \['gold'\]\.$"):
+        metric_score(GOLDS, PREDS, filter_dict={"gold": [-1]})
+
+
+def test_missing_inputs():
+    with pytest.raises(ValueError, match="^Metric accuracy requires access to preds.$"):
+        metric_score(GOLDS, metric="accuracy")
+    with pytest.raises(ValueError, match="^Metric roc_auc requires access to probs.$"):
+        metric_score(GOLDS, PREDS, metric="roc_auc")
+
+
+def test_ignores():
+    golds = np.array([0, 0, 0, 1, 1])
+    preds = np.array([0, -1, 0, 1, 0])
+    assert metric_score(golds, preds, metric="accuracy") == pytest.approx(0.6)
+    assert metric_score(golds, preds, metric="accuracy",
+                        filter_dict={"preds": [-1]}) == pytest.approx(0.75)
+    assert metric_score(golds, preds, metric="accuracy",
+                        filter_dict={"golds": [0]}) == pytest.approx(0.5)
+    assert metric_score(golds, preds, metric="accuracy",
+                        filter_dict={"golds": [1], "preds": [-1]}) == pytest.approx(1.0)
+
+
+def test_coverage():
+    golds = np.array([1, 1, 1, 1, 2])
+    preds = np.array([-1, -1, 0, 0, 0])
+    assert metric_score(golds, preds, metric="coverage") == pytest.approx(0.6)
+    assert metric_score(golds, preds, metric="coverage",
+                        filter_dict={"golds": [2]}) == pytest.approx(0.5)
+
+
+def test_precision_recall_f1_fbeta_matthews():
+    assert metric_score(GOLDS, PREDS, metric="precision") == pytest.approx(1 / 3)
+    assert metric_score(GOLDS, PREDS, metric="recall") == pytest.approx(0.5)
+    assert metric_score(GOLDS, PREDS, metric="f1") == pytest.approx(0.4)
+    assert metric_score(GOLDS, PREDS, metric="fbeta", beta=2) == pytest.approx(5 / 11)
+    assert metric_score(GOLDS, PREDS, metric="matthews_corrcoef") == pytest.approx(-1 / 6)
+    assert metric_score(np.array([0, 0, 0, 0, 1]), np.array([1, 0, 0, 0, 0]),
+                        metric="matthews_corrcoef") == pytest.approx(-0.25)
+
+
+def test_f1_multiclass():
+    golds, preds = np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])
+    with pytest.raises(ValueError, match="^f1 not supported for multiclass. Try f1_micro or "
+                                         "f1_macro instead.$"):
+        metric_score(golds, preds, metric="f1")
+    assert metric_score(golds, preds, metric="f1_micro") == pytest.approx(0.75)
+    assert metric_score(golds, preds, metric="f1_macro") == pytest.approx(7 / 9)
+
+
+def test_roc_auc():
+    golds = np.array([0, 0, 1, 1, 1])
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.55, 0.45], [0.2, 0.8], [0.3, 0.7]])
+    assert metric_score(golds, probs=probs, metric="roc_auc") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"^Metric roc_auc is currently only defined for binary "
+                                         r"problems: expected probs of shape \[n, 2\], got "
+                                         r"\(5, 3\)\.$"):
+        metric_score(golds, probs=np.full((5, 3), 1 / 3), metric="roc_auc")
+
+
+def test_metric_table():
+    assert sorted(METRICS) == sorted([
+        "accuracy", "coverage", "precision", "recall", "f1", "f1_micro", "f1_macro", "fbeta",
+        "matthews_corrcoef", "roc_auc"])
+    assert isinstance(METRICS["roc_auc"], Metric)
+    assert list(METRICS["roc_auc"].inputs) == ["golds", "probs"]
+    assert list(METRICS["coverage"].inputs) == ["preds"]
+    assert set(PROPORTION_METRICS) <= set(METRICS)

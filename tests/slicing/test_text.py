@@ -1,0 +1,139 @@
+"""Shared keyword search over a text column (slicewidgets/slicing/_text.py)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slicewidgets.slicing._text import MAX_DIRECT_KEYWORDS, SEPARATOR, TextIndex, keyword_masks
+
+pa = pytest.importorskip("pyarrow")
+pc = pytest.importorskip("pyarrow.compute")
+
+
+def _reference(texts, groups, case=False):
+    out = []
+    for group in groups:
+        out.append([isinstance(t, str) and any(k in (t if case else t.lower()) for k in group)
+                    for t in texts])
+    return out
+
+
+def test_tokens_and_direct_search_agree_on_tricky_text():
+    texts = ["İstanbul ΣΑΣ", "ΟΔΟΣ", "straße STRASSE", "ﬁsh", "a\u00a0b", "x\ty  z", "",
+             "bit.ly/abc", None, "😍😍", "e\u0301", "\u00e9"]
+    groups = [["i̇st"], ["σας"], ["οδος"], ["ς"], ["ss"], ["ß"], ["ﬁ"], ["a\u00a0b"], ["y  z"],
+              ["t.ly"], ["😍"], ["\u0301"], ["x\ty"], ["nothing", "bul σ"]]
+    want = _reference(texts, groups)
+    for use_tokens in (False, True):
+        index = TextIndex(pd.Series(texts, dtype="str"))
+        assert [m.tolist() for m in index.masks(groups, use_tokens=use_tokens)] == want
+        assert index.has_tokens is use_tokens
+    obj = TextIndex(pd.Series(texts, dtype=object))
+    assert [m.tolist() for m in obj.masks(groups, use_tokens=True)] == want
+
+
+def test_lowering_follows_python_not_arrow():
+    # Arrow's utf8_lower differs from str.lower on these (final sigma, dotted I, ...)
+    texts = ["ΟΔΟΣ", "İ", "Σ Σ", "\u1e9e"]
+    index = TextIndex(pd.Series(texts, dtype="str"))
+    assert index.arrow_values().to_pylist() == [t.lower() for t in texts]
+    assert index.python_values() == [t.lower() for t in texts]
+
+
+def test_case_sensitive_index_keeps_the_case():
+    index = TextIndex(pd.Series(["Plz", "plz", None]), case=True, prefer_tokens=True)
+    assert [m.tolist() for m in index.masks([["Plz"], ["plz"], ["PLZ"]])] == [
+        [True, False, False], [False, True, False], [False, False, False]]
+
+
+def test_non_strings_never_match():
+    values = pd.Series(["a1", 1, 1.5, None, b"a1", ["a1"], "A1"], dtype=object)
+    index = TextIndex(values)
+    for use_tokens in (False, True):
+        assert index.masks([["a1"], ["1"]], use_tokens=use_tokens)[0].tolist() == [
+            True, False, False, False, False, False, True]
+
+
+def test_strings_arrow_cannot_hold_fall_back_to_python():
+    values = ["ok \ud800 plz", "plz", "no"]  # a lone surrogate: not encodable as UTF-8
+    index = TextIndex(values)
+    assert index.arrow_values() is None and index.tokens() is None
+    assert index.masks([["plz"]], use_tokens=True)[0].tolist() == [True, True, False]
+
+
+def test_more_than_64_groups_and_empty_groups():
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 5))) for _ in range(200)]
+    groups = [list(rng.choice(words, 2)) for _ in range(130)] + [["w1 w2"], ["zz"]]
+    masks = TextIndex(texts).masks(groups)
+    assert [m.tolist() for m in masks] == _reference(texts, groups)
+    assert TextIndex([]).masks([["a"]], use_tokens=True)[0].shape == (0,)
+    assert TextIndex(["a"]).masks([]) == []
+
+
+def test_postings_for_rare_keywords_and_gather_for_common_ones():
+    texts = [f"w{i % 50} common" for i in range(400)] + [None, ""]
+    index = TextIndex(texts, prefer_tokens=True)
+    rare, common = index.masks([["w7 "]]), index.masks([["w7"], ["comm"], ["zz"], ["w1"]])
+    assert index._postings is not None
+    assert rare[0].tolist() == _reference(texts, [["w7 "]])[0]
+    assert [m.tolist() for m in common] == _reference(texts, [["w7"], ["comm"], ["zz"], ["w1"]])
+
+
+def test_keyword_masks_reuses_an_index():
+    index = TextIndex(["Plz sub", "hi"], prefer_tokens=True)
+    assert [m.tolist() for m in keyword_masks(None, [["plz"]], index=index)] == [[True, False]]
+    assert index.has_tokens
+    assert keyword_masks(["a b", "b"], [["a"]])[0].tolist() == [True, False]
+
+
+def test_direct_search_below_the_threshold_and_tokens_above():
+    index = TextIndex(["a b"] * 3)
+    index.masks([[f"k{i}"] for i in range(MAX_DIRECT_KEYWORDS)])
+    assert not index.has_tokens
+    index.masks([[f"k{i}"] for i in range(MAX_DIRECT_KEYWORDS + 1)])
+    assert index.has_tokens
+
+
+def test_arrow_splits_only_on_the_separator():
+    # the token shortcut is exact because tokens are split on SEPARATOR only, and keywords
+    # containing it are searched directly: other whitespace stays inside tokens
+    arr = pa.array(["a\tb c\u00a0d"])
+    assert pc.split_pattern(arr, SEPARATOR).to_pylist() == [["a\tb", "c\u00a0d"]]
+
+
+@pytest.mark.skipif(sys.maxunicode < 0xFFFF, reason="narrow build")
+def test_arrow_whitespace_equals_python_whitespace_in_the_bmp():
+    # documents the assumption if the tokenizer is ever switched to utf8_split_whitespace
+    cps = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    lengths = pc.list_value_length(pc.utf8_split_whitespace(
+        pa.array(["a" + chr(c) + "b" for c in cps]))).to_numpy()
+    arrow_ws = {cps[i] for i in np.flatnonzero(lengths != 1)}
+    assert arrow_ws <= {c for c in cps if chr(c).isspace()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=15)), max_size=30),
+    groups=st.lists(st.lists(st.text(min_size=1, max_size=3), min_size=1, max_size=3),
+                    min_size=1, max_size=12),
+    case=st.booleans(),
+    dtype=st.sampled_from(["object", "str"]),
+)
+def test_token_search_equals_python_substring_search(texts, groups, case, dtype):
+    needles = [[k if case else k.lower() for k in g] for g in groups]
+    want = _reference(texts, needles, case)
+    for use_tokens in (False, True):
+        index = TextIndex(pd.Series(texts, dtype=dtype), case=case)
+        assert [m.tolist() for m in index.masks(needles, use_tokens=use_tokens)] == want
+    # a kept index answers a few groups from its postings (rows of the matching tokens)
+    kept = TextIndex(pd.Series(texts, dtype=dtype), case=case, prefer_tokens=True)
+    for j, group in enumerate(needles):
+        assert kept.masks([group])[0].tolist() == want[j]
