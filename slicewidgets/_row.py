@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FrameRow", "Row", "copy_point", "frame_rows", "get_hashable", "iter_rows"]
+__all__ = ["FrameRow", "Row", "copy_point", "frame_rows", "get_hashable", "iter_rows", "point_fields"]
 
 try:  # the C attribute getter of namedtuple fields
     from collections import _tuplegetter  # type: ignore[attr-defined]

@@ -11,10 +11,13 @@ import pandas as pd
 
 from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import metric_from_counts
-from slicewidgets.analysis._membership import as_membership
 from slicewidgets.analysis.report import (
+    _check_auc_probs,
     _is_binary,
     _ResultTable,
+    _slices_of,
+    _stack_results,
+    _table_columns,
     check_options,
     decide_flag,
     make_rng,
@@ -191,13 +194,7 @@ def _count_metrics(metrics, joint: _Joint, confidence, n_boot, rng, names) -> di
 
 def _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain, confidence, n_boot, rng):
     for label, probs in (("probs_a", probs_a), ("probs_b", probs_b)):
-        if probs is None:
-            raise ValueError(f"Metric roc_auc requires access to probs: pass {label}.")
-        if probs.shape[1] != 2:
-            raise ValueError(
-                "Metric roc_auc is currently only defined for binary problems: expected "
-                f"{label} of shape [n, 2], got {probs.shape}."
-            )
+        _check_auc_probs(probs, label, f": pass {label}")
     valid = np.ones(len(golds), dtype=bool)
     if abstain is not None:
         valid &= (golds != abstain) & (preds_a != abstain) & (preds_b != abstain)
@@ -392,11 +389,7 @@ def compare_models(
     if len(names) != 2:
         raise ValueError(f"names must hold two model names, got {names!r}.")
     rng = make_rng(random_state)
-    slice_names, M = as_membership(S)
-    if golds is None or len(golds) == 0:
-        raise ValueError("Cannot score empty labels")
-    if not slice_names:  # no slice: nothing says how many rows S has
-        M = np.zeros((len(golds), 0), dtype=bool)
+    slice_names, M = _slices_of(S, golds)
     golds = to_int_label_array(golds)
     preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
     probs_a = None if probs_a is None else np.asarray(probs_a, dtype=float)
@@ -443,46 +436,29 @@ def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_wid
               confidence, names) -> dict[str, np.ndarray]:
     k1, metrics = len(labels), list(rows)
     n_m = len(metrics)
-
-    def stack(attr):
-        if not n_m:
-            return np.zeros(0)
-        return np.stack([getattr(rows[m], attr) for m in metrics], axis=1).reshape(-1)
-
-    a, b, low, high, p = (stack(x) for x in ("a", "b", "low", "high", "p"))
-    n_scored = stack("n_scored").astype(np.int64)
+    a, b, low, high, p, n_scored = _stack_results(rows, ("a", "b", "low", "high", "p",
+                                                         "n_scored"))
+    n_scored = n_scored.astype(np.int64)
     delta = b - a
     q = np.full((k1, n_m), np.nan)
     for i, m in enumerate(metrics):
         q[:, i] = stats.benjamini_hochberg(rows[m].p)
     q = q.reshape(-1)
-    flags, reasons, tests = [], [], []
-    for j in range(k1):
-        for i, m in enumerate(metrics):
-            res, r = rows[m], j * n_m + i
-            flag, reason = decide_flag(
-                score=float(delta[r]), low=float(low[r]), high=float(high[r]),
-                n_scored=int(n_scored[r]), unit=res.unit, q=float(q[r]), p=float(p[r]),
-                diff=float(delta[r]), is_reference=False, undefined=res.undefined[j],
-                untested=res.untested[j], alpha=alpha, min_n=min_n, max_width=max_width,
-                confidence=confidence, test=res.test[j], versus=names[0],
-            )
-            if res.notes[j]:
-                reason = f"{reason}; {res.notes[j]}"
-            flags.append(flag)
-            reasons.append(reason)
-            tests.append(res.test[j])
-    return {
-        "slice": np.repeat(np.asarray(labels, dtype=object), n_m),
-        "n": np.repeat(np.asarray(sizes, dtype=np.int64), n_m),
-        "metric": np.tile(np.asarray(metrics, dtype=object), k1),
-        "score_a": a, "score_b": b, "delta": delta, "ci_low": low, "ci_high": high,
-        "p_value": p, "q_value": q, "flag": np.asarray(flags, dtype=object),
-        "reason": np.asarray(reasons, dtype=object), "n_scored": n_scored,
-        "ci_method": np.tile(np.asarray([rows[m].ci_method for m in metrics], dtype=object), k1),
-        "test": np.asarray(tests, dtype=object),
-        "_ref": np.repeat(np.arange(k1) == 0, n_m),
-    }
+
+    def row_flag(j: int, r: int, res: _Rows) -> tuple[str, str, str]:
+        flag, reason = decide_flag(
+            score=float(delta[r]), low=float(low[r]), high=float(high[r]),
+            n_scored=int(n_scored[r]), unit=res.unit, q=float(q[r]), p=float(p[r]),
+            diff=float(delta[r]), is_reference=False, undefined=res.undefined[j],
+            untested=res.untested[j], alpha=alpha, min_n=min_n, max_width=max_width,
+            confidence=confidence, test=res.test[j], versus=names[0],
+        )
+        return flag, reason, res.test[j]
+
+    return _table_columns(
+        COMPARISON_COLUMNS, labels, sizes, rows, row_flag, score_a=a, score_b=b, delta=delta,
+        ci_low=low, ci_high=high, p_value=p, q_value=q, n_scored=n_scored,
+    )
 
 
 class ModelComparison(_ResultTable):
@@ -502,6 +478,7 @@ class ModelComparison(_ResultTable):
     _public = COMPARISON_COLUMNS
     _default_sort = "delta"
     _score_column = "delta"
+    _gap_column = "delta"
 
     @property
     def names(self) -> tuple[str, str]:
@@ -511,17 +488,12 @@ class ModelComparison(_ResultTable):
     @property
     def overall(self) -> dict[str, float]:
         """``{metric: overall delta}`` (b - a)."""
-        ref = self._cols["_ref"]
-        return {str(m): float(d) for m, d in zip(self._cols["metric"][ref].tolist(),
-                                                 self._cols["delta"][ref].tolist(), strict=True)}
+        return self._by_metric("delta")
 
-    def _display(self):
+    def _headers(self):
         a, b = self.names
-        display = tuple((c, a if c == "score_a" else b if c == "score_b" else h, kind)
-                        for c, h, kind in self._columns)
-        if len(self.metrics) == 1:
-            display = tuple(c for c in display if c[0] != "metric")
-        return display
+        return tuple((c, a if c == "score_a" else b if c == "score_b" else h, kind)
+                     for c, h, kind in self._columns)
 
     def _reference(self) -> dict[str, float]:
         return {m: 0.0 for m in self.metrics}
@@ -539,17 +511,7 @@ class ModelComparison(_ResultTable):
     def worst(self, k: int = 5, *, metric: str | None = None,
               skip_no_evidence: bool = False) -> ModelComparison:
         """The ``k`` slices where model b loses most against a (most negative delta)."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}.")
-        metric = self._check_metric(metric)
-        cols = self._cols
-        is_metric = cols["metric"] == metric
-        cand = is_metric & ~cols["_ref"] & ~np.isnan(cols["delta"].astype(float))
-        if skip_no_evidence:
-            cand &= cols["flag"] != "no-evidence"
-        idx = np.flatnonzero(cand)
-        idx = idx[np.argsort(cols["delta"][idx].astype(float), kind="stable")][: int(k)]
-        return self._take(np.concatenate([np.flatnonzero(is_metric & cols["_ref"]), idx]))
+        return self._worst(k, metric, skip_no_evidence)
 
     def to_frame(self, *, include_overall: bool = True, metric: str | None = None) -> pd.DataFrame:
         """The rows as a new DataFrame (columns :data:`COMPARISON_COLUMNS`)."""

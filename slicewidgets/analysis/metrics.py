@@ -99,8 +99,8 @@ def metric_score(
 
     Examples
     --------
-    >>> metric_score(np.array([1, 0, 1]), np.array([1, 1, 1]), metric="accuracy")
-    0.666...
+    >>> round(metric_score(np.array([1, 0, 1]), np.array([1, 1, 1]), metric="accuracy"), 3)
+    0.667
     """
     if metric not in METRICS:
         raise ValueError(

@@ -349,14 +349,20 @@ def _bootstrap_notes(res: _MetricResult, m: np.ndarray, n_boot: int,
         res.notes[j] = "; ".join(notes)
 
 
-def _roc_auc_metric(golds, preds, probs, M, abstain_label, confidence, n_boot, rng):
+def _check_auc_probs(probs: np.ndarray | None, label: str = "probs", hint: str = "") -> None:
+    """roc_auc needs binary probabilities ``label`` of shape [n, 2]; ``hint`` ends the
+    message when they are missing."""
     if probs is None:
-        raise ValueError("Metric roc_auc requires access to probs.")
+        raise ValueError(f"Metric roc_auc requires access to probs{hint}.")
     if probs.shape[1] != 2:
         raise ValueError(
-            "Metric roc_auc is currently only defined for binary problems: expected probs of "
-            f"shape [n, 2], got {probs.shape}."
+            "Metric roc_auc is currently only defined for binary problems: expected "
+            f"{label} of shape [n, 2], got {probs.shape}."
         )
+
+
+def _roc_auc_metric(golds, preds, probs, M, abstain_label, confidence, n_boot, rng):
+    _check_auc_probs(probs)
     valid = np.ones(len(golds), dtype=bool)
     if abstain_label is not None:
         valid &= golds != abstain_label
@@ -541,6 +547,16 @@ def decide_flag(
     return "ok", f"no significant difference from {versus} (q={_fmt_p(q)} >= alpha={alpha:g})"
 
 
+def _slices_of(S: Any, golds: Any) -> tuple[list[str], np.ndarray]:
+    """The slice names and (n, k) membership of ``S``, once ``golds`` are known non-empty."""
+    names, M = as_membership(S)
+    if golds is None or len(golds) == 0:
+        raise ValueError("Cannot score empty labels")
+    if not names:  # no slice: nothing says how many rows S has
+        M = np.zeros((len(golds), 0), dtype=bool)
+    return names, M
+
+
 # -- the report --------------------------------------------------------------------------------
 def slice_report(
     scorer: Any,
@@ -659,11 +675,7 @@ def slice_report(
     if scorer is None:
         scorer = Scorer()
     rng = make_rng(random_state)
-    names, M = as_membership(S)
-    if golds is None or len(golds) == 0:
-        raise ValueError("Cannot score empty labels")
-    if not names:  # no slice: nothing says how many rows S has
-        M = np.zeros((len(golds), 0), dtype=bool)
+    names, M = _slices_of(S, golds)
     golds, preds, probs = scorer._check(golds, preds, probs, S_len=M.shape[0])
     abstain = scorer.abstain_label
     builtin = set(scorer._builtin)
@@ -713,47 +725,78 @@ def _assemble(labels: list[str], sizes: np.ndarray, results: Mapping[str, _Metri
     metrics = list(results)
     n_m = len(metrics)
     # rows: slice-major (overall first), metrics in order within a slice
-    stack = {key: np.stack([getattr(results[m], key) for m in metrics], axis=1).reshape(-1)
-             if n_m else np.zeros(0)
-             for key in ("score", "low", "high", "p", "rest", "n_scored")}
+    keys = ("score", "low", "high", "p", "rest", "n_scored")
+    stack = dict(zip(keys, _stack_results(results, keys), strict=True))
     q = np.full((k1, n_m), np.nan)
     for i, m in enumerate(metrics):
         q[1:, i] = stats.benjamini_hochberg(results[m].p[1:])
     q = q.reshape(-1)
     overall = np.array([results[m].score[0] for m in metrics], dtype=float)
     gap = stack["score"] - np.tile(overall, k1)
-    flags, reasons, tests = [], [], []
     score_l, low_l, high_l, p_l, rest_l = (stack[key].tolist()
                                            for key in ("score", "low", "high", "p", "rest"))
     n_l, q_l = stack["n_scored"].astype(np.int64).tolist(), q.tolist()
+
+    def row_flag(j: int, r: int, res: _MetricResult) -> tuple[str, str, str]:
+        flag, reason = decide_flag(
+            score=score_l[r], low=low_l[r], high=high_l[r], n_scored=n_l[r], unit=res.unit,
+            q=q_l[r], p=p_l[r], diff=score_l[r] - rest_l[r], is_reference=j == 0,
+            undefined=res.undefined[j], untested=res.untested[j], alpha=alpha,
+            min_n=min_n, max_width=max_width, confidence=confidence, test=str(res.test[j]),
+        )
+        return flag, reason, str(res.test[j]) if j > 0 else ""
+
+    return _table_columns(
+        (*REPORT_COLUMNS, *EXTRA_COLUMNS), labels, sizes, results, row_flag,
+        score=stack["score"], ci_low=stack["low"], ci_high=stack["high"], gap=gap,
+        p_value=stack["p"], q_value=q, n_scored=stack["n_scored"].astype(np.int64),
+        rest_score=stack["rest"],
+    )
+
+
+def _stack_results(results: Mapping[str, Any], attrs: Sequence[str]) -> list[np.ndarray]:
+    """Each attribute of the per-metric results as one slice-major column (metrics within)."""
+    if not results:
+        return [np.zeros(0) for _ in attrs]
+    return [np.stack([getattr(res, attr) for res in results.values()], axis=1).reshape(-1)
+            for attr in attrs]
+
+
+def _table_columns(public: Sequence[str], labels: Sequence[str], sizes: np.ndarray,
+                   results: Mapping[str, Any], row_flag: Any, **values: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    """The columns of a result table from per-metric results (``SliceReport``,
+    ``ModelComparison``): rows slice-major (the reference ``overall`` first), metrics in
+    order within a slice.
+
+    ``row_flag(j, r, res)`` gives the flag, reason and test of row ``r`` (slice ``j``, result
+    ``res``); the result's note, if any, is appended to the reason. ``values`` are the
+    table's own columns; all columns come out in the order of ``public``, then ``_ref``.
+    """
+    k1, metrics = len(labels), list(results)
+    n_m = len(metrics)
+    flags, reasons, tests = [], [], []
     for j in range(k1):
         for i, m in enumerate(metrics):
             res = results[m]
-            r = j * n_m + i
-            flag, reason = decide_flag(
-                score=score_l[r], low=low_l[r], high=high_l[r], n_scored=n_l[r], unit=res.unit,
-                q=q_l[r], p=p_l[r], diff=score_l[r] - rest_l[r], is_reference=j == 0,
-                undefined=res.undefined[j], untested=res.untested[j], alpha=alpha,
-                min_n=min_n, max_width=max_width, confidence=confidence, test=str(res.test[j]),
-            )
+            flag, reason, test = row_flag(j, j * n_m + i, res)
             if res.notes[j]:
                 reason = f"{reason}; {res.notes[j]}"
             flags.append(flag)
             reasons.append(reason)
-            tests.append(str(res.test[j]) if j > 0 else "")
-    return {
+            tests.append(test)
+    cols = {
+        **values,
         "slice": np.repeat(np.asarray(labels, dtype=object), n_m),
         "n": np.repeat(np.asarray(sizes, dtype=np.int64), n_m),
         "metric": np.tile(np.asarray(metrics, dtype=object), k1),
-        "score": stack["score"], "ci_low": stack["low"], "ci_high": stack["high"],
-        "gap": gap, "p_value": stack["p"], "q_value": q,
         "flag": np.asarray(flags, dtype=object), "reason": np.asarray(reasons, dtype=object),
-        "n_scored": stack["n_scored"].astype(np.int64), "rest_score": stack["rest"],
         "ci_method": np.tile(np.asarray([results[m].ci_method for m in metrics], dtype=object),
                              k1),
         "test": np.asarray(tests, dtype=object),
         "_ref": np.repeat(np.arange(k1) == 0, n_m),
     }
+    return {c: cols[c] for c in (*public, "_ref")}
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -1004,6 +1047,28 @@ class _ResultTable:
         """The seed given (``None``: the fixed default seed)."""
         return self._meta["random_state"]
 
+    def _by_metric(self, column: str) -> dict[str, float]:
+        """``{metric: value of column in its reference (overall) row}``."""
+        ref = self._cols["_ref"]
+        return {str(m): float(v) for m, v in zip(self._cols["metric"][ref].tolist(),
+                                                 self._cols[column][ref].tolist(), strict=True)}
+
+    def _worst(self, k: int, metric: str | None, skip_no_evidence: bool):
+        """The ``k`` slice rows with the most negative ``_gap_column`` for ``metric``, after
+        that metric's reference row."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"k must be an integer >= 0, got {k!r}.")
+        metric = self._check_metric(metric)
+        cols = self._cols
+        gap = cols[self._gap_column]
+        is_metric = cols["metric"] == metric
+        candidates = is_metric & ~cols["_ref"] & ~np.isnan(gap.astype(float))
+        if skip_no_evidence:
+            candidates &= cols["flag"] != "no-evidence"
+        idx = np.flatnonzero(candidates)
+        idx = idx[np.argsort(gap[idx].astype(float), kind="stable")][: int(k)]
+        return self._take(np.concatenate([np.flatnonzero(is_metric & cols["_ref"]), idx]))
+
     def _take(self, index: np.ndarray):
         return type(self)({k: v[index] for k, v in self._cols.items()}, **self._meta)
 
@@ -1059,8 +1124,14 @@ class _ResultTable:
 
     _default_sort: str | None = "gap"
 
+    #: the column of the difference to the reference: ``worst`` ranks by it
+    _gap_column = "gap"
+
+    def _headers(self) -> tuple[tuple[str, str, str], ...]:
+        return self._columns
+
     def _display(self) -> tuple[tuple[str, str, str], ...]:
-        display = self._columns
+        display = self._headers()
         if len(self.metrics) == 1:
             display = tuple(c for c in display if c[0] != "metric")
         return display
@@ -1138,9 +1209,7 @@ class SliceReport(_ResultTable):
     @property
     def overall(self) -> dict[str, float]:
         """``{metric: overall score}``."""
-        ref = self._cols["_ref"]
-        return {str(m): float(s) for m, s in zip(self._cols["metric"][ref].tolist(),
-                                                 self._cols["score"][ref].tolist(), strict=True)}
+        return self._by_metric("score")
 
     def _reference(self) -> dict[str, float]:
         return self.overall
@@ -1166,17 +1235,7 @@ class SliceReport(_ResultTable):
         ``to_frame(include_overall=False)``); slices with an undefined score are left out,
         and so are slices flagged ``no-evidence`` when ``skip_no_evidence=True``.
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}.")
-        metric = self._check_metric(metric)
-        cols = self._cols
-        is_metric = cols["metric"] == metric
-        candidates = is_metric & ~cols["_ref"] & ~np.isnan(cols["gap"].astype(float))
-        if skip_no_evidence:
-            candidates &= cols["flag"] != "no-evidence"
-        idx = np.flatnonzero(candidates)
-        idx = idx[np.argsort(cols["gap"][idx].astype(float), kind="stable")][: int(k)]
-        return self._take(np.concatenate([np.flatnonzero(is_metric & cols["_ref"]), idx]))
+        return self._worst(k, metric, skip_no_evidence)
 
     def flagged(self, *flags: str) -> SliceReport:
         """Only the slice rows with these flags (default ``worse`` and ``better``), plus overall."""

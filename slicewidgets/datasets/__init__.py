@@ -15,6 +15,7 @@ _LAZY = {
     "SpamChecksumError": "slicewidgets.datasets.spam",
     "SpamDownloadError": "slicewidgets.datasets.spam",
     "spam_cache_dir": "slicewidgets.datasets.spam",
+    "spam_tutorial_sfs": "slicewidgets.datasets.spam",
     "make_slice_synthetic": "slicewidgets.datasets.synthetic",
     "SliceSyntheticData": "slicewidgets.datasets.synthetic",
 }

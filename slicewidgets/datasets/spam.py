@@ -50,6 +50,7 @@ __all__ = [
     "download_spam_dataset",
     "load_spam_dataset",
     "df_to_features",
+    "spam_tutorial_sfs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -629,3 +630,56 @@ def df_to_features(vectorizer: Any, df: pd.DataFrame, split: str) -> tuple[np.nd
     X = np.asarray(feats.todense()) if hasattr(feats, "todense") else np.asarray(feats)
     Y = df["label"].values
     return X, Y
+
+
+def spam_tutorial_sfs() -> list:
+    """The five slicing functions of Snorkel's spam data-slicing tutorial, in its order.
+
+    ``short_comment``, ``keyword_please``, ``regex_check_out``, ``short_link`` and
+    ``textblob_polarity`` (TextBlob polarity > 0.9 through a memoized preprocessor), written
+    as the tutorial writes them (row-wise). On the tutorial's test split their slices have
+    92, 23, 45, 3 and 24 rows.
+
+    Examples
+    --------
+    >>> [sf.name for sf in spam_tutorial_sfs()]  # doctest: +NORMALIZE_WHITESPACE
+    ['short_comment', 'keyword_please', 'regex_check_out', 'short_link', 'textblob_polarity']
+    """
+    import re
+
+    from slicewidgets.preprocess import preprocessor
+    from slicewidgets.slicing import SlicingFunction, slicing_function
+
+    @slicing_function()
+    def short_comment(x):
+        """Ham comments are often short, such as 'cool video!'"""
+        return len(x.text.split()) < 5
+
+    def keyword_lookup(x, keywords):
+        return any(word in x.text.lower() for word in keywords)
+
+    keyword_please = SlicingFunction(
+        name="keyword_please", f=keyword_lookup, resources=dict(keywords=["please", "plz"])
+    )
+
+    @slicing_function()
+    def regex_check_out(x):
+        return bool(re.search(r"check.*out", x.text, flags=re.I))
+
+    @slicing_function()
+    def short_link(x):
+        """Returns whether text matches common pattern for shortened ".ly" links."""
+        return bool(re.search(r"\w+\.ly", x.text))
+
+    @preprocessor(memoize=True)
+    def textblob_sentiment(x):
+        from textblob import TextBlob
+
+        x.polarity = TextBlob(x.text).sentiment.polarity
+        return x
+
+    @slicing_function(pre=[textblob_sentiment])
+    def textblob_polarity(x):
+        return x.polarity > 0.9
+
+    return [short_comment, keyword_please, regex_check_out, short_link, textblob_polarity]

@@ -42,6 +42,8 @@ _LAZY = {
     "DaskSFApplier": "slicewidgets.slicing.dask",
     "PandasParallelSFApplier": "slicewidgets.slicing.dask",
     "SparkSFApplier": "slicewidgets.slicing.spark",
+    "slice_dataframe_dask": "slicewidgets.slicing.dask",
+    "slice_dataframe_spark": "slicewidgets.slicing.spark",
 }
 
 __all__ = [

@@ -27,16 +27,24 @@ from slicewidgets.analysis._fast import (
     metric_from_counts,
     slice_counts,
 )
-from slicewidgets.slicing.apply import ApplierMetadata, SliceMembership, compute_masks
+from slicewidgets.slicing.apply import (
+    ApplierMetadata,
+    BaseSFApplier,
+    SliceMembership,
+    compute_masks,
+)
 from slicewidgets.slicing.sf import SFApplyError, SlicingFunction
 
 __all__ = [
     "COUNT_COLUMNS",
     "ENGINE_METRICS",
+    "EngineSFApplier",
     "check_engine_scorer",
     "counts_table",
     "dump_sfs",
+    "filter_partition",
     "load_sfs",
+    "masks_counts",
     "partition_counts",
     "partition_masks",
     "scores_from_counts",
@@ -59,6 +67,16 @@ UNSUPPORTED_METRICS = (
     "{owner}.score computes metrics from per-slice counts summed in the engine and cannot "
     "compute {bad}; it supports {ok}. For the others, collect the labels and membership "
     "(they must fit in memory) and use Scorer.score_slices."
+)
+
+MISSING_COLUMN = (
+    "{owner}.score: {arg}={column!r} is not a column of the DataFrame (columns: {columns}); "
+    "pass the name of the column holding the {what}."
+)
+
+MISSING_SLICES = (
+    "S has no column for slices {missing}; compute it with this applier's apply() on the "
+    "same {what}."
 )
 
 
@@ -143,6 +161,24 @@ def partition_counts(
     return out
 
 
+def masks_counts(
+    part: pd.DataFrame, sfs: Sequence[SlicingFunction], golds: str, preds: str,
+    abstain_label: int | None, fault_tolerant: bool, partition: int | None,
+) -> pd.DataFrame:
+    """:func:`partition_counts` of one partition (or batch), running the SFs on it."""
+    m = partition_masks(part, sfs, fault_tolerant, partition)
+    return partition_counts(m.matrix, part[golds].to_numpy(), part[preds].to_numpy(),
+                            abstain_label)
+
+
+def filter_partition(
+    part: pd.DataFrame, sf: SlicingFunction, partition: int | None
+) -> pd.DataFrame:
+    """The rows of one partition (or batch) in ``sf``'s slice."""
+    mask = partition_masks(part, [sf], False, partition).matrix[:, 0]
+    return part.iloc[np.flatnonzero(mask)]
+
+
 def counts_table(summed: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     """Summed counts (indexed by slice number) as a table indexed ``overall`` + slice names.
 
@@ -201,3 +237,33 @@ def merge_meta(parts: Sequence[Any]) -> ApplierMetadata:
         if part is not None:
             meta.merge(part)
     return meta
+
+
+class EngineSFApplier(BaseSFApplier):
+    """What the Dask and Spark appliers share: shipping the SFs, checking ``counts``'
+    arguments, and ``score`` as metrics of the summed ``counts``."""
+
+    def _blob(self) -> Any:
+        return dump_sfs(self._sfs, type(self).__name__)
+
+    def _check_label_columns(self, columns: Sequence[str], golds: str, preds: str) -> None:
+        for arg, column, what in (("golds", golds, "gold labels"),
+                                  ("preds", preds, "predicted labels")):
+            if column not in columns:
+                raise KeyError(MISSING_COLUMN.format(
+                    owner=type(self).__name__, arg=arg, column=column,
+                    columns=list(columns), what=what))
+
+    def _check_slice_columns(self, columns: Sequence[str], what: str) -> None:
+        missing = [n for n in self._sf_names if n not in columns]
+        if missing:
+            raise ValueError(MISSING_SLICES.format(missing=missing, what=what))
+
+    def _score(self, scorer: Any, as_dataframe: bool, *args: Any, **counts_kw: Any
+               ) -> dict[str, dict[str, float]] | pd.DataFrame:
+        """``score``: ``self.counts(*args, **counts_kw)`` with the scorer's abstain label,
+        turned into the scorer's metrics."""
+        owner = type(self).__name__
+        scorer = check_engine_scorer(scorer, owner)
+        table = self.counts(*args, abstain_label=scorer.abstain_label, **counts_kw)
+        return scores_from_counts(scorer, table, as_dataframe=as_dataframe, owner=owner)

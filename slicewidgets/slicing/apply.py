@@ -4,12 +4,15 @@
 ``int64`` field (0/1) per SF. Internally membership is a boolean ``(n_rows, n_sfs)`` matrix
 (:class:`SliceMembership`), computed as follows:
 
-* keyword SFs of the same column share one lowercased copy of the text and each distinct
-  keyword is searched once, in C (see ``_text.py``);
+* keyword SFs of the same column share one lowercased, tokenized copy of the text and are
+  all answered in one pass over it (see ``_text.py``);
 * other vectorized SFs are called once on the whole frame;
-* row-wise SFs run over light :class:`~slicewidgets._row.Row` objects (no ``pd.Series`` per
-  row), column by column in list comprehensions; each preprocessor chain runs once per row and
-  is shared by every SF that uses it; ``n_jobs`` spreads rows over processes.
+* row-wise SFs run over light read-only :class:`~slicewidgets._row.FrameRow` objects built in
+  C (no ``pd.Series`` per row), one SF at a time over all rows; each chain of preprocessors runs
+  once per row and is shared by every SF that uses it; ``n_jobs`` spreads rows over processes;
+* combined SFs (``a & b``) reuse their operands' masks.
+
+Snorkel's ``S`` is built from the boolean matrix in one conversion (:func:`to_recarray`).
 """
 
 from __future__ import annotations

@@ -27,16 +27,17 @@ import numpy as np
 import pandas as pd
 
 from slicewidgets.slicing._distributed import (
-    check_engine_scorer,
+    EngineSFApplier,
     counts_table,
     dump_sfs,
+    filter_partition,
     load_sfs,
+    masks_counts,
     merge_meta,
     partition_counts,
     partition_masks,
-    scores_from_counts,
 )
-from slicewidgets.slicing.apply import ApplierMetadata, BaseSFApplier, to_recarray
+from slicewidgets.slicing.apply import ApplierMetadata, to_recarray
 from slicewidgets.slicing.sf import SlicingFunction
 
 __all__ = [
@@ -50,10 +51,6 @@ NOT_A_DASK_FRAME = (
     "{owner}.{method} expects a dask.dataframe.DataFrame, got {got}. For a pandas DataFrame "
     "use PandasParallelSFApplier (or PandasSFApplier), or convert it with "
     "dask.dataframe.from_pandas(df, npartitions=...)."
-)
-MISSING_COLUMN = (
-    "{owner}.score: {arg}={column!r} is not a column of the DataFrame (columns: {columns}); "
-    "pass the name of the column holding the {what}."
 )
 N_PARALLEL = (
     "n_parallel should be >= 2, got {n}. For single process Pandas, use PandasSFApplier."
@@ -105,11 +102,9 @@ def _counts_partition(
     part: pd.DataFrame, blob: bytes, golds: str, preds: str, abstain_label: int | None,
     fault_tolerant: bool, partition_info: dict | None = None,
 ) -> pd.DataFrame:
-    sfs = load_sfs(blob)
     number = None if partition_info is None else partition_info["number"]
-    m = partition_masks(part, sfs, fault_tolerant, number)
-    return partition_counts(m.matrix, part[golds].to_numpy(), part[preds].to_numpy(),
-                            abstain_label)
+    return masks_counts(part, load_sfs(blob), golds, preds, abstain_label, fault_tolerant,
+                        number)
 
 
 def _counts_from_membership(
@@ -124,10 +119,8 @@ def _counts_from_membership(
 def _filter_partition(
     part: pd.DataFrame, blob: bytes, partition_info: dict | None = None
 ) -> pd.DataFrame:
-    sf = load_sfs(blob)[0]
     number = None if partition_info is None else partition_info["number"]
-    mask = partition_masks(part, [sf], False, number).matrix[:, 0]
-    return part.iloc[np.flatnonzero(mask)]
+    return filter_partition(part, load_sfs(blob)[0], number)
 
 
 def _shipped(blob: bytes) -> Any:
@@ -152,7 +145,7 @@ def _counts_meta() -> pd.DataFrame:
 # appliers
 
 
-class DaskSFApplier(BaseSFApplier):
+class DaskSFApplier(EngineSFApplier):
     """Apply slicing functions to a Dask DataFrame, partition by partition, on the workers.
 
     Parameters
@@ -177,7 +170,7 @@ class DaskSFApplier(BaseSFApplier):
     """
 
     def _blob(self) -> Any:
-        return _shipped(dump_sfs(self._sfs, type(self).__name__))
+        return _shipped(super()._blob())
 
     def _check_frame(self, df: Any, method: str) -> None:
         _, dd = _import_dask(type(self).__name__)
@@ -301,12 +294,7 @@ class DaskSFApplier(BaseSFApplier):
         """
         dask, dd = _import_dask(type(self).__name__)
         self._check_frame(df, "score")
-        for arg, column, what in ((("golds", golds, "gold labels")),
-                                  ("preds", preds, "predicted labels")):
-            if column not in df.columns:
-                raise KeyError(MISSING_COLUMN.format(
-                    owner=type(self).__name__, arg=arg, column=column,
-                    columns=list(df.columns), what=what))
+        self._check_label_columns(df.columns, golds, preds)
         if S is None:
             parts = df.map_partitions(
                 _counts_partition, self._blob(), golds, preds, abstain_label, fault_tolerant,
@@ -318,12 +306,7 @@ class DaskSFApplier(BaseSFApplier):
                     f"S must be the lazy Dask DataFrame from {type(self).__name__}.apply, "
                     f"got {type(S).__name__}."
                 )
-            missing = [n for n in self._sf_names if n not in S.columns]
-            if missing:
-                raise ValueError(
-                    f"S has no column for slices {missing}; compute it with this applier's "
-                    "apply() on the same DataFrame."
-                )
+            self._check_slice_columns(S.columns, "DataFrame")
             parts = dd.map_partitions(
                 _counts_from_membership, S, df[[golds, preds]], self._sf_names, golds, preds,
                 abstain_label, meta=_counts_meta(), enforce_metadata=False,
@@ -349,16 +332,12 @@ class DaskSFApplier(BaseSFApplier):
 
         Parameters
         ----------
-        df
-            Dask DataFrame holding the SFs' inputs and the label columns.
-        golds, preds
-            Names of the gold-label and predicted-label columns.
+        df, golds, preds, S, fault_tolerant, scheduler
+            As in :meth:`counts`.
         scorer
             A :class:`~slicewidgets.analysis.Scorer` (default: accuracy) whose metrics are
             among ``accuracy``, ``coverage``, ``precision``, ``recall``, ``f1``,
             ``matthews_corrcoef`` (the last four need 0/1 labels).
-        S, fault_tolerant, scheduler
-            As in :meth:`counts`.
         as_dataframe
             Return a DataFrame (index ``overall`` then the slices, one column per metric).
 
@@ -368,11 +347,8 @@ class DaskSFApplier(BaseSFApplier):
             The layout and values of :meth:`Scorer.score_slices` (the same counts through
             the same formulas).
         """
-        scorer = check_engine_scorer(scorer, type(self).__name__)
-        table = self.counts(df, golds, preds, abstain_label=scorer.abstain_label, S=S,
-                            fault_tolerant=fault_tolerant, scheduler=scheduler)
-        return scores_from_counts(scorer, table, as_dataframe=as_dataframe,
-                                  owner=type(self).__name__)
+        return self._score(scorer, as_dataframe, df, golds, preds, S=S,
+                           fault_tolerant=fault_tolerant, scheduler=scheduler)
 
 
 class PandasParallelSFApplier(DaskSFApplier):

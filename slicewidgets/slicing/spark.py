@@ -21,20 +21,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from slicewidgets.slicing._distributed import (
     COUNT_COLUMNS,
-    check_engine_scorer,
+    EngineSFApplier,
     counts_table,
     dump_sfs,
+    filter_partition,
     load_sfs,
-    partition_counts,
+    masks_counts,
     partition_masks,
-    scores_from_counts,
 )
-from slicewidgets.slicing.apply import ApplierMetadata, BaseSFApplier, to_recarray
+from slicewidgets.slicing.apply import ApplierMetadata, to_recarray
 from slicewidgets.slicing.sf import SFApplyError, SlicingFunction
 
 __all__ = ["SparkSFApplier", "slice_dataframe_spark"]
@@ -51,10 +50,6 @@ BAD_RDD = (
 NAME_CLASH = (
     "{owner}.apply: slicing function names {names} are already columns of the DataFrame; "
     "rename the SFs (sf.rename(...)) or drop those columns first."
-)
-MISSING_COLUMN = (
-    "{owner}.score: {arg}={column!r} is not a column of the DataFrame (columns: {columns}); "
-    "pass the name of the column holding the {what}."
 )
 
 _COUNTS_SCHEMA = "slice long, " + ", ".join(f"{c} long" for c in (*COUNT_COLUMNS, "n_nonbinary"))
@@ -143,9 +138,8 @@ def _counts_fn(blob: bytes, golds: str, preds: str, abstain_label: int | None,
         partition = _partition_id()
         total = None
         for batch in _numbered(batches):
-            m = partition_masks(batch, sfs, fault_tolerant, partition)
-            counts = partition_counts(m.matrix, batch[golds].to_numpy(),
-                                      batch[preds].to_numpy(), abstain_label)
+            counts = masks_counts(batch, sfs, golds, preds, abstain_label, fault_tolerant,
+                                  partition)
             if total is None:
                 total = counts
             else:
@@ -161,8 +155,7 @@ def _filter_fn(blob: bytes):
         sf = load_sfs(blob)[0]
         partition = _partition_id()
         for batch in _numbered(batches):
-            mask = partition_masks(batch, [sf], False, partition).matrix[:, 0]
-            yield batch.iloc[np.flatnonzero(mask)].reset_index(drop=True)
+            yield filter_partition(batch, sf, partition).reset_index(drop=True)
 
     return run
 
@@ -197,7 +190,7 @@ def _collect(frame: Any) -> list:
 # the applier
 
 
-class SparkSFApplier(BaseSFApplier):
+class SparkSFApplier(EngineSFApplier):
     """Apply slicing functions to a Spark DataFrame (or an RDD of Rows) inside Spark.
 
     Parameters
@@ -217,9 +210,6 @@ class SparkSFApplier(BaseSFApplier):
     >>> applier.score(sdf, "label", "pred")  # doctest: +SKIP
     {'overall': {'accuracy': 0.5}, 'plz': {'accuracy': 1.0}}
     """
-
-    def _blob(self) -> bytes:
-        return dump_sfs(self._sfs, type(self).__name__)
 
     def apply(
         self,
@@ -328,12 +318,7 @@ class SparkSFApplier(BaseSFApplier):
         sdf = _as_spark_frame(data if S is None else S, type(self).__name__, "score")
         from pyspark.sql import functions as F
 
-        for arg, column, what in (("golds", golds, "gold labels"),
-                                  ("preds", preds, "predicted labels")):
-            if column not in sdf.columns:
-                raise KeyError(MISSING_COLUMN.format(
-                    owner=type(self).__name__, arg=arg, column=column,
-                    columns=list(sdf.columns), what=what))
+        self._check_label_columns(sdf.columns, golds, preds)
         if S is None:
             parts = sdf.mapInPandas(
                 _counts_fn(self._blob(), golds, preds, abstain_label, fault_tolerant),
@@ -344,12 +329,7 @@ class SparkSFApplier(BaseSFApplier):
             summed = pd.DataFrame([r.asDict() for r in rows], columns=["slice", *cols])
             summed = summed.set_index("slice").sort_index()
         else:
-            missing = [n for n in self._sf_names if n not in sdf.columns]
-            if missing:
-                raise ValueError(
-                    f"S has no column for slices {missing}; compute it with this applier's "
-                    "apply() on the same data."
-                )
+            self._check_slice_columns(sdf.columns, "data")
             summed = self._sql_counts(sdf, golds, preds, abstain_label)
         return counts_table(summed, self._sf_names)
 
@@ -399,16 +379,12 @@ class SparkSFApplier(BaseSFApplier):
 
         Parameters
         ----------
-        data
-            Spark DataFrame (or RDD of Rows) with the SFs' inputs and the label columns.
-        golds, preds
-            Names of the gold-label and predicted-label columns.
+        data, golds, preds, S, fault_tolerant
+            As in :meth:`counts`.
         scorer
             A :class:`~slicewidgets.analysis.Scorer` (default: accuracy) whose metrics are
             among ``accuracy``, ``coverage``, ``precision``, ``recall``, ``f1``,
             ``matthews_corrcoef`` (the last four need 0/1 labels).
-        S, fault_tolerant
-            As in :meth:`counts`.
         as_dataframe
             Return a DataFrame (index ``overall`` then the slices, one column per metric).
 
@@ -418,11 +394,8 @@ class SparkSFApplier(BaseSFApplier):
             The layout and values of :meth:`Scorer.score_slices` (the same counts through
             the same formulas).
         """
-        scorer = check_engine_scorer(scorer, type(self).__name__)
-        table = self.counts(data, golds, preds, abstain_label=scorer.abstain_label, S=S,
-                            fault_tolerant=fault_tolerant)
-        return scores_from_counts(scorer, table, as_dataframe=as_dataframe,
-                                  owner=type(self).__name__)
+        return self._score(scorer, as_dataframe, data, golds, preds, S=S,
+                           fault_tolerant=fault_tolerant)
 
 
 def slice_dataframe_spark(data: Any, slicing_function: SlicingFunction) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,38 +19,18 @@ def seed(spam_splits):
     from sklearn.linear_model import LogisticRegression
     from sklearn.naive_bayes import MultinomialNB
 
-    from slicewidgets.datasets import df_to_features
-    from slicewidgets.slicing import PandasSFApplier, SlicingFunction, slicing_function
+    from slicewidgets.datasets import df_to_features, spam_tutorial_sfs
+    from slicewidgets.slicing import PandasSFApplier
 
     df_train, df_test = spam_splits
-
-    @slicing_function()
-    def short_comment(x):
-        """Ham comments are often short, such as 'cool video!'"""
-        return len(x.text.split()) < 5
-
-    def keyword_lookup(x, keywords):
-        return any(word in x.text.lower() for word in keywords)
-
-    keyword_please = SlicingFunction(name="keyword_please", f=keyword_lookup,
-                                     resources=dict(keywords=["please", "plz"]))
-
-    @slicing_function()
-    def regex_check_out(x):
-        return bool(re.search(r"check.*out", x.text, flags=re.I))
-
-    @slicing_function()
-    def short_link(x):
-        """Returns whether text matches common pattern for shortened ".ly" links."""
-        return bool(re.search(r"\w+\.ly", x.text))
+    sfs = spam_tutorial_sfs()[:4]  # without TextBlob
 
     vectorizer = CountVectorizer(ngram_range=(1, 1))
     X_train, Y_train = df_to_features(vectorizer, df_train, "train")
     X_test, Y_test = df_to_features(vectorizer, df_test, "test")
     lr = LogisticRegression(C=0.001, solver="liblinear").fit(X=X_train, y=Y_train)
     nb = MultinomialNB().fit(X_train, Y_train)
-    S = PandasSFApplier([short_comment, keyword_please, regex_check_out, short_link]).apply(
-        df_test, progress_bar=False)
+    S = PandasSFApplier(sfs).apply(df_test, progress_bar=False)
     return dict(S=S, golds=Y_test, a=lr.predict(X_test), b=nb.predict(X_test),
                 probs_a=lr.predict_proba(X_test), probs_b=nb.predict_proba(X_test))
 

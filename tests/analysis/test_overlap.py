@@ -197,9 +197,6 @@ def test_combining_with_something_else_fails(sfs):
         short | "kw"  # noqa: B018
 
 
-@pytest.mark.xfail(strict=True, reason="default names of nested combinations are ambiguous: "
-                   "(a & b) | c and a & (b | c) are both 'a_and_b_or_c'; ~(a & b) and ~a & b "
-                   "are both 'not_a_and_b' (reported to the lead)")
 def test_default_names_of_different_combinations_differ(sfs):
     a, b, c, _ = sfs
     assert ((a & b) | c).name != (a & (b | c)).name

@@ -21,57 +21,19 @@ def seed(spam_splits):
     """The tutorial's five SFs, S on the test set, LogisticRegression predictions."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
-    from textblob import TextBlob
 
-    from slicewidgets.datasets import df_to_features
-    from slicewidgets.preprocess import preprocessor
-    from slicewidgets.slicing import PandasSFApplier, SlicingFunction, slicing_function
+    from slicewidgets.datasets import df_to_features, spam_tutorial_sfs
+    from slicewidgets.slicing import PandasSFApplier
     from slicewidgets.utils import preds_to_probs
 
     df_train, df_test = spam_splits
-
-    @slicing_function()
-    def short_comment(x):
-        """Ham comments are often short, such as 'cool video!'"""
-        return len(x.text.split()) < 5
-
-    def keyword_lookup(x, keywords):
-        return any(word in x.text.lower() for word in keywords)
-
-    def make_keyword_sf(keywords):
-        return SlicingFunction(
-            name=f"keyword_{keywords[0]}",
-            f=keyword_lookup,
-            resources=dict(keywords=keywords),
-        )
-
-    keyword_please = make_keyword_sf(keywords=["please", "plz"])
-
-    @slicing_function()
-    def regex_check_out(x):
-        return bool(re.search(r"check.*out", x.text, flags=re.I))
-
-    @slicing_function()
-    def short_link(x):
-        """Returns whether text matches common pattern for shortened ".ly" links."""
-        return bool(re.search(r"\w+\.ly", x.text))
-
-    @preprocessor(memoize=True)
-    def textblob_sentiment(x):
-        scores = TextBlob(x.text)
-        x.polarity = scores.sentiment.polarity
-        return x
-
-    @slicing_function(pre=[textblob_sentiment])
-    def textblob_polarity(x):
-        return x.polarity > 0.9
+    sfs = spam_tutorial_sfs()
 
     vectorizer = CountVectorizer(ngram_range=(1, 1))
     X_train, Y_train = df_to_features(vectorizer, df_train, "train")
     X_test, Y_test = df_to_features(vectorizer, df_test, "test")
     model = LogisticRegression(C=0.001, solver="liblinear").fit(X=X_train, y=Y_train)
     preds = model.predict(X_test)
-    sfs = [short_comment, keyword_please, regex_check_out, short_link, textblob_polarity]
     S = PandasSFApplier(sfs).apply(df_test, progress_bar=False)
     return dict(S=S, golds=Y_test, preds=preds, probs=preds_to_probs(preds, 2),
                 proba=model.predict_proba(X_test))

@@ -480,3 +480,14 @@ def test_download_custom_urls_and_empty(real_dir: Path, tmp_path: Path, monkeypa
     assert opened == [mirror]
     with pytest.raises(ValueError, match="at least one URL"):
         download_spam_dataset(tmp_path / "d", urls=[])
+
+
+def test_spam_tutorial_sfs_give_the_tutorial_slice_sizes(spam_splits):
+    from slicewidgets.datasets import spam_tutorial_sfs
+    from slicewidgets.slicing import PandasSFApplier
+
+    sfs = spam_tutorial_sfs()
+    S = PandasSFApplier(sfs).apply(spam_splits[1], progress_bar=False)
+    assert S.dtype.names == ("short_comment", "keyword_please", "regex_check_out",
+                             "short_link", "textblob_polarity")
+    assert [int(S[n].sum()) for n in S.dtype.names] == [92, 23, 45, 3, 24]
