@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
@@ -49,43 +48,12 @@ def _load() -> str:
 
 def tutorial_data():
     from sklearn.feature_extraction.text import CountVectorizer
-    from textblob import TextBlob
 
-    from slicewidgets.datasets import df_to_features, load_spam_dataset
-    from slicewidgets.preprocess import preprocessor
-    from slicewidgets.slicing import PandasSFApplier, SlicingFunction, slicing_function
+    from slicewidgets.datasets import df_to_features, load_spam_dataset, spam_tutorial_sfs
+    from slicewidgets.slicing import PandasSFApplier
 
     df_train, df_test = load_spam_dataset(load_train_labels=True)
-
-    @slicing_function()
-    def short_comment(x):
-        return len(x.text.split()) < 5
-
-    def keyword_lookup(x, keywords):
-        return any(word in x.text.lower() for word in keywords)
-
-    keyword_please = SlicingFunction(
-        name="keyword_please", f=keyword_lookup, resources={"keywords": ["please", "plz"]}
-    )
-
-    @slicing_function()
-    def regex_check_out(x):
-        return bool(re.search(r"check.*out", x.text, flags=re.I))
-
-    @slicing_function()
-    def short_link(x):
-        return bool(re.search(r"\w+\.ly", x.text))
-
-    @preprocessor(memoize=True)
-    def textblob_sentiment(x):
-        x.polarity = TextBlob(x.text).sentiment.polarity
-        return x
-
-    @slicing_function(pre=[textblob_sentiment])
-    def textblob_polarity(x):
-        return x.polarity > 0.9
-
-    sfs = [short_comment, keyword_please, regex_check_out, short_link, textblob_polarity]
+    sfs = spam_tutorial_sfs()
     vectorizer = CountVectorizer(ngram_range=(1, 1))
     X_train, Y_train = df_to_features(vectorizer, df_train, "train")
     X_test, Y_test = df_to_features(vectorizer, df_test, "test")
