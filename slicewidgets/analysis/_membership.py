@@ -30,38 +30,48 @@ def as_membership(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
 
     if isinstance(S, SliceMembership):
         return list(S.names), S.matrix
-    if isinstance(S, np.ndarray) and S.dtype.names is not None:
-        names = list(S.dtype.names)
-        if not names:
-            return [], np.zeros((len(S), 0), dtype=bool)
+    if isinstance(S, np.ndarray) and S.dtype.names:
         fast = _structured_matrix(S, argument)
         if fast is not None:
-            return names, fast
+            return list(S.dtype.names), fast
+    names, cols, n = membership_columns(S, argument)
+    matrix = np.zeros((n, len(names)), dtype=bool, order="F")
+    for j, col in enumerate(cols):
+        np.greater(col, 0, out=matrix[:, j])
+    return names, matrix
+
+
+def membership_columns(S: Any, argument: str = "S") -> tuple[list[str], list[np.ndarray], int]:
+    """Names, one validated 1-D numeric column per slice, and the row count of ``S``.
+
+    ``S`` is a structured array (Snorkel's recarray), a DataFrame or a dict of masks; the
+    columns keep their values (so ``-1`` survives for callers that give it a meaning).
+    """
+    if isinstance(S, np.ndarray) and S.dtype.names is not None:
+        names = list(S.dtype.names)
         cols = [np.asarray(S[name]) for name in names]
+        n = len(S)
     elif isinstance(S, pd.DataFrame):
         names = [str(c) for c in S.columns]
-        if not names:
-            return [], np.zeros((len(S), 0), dtype=bool)
         cols = [_frame_column(S.iloc[:, j]) for j in range(S.shape[1])]
+        n = len(S)
     elif isinstance(S, Mapping):
         names = [str(k) for k in S]
         cols = [np.asarray(v) for v in S.values()]
+        n = len(cols[0]) if cols else 0
     else:
         raise TypeError(
             f"{argument} must be a recarray with one field per slice (from PandasSFApplier), a "
             f"SliceMembership, a DataFrame or a dict of masks; got {type(S).__name__}."
         )
-    n = len(cols[0]) if cols else 0
-    matrix = np.zeros((n, len(names)), dtype=bool, order="F")
-    for j, (name, col) in enumerate(zip(names, cols, strict=True)):
+    for name, col in zip(names, cols, strict=True):
         if col.ndim != 1 or len(col) != n:
             raise ValueError(
                 f"{argument}[{name!r}] has shape {col.shape}; expected ({n},) like the first "
                 "slice: every slice needs one value per row."
             )
         _check_dtype(argument, name, col.dtype)
-        np.greater(col, 0, out=matrix[:, j])
-    return names, matrix
+    return names, cols, n
 
 
 def membership_values(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:

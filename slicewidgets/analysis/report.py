@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from slicewidgets.analysis import stats
-from slicewidgets.analysis._fast import metric_from_counts, slice_counts
+from slicewidgets.analysis._fast import metric_from_counts, overall_counts, slice_counts
 from slicewidgets.analysis._membership import as_membership
 from slicewidgets.analysis.metrics import METRICS
 
@@ -209,26 +209,6 @@ def _is_binary(golds: np.ndarray, preds: np.ndarray | None, abstain_label: int |
         if not ok.all():
             return False
     return True
-
-
-def _overall_counts(golds: np.ndarray, preds: np.ndarray,
-                    abstain_label: int | None) -> dict[str, np.ndarray]:
-    """:func:`slice_counts` for the single slice of all rows, without a matrix product."""
-    valid = np.ones(len(golds), dtype=bool)
-    if abstain_label is not None:
-        valid &= golds != abstain_label
-        valid &= preds != abstain_label
-    g1 = golds == 1
-    p1 = preds == 1
-    vg, vp = valid & g1, valid & p1
-    out = {
-        "size": len(golds), "n_valid": int(valid.sum()),
-        "correct": int(np.count_nonzero(valid & (golds == preds))),
-        "tp": int(np.count_nonzero(vg & p1)), "fp": int(np.count_nonzero(vp & ~g1)),
-        "fn": int(np.count_nonzero(vg & ~p1)), "pred_nonabstain": int(np.count_nonzero(preds != -1)),
-    }
-    out["tn"] = out["n_valid"] - out["tp"] - out["fp"] - out["fn"]
-    return {key: np.array([value], dtype=np.int64) for key, value in out.items()}
 
 
 # -- per-metric results ------------------------------------------------------------------------
@@ -691,7 +671,7 @@ def slice_report(
                and m in COUNT_BOOTSTRAP_METRICS]
     results: dict[str, _MetricResult] = {}
     if wilson or counted:
-        c = _concat(_overall_counts(golds, preds, abstain), slice_counts(M, golds, preds, abstain))
+        c = _concat(overall_counts(golds, preds, abstain), slice_counts(M, golds, preds, abstain))
         for metric in wilson:
             results[metric] = _wilson_metric(metric, c, confidence)
         if counted:

@@ -84,31 +84,14 @@ def slice_label_names(task_name: str, slice_name: str) -> tuple[str, str]:
 
 def _slice_columns(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
     """Slice names and an int64 ``(n, k)`` matrix of -1/0/1 from any accepted form of ``S``."""
+    from slicewidgets.analysis._membership import membership_columns
     from slicewidgets.slicing.apply import SliceMembership
 
     if isinstance(S, SliceMembership):
         return list(S.names), np.asarray(S.matrix, dtype=np.int64)
-    if isinstance(S, np.ndarray) and S.dtype.names:
-        names = list(S.dtype.names)
-        cols = [np.asarray(S[name]) for name in names]
-    elif isinstance(S, pd.DataFrame):
-        names = [str(c) for c in S.columns]
-        cols = [S[c].to_numpy() for c in S.columns]
-    elif isinstance(S, Mapping):
-        names = [str(k) for k in S]
-        cols = [np.asarray(v) for v in S.values()]
-    else:
-        raise TypeError(
-            f"{argument} must be a recarray with one field per slice (from PandasSFApplier), a "
-            f"SliceMembership, a DataFrame or a dict of masks; got {type(S).__name__}."
-        )
-    n = len(cols[0]) if cols else 0
+    names, cols, n = membership_columns(S, argument)
     matrix = np.zeros((n, len(names)), dtype=np.int64)
     for j, (name, col) in enumerate(zip(names, cols, strict=True)):
-        if col.ndim != 1 or len(col) != n:
-            raise ValueError(f"{argument}[{name!r}] has shape {col.shape}; expected ({n},).")
-        if col.dtype.kind not in "biuf":
-            raise TypeError(f"{argument}[{name!r}] has dtype {col.dtype}; expected 0/1 values.")
         values = col.astype(np.int64)
         bad = ~np.isin(values, (-1, 0, 1)) | (values != col)
         if bad.any():
