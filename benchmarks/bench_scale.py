@@ -1,7 +1,7 @@
 """Scale-out benchmark: 10M generated rows through DaskSFApplier on 2 worker processes.
 
 Run ``python benchmarks/bench_scale.py`` (needs the ``dask`` extra and ``psutil``; options:
-``--rows``, ``--partitions``, ``--workers``, ``--repeat``).
+``--rows``, ``--partitions``, ``--workers``, ``--repeat``, ``--worker-profile``).
 
 Workload: ``--rows`` YouTube-like comments (10M by default) generated *inside the workers*,
 partition by partition (``dask.dataframe.from_map``; the driver never holds the rows), with
@@ -23,6 +23,12 @@ Dask/single-process throughput ratio (target >= 1.6x on 2 workers); the driver's
 during the Dask steps (``ru_maxrss`` of this process, read before the single-process baseline
 runs, plus a 20 ms psutil sampler; target <= 2 GB); each worker's peak RSS. The cluster's
 start-up (worker processes importing pandas) is timed separately and not counted.
+
+Cluster: ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``. Dask's worker
+profiler (a thread sampling every task's stack every 10 ms, for the dashboard's profile page)
+is switched off by default here (``--worker-profile off``), as one would for a throughput job on a
+small machine: on 2 cores it costs a few percent of CPU. ``--worker-profile on`` measures Dask's
+default configuration.
 """
 
 from __future__ import annotations
@@ -199,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=N_PARTITIONS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--worker-profile", choices=["on", "off"], default="off",
+                        help="Dask's statistical worker profiler (Dask's default: on)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--step", choices=["apply", "score"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -208,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import subprocess
 
+    import dask
     import distributed
 
     from slicewidgets.slicing.dask import DaskSFApplier
@@ -222,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(sfs)} SFs; {os.cpu_count()} CPUs; load average "
           f"{', '.join(f'{x:.1f}' for x in load)}", flush=True)
 
+    # set before the cluster starts: the worker processes inherit the configuration
+    dask.config.set({"distributed.worker.profile.enabled": args.worker_profile == "on"})
+    print(f"Dask worker profiler: {args.worker_profile}", flush=True)
     t = time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
                                        processes=True, dashboard_address=None,

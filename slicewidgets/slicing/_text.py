@@ -11,11 +11,12 @@ SFs in one pass:
 * every SF's token hits are bit-packed into one word per token, and a single gather over the
   token ids and an OR-reduction per row give the masks of all SFs at once.
 
-Keywords that contain a space are searched directly in each text. Few keywords without a cached
-index are also searched directly (building the index costs more). Without pyarrow, or for strings
-Arrow cannot encode (lone surrogates), everything falls back to Python loops with the same
-results. :class:`~slicewidgets.slicing.SliceSet` keeps the index of each column, so editing one
-keyword SF costs a search of the vocabulary and one gather.
+Keywords that contain a space are searched directly in each text, and so are few keywords
+without a cached index (building the index costs more); with Arrow a direct search scans the
+UTF-8 bytes of all rows at once, in NumPy. Without pyarrow, or for strings Arrow cannot
+encode (lone surrogates), everything falls back to Python loops with the same results.
+:class:`~slicewidgets.slicing.SliceSet` keeps the index of each column, so editing one keyword
+SF costs a search of the vocabulary and one gather.
 """
 
 from __future__ import annotations
@@ -158,7 +159,15 @@ class TextIndex:
 
     # -- search -----------------------------------------------------------------------------
     def contains(self, needle: str) -> np.ndarray:
-        """Rows whose prepared text contains ``needle`` (a direct scan)."""
+        """Rows whose prepared text contains ``needle`` (a direct scan).
+
+        With Arrow, the scan runs over the UTF-8 bytes of all rows at once
+        (:func:`_utf8_contains`); otherwise it is Python's ``needle in text`` row by row.
+        Both give the same rows.
+        """
+        arr = self.arrow_values()
+        if arr is not None:
+            return _utf8_contains(arr, needle)
         values = self.python_values()
         return np.fromiter((t is not None and needle in t for t in values), dtype=bool,
                            count=self.n)
@@ -194,6 +203,60 @@ class TextIndex:
                     mask |= direct[k]
             out.append(mask)
         return out
+
+
+def _byte_rarity() -> np.ndarray:
+    """A rough rarity rank of each byte in text: English letter frequencies, space the most
+    common; only the speed of :func:`_utf8_contains` depends on it, never its result."""
+    rarity = np.full(256, 13.0)  # digits, punctuation, non-ASCII bytes: as a mid letter
+    for rank, letter in enumerate("etaoinshrdlcumwfgypbvkjxqz"):
+        rarity[ord(letter)] = rank
+        rarity[ord(letter.upper())] = rank + 0.5
+    rarity[ord(" ")] = -1.0
+    return rarity
+
+
+_BYTE_RARITY = _byte_rarity()
+
+
+def _utf8_contains(arr: Any, needle: str) -> np.ndarray:
+    """Rows of the Arrow string array ``arr`` that contain ``needle``, searched in its bytes.
+
+    All rows' UTF-8 bytes lie end to end in one buffer: the candidates are the positions of
+    one byte of the needle, narrowed byte by byte, then mapped to rows through the offsets,
+    keeping only occurrences that start and end inside one row. On valid UTF-8 a byte match is a
+    character match (UTF-8 is self-synchronizing), so this equals ``needle in text``.
+    """
+    n = len(arr)
+    try:
+        pattern = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
+    except UnicodeEncodeError:  # a lone surrogate: no valid UTF-8 text contains it
+        return np.zeros(n, dtype=bool)
+    valid = (np.ones(n, dtype=bool) if arr.null_count == 0
+             else arr.is_valid().to_numpy(zero_copy_only=False))
+    if len(pattern) == 0:
+        return valid
+    import pyarrow as pa
+
+    _, offset_buffer, data = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, dtype=width)[arr.offset:arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    if n == 0 or data is None or offsets[-1] - offsets[0] < len(pattern):
+        return np.zeros(n, dtype=bool)
+    text = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    ends = offsets[1:] - offsets[0]
+    # anchor on the needle's (likely) rarest byte: fewer candidates to narrow
+    a = int(np.argmax(_BYTE_RARITY[pattern]))
+    pos = np.flatnonzero(text[a: len(text) - len(pattern) + 1 + a] == pattern[a])
+    for j in range(len(pattern)):
+        if j == a or not len(pos):
+            continue
+        pos = pos[text[pos + j] == pattern[j]]
+    rows = np.searchsorted(ends, pos, side="right")  # the row whose bytes hold pos
+    mask = np.zeros(n, dtype=bool)
+    mask[rows[pos + len(pattern) <= ends[rows]]] = True
+    return mask & valid
 
 
 def _token_masks(tokens: tuple, n: int, groups: list[list[str]],

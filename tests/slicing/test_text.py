@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slicewidgets.slicing._text import MAX_DIRECT_KEYWORDS, SEPARATOR, TextIndex, keyword_masks
+from slicewidgets.slicing._text import (
+    MAX_DIRECT_KEYWORDS,
+    SEPARATOR,
+    TextIndex,
+    _utf8_contains,
+    keyword_masks,
+)
 
 pa = pytest.importorskip("pyarrow")
 pc = pytest.importorskip("pyarrow.compute")
@@ -36,6 +42,26 @@ def test_tokens_and_direct_search_agree_on_tricky_text():
         assert index.has_tokens is use_tokens
     obj = TextIndex(pd.Series(texts, dtype=object))
     assert [m.tolist() for m in obj.masks(groups, use_tokens=True)] == want
+
+
+@pytest.mark.parametrize("type_", ["string", "large_string"])
+def test_byte_search_ignores_matches_across_rows_and_reads_slices(type_):
+    texts = ["xab", "cd", None, "", "abc", "éa", "bé", "plz"]
+    full = pa.array(["zz"] + texts + ["zz"], type=getattr(pa, type_)())
+    arr = full.slice(1, len(texts))  # offset 1: offsets and data do not start at 0
+    for needle in ["abc", "bc", "ab", "bcd", "abcd", "a", "é", "éab", "aé", "zz", "", "plz",
+                   "xabcdabc", "\ud800"]:
+        want = [t is not None and needle in t for t in texts]
+        assert _utf8_contains(arr, needle).tolist() == want, needle
+    # a null whose slot still holds bytes never matches
+    width = np.int64 if type_ == "large_string" else np.int32
+    masked = pa.Array.from_buffers(
+        getattr(pa, type_)(), 2,
+        [pa.py_buffer(bytes([0b01])), pa.py_buffer(np.array([0, 3, 6], dtype=width)),
+         pa.py_buffer(b"abcabc")])
+    assert masked.to_pylist() == ["abc", None]
+    assert _utf8_contains(masked, "abc").tolist() == [True, False]
+    assert _utf8_contains(pa.array([], type=pa.string()), "a").tolist() == []
 
 
 def test_lowering_follows_python_not_arrow():
