@@ -19,10 +19,12 @@ generate the partition, ``compute_masks`` (what ``PandasSFApplier`` runs), then 
 ``slice_counts``, summed. Both paths must give identical sizes and scores.
 
 Figures: wall clock (``time.perf_counter``) of each step, best of ``--repeat``; rows/s; the
-Dask/single-process throughput ratio (target >= 1.6x on 2 workers); the driver's peak RSS
-during the Dask steps (``ru_maxrss`` of this process, read before the single-process baseline
-runs, plus a 20 ms psutil sampler; target <= 2 GB); each worker's peak RSS. The cluster's
-start-up (worker processes importing pandas) is timed separately and not counted.
+Dask/single-process throughput ratio (target >= 1.6x on 2 workers) over all repeats (total
+single-process wall over total Dask wall; the two paths' runs of a step are adjacent, in
+alternating order), with each repeat's ratio and best wall against best wall; the driver's
+peak RSS during the Dask steps (``ru_maxrss`` of this process, which runs no baseline itself,
+plus a 20 ms psutil sampler; target <= 2 GB); each worker's peak RSS. The cluster's start-up
+(worker processes importing pandas) is timed separately and not counted.
 
 Cluster: ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``. Dask's worker
 profiler (a thread sampling every task's stack every 10 ms, for the dashboard's profile page)
@@ -248,33 +250,43 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, str], object] = {}
     driver_peak = worker_peak = 0
     single_rss = 0
+
+    def run_dask(step: str) -> None:
+        nonlocal driver_peak
+        ddf = dask_frame(args.partitions, rows_per_part)
+        with RSSSampler() as sampler:
+            c0 = sum(client.run(_worker_cpu).values()) + time.process_time()
+            t = time.perf_counter()
+            if step == "apply":
+                res = applier.apply(ddf).sum().compute()
+            else:
+                res = applier.score(ddf, "label", "pred", scorer)
+            wall.setdefault(("dask", step), []).append(time.perf_counter() - t)
+            cpu.setdefault(("dask", step), []).append(
+                sum(client.run(_worker_cpu).values()) + time.process_time() - c0)
+        results["dask", step] = res.to_dict() if step == "apply" else res
+        driver_peak = max(driver_peak, _maxrss_bytes(), sampler.peak)
+
+    def run_baseline(step: str) -> None:
+        nonlocal single_rss
+        # the baseline runs in a child process so that this process's peak RSS stays the
+        # driver's; the cluster idles meanwhile
+        child = subprocess.run(
+            [sys.executable, __file__, "--single", "--step", step, "--rows",
+             str(args.rows), "--partitions", str(args.partitions)],
+            capture_output=True, text=True, check=True)
+        single = json.loads(child.stdout.strip().splitlines()[-1])
+        single_rss = max(single_rss, single["maxrss"])
+        wall.setdefault(("single", step), []).append(single[step]["wall"])
+        cpu.setdefault(("single", step), []).append(single[step]["cpu"])
+        results["single", step] = single[step]["result"]
+
     for r in range(args.repeat):
-        # dask and single-process steps alternate, so that both see the same machine load
+        # Dask and single-process runs of a step are adjacent, in alternating order, so that
+        # both see the same machine load
         for step in ("apply", "score"):
-            ddf = dask_frame(args.partitions, rows_per_part)
-            with RSSSampler() as sampler:
-                c0 = sum(client.run(_worker_cpu).values()) + time.process_time()
-                t = time.perf_counter()
-                if step == "apply":
-                    res = applier.apply(ddf).sum().compute()
-                else:
-                    res = applier.score(ddf, "label", "pred", scorer)
-                wall.setdefault(("dask", step), []).append(time.perf_counter() - t)
-                cpu.setdefault(("dask", step), []).append(
-                    sum(client.run(_worker_cpu).values()) + time.process_time() - c0)
-            results["dask", step] = res.to_dict() if step == "apply" else res
-            driver_peak = max(driver_peak, _maxrss_bytes(), sampler.peak)
-            # the baseline runs in a child process so that this process's peak RSS stays
-            # the driver's; the cluster idles meanwhile
-            child = subprocess.run(
-                [sys.executable, __file__, "--single", "--step", step, "--rows",
-                 str(args.rows), "--partitions", str(args.partitions)],
-                capture_output=True, text=True, check=True)
-            single = json.loads(child.stdout.strip().splitlines()[-1])
-            single_rss = max(single_rss, single["maxrss"])
-            wall.setdefault(("single", step), []).append(single[step]["wall"])
-            cpu.setdefault(("single", step), []).append(single[step]["cpu"])
-            results["single", step] = single[step]["result"]
+            for run in (run_dask, run_baseline) if r % 2 == 0 else (run_baseline, run_dask):
+                run(step)
             print(f"  run {r + 1}, {step}: dask {wall['dask', step][-1]:.1f} s, single "
                   f"process {wall['single', step][-1]:.1f} s (load average "
                   f"{os.getloadavg()[0]:.1f})", flush=True)
@@ -297,14 +309,20 @@ def main(argv: list[str] | None = None) -> int:
             w, c = wall[path, step][i], cpu[path, step][i]
             label = "single process" if path == "single" else f"dask, {args.workers} workers"
             ratio = min(wall["single", step]) / w
-            if path == "dask":
-                ok &= ratio >= 1.6
             print(f"{step if path == 'single' else '':<7}{label:<20}{w:>12.2f}"
                   f"{n_rows / w:>12,.0f}{ratio:>7.2f}x{c:>9.1f}{c / n_rows * 1e6:>12.2f}")
     for step in ("apply", "score"):
-        ratio = min(wall["single", step]) / min(wall["dask", step])
-        print(f"throughput ratio, {step}: {ratio:.2f}x (target >= 1.6x: "
-              f"{'met' if ratio >= 1.6 else 'NOT met'})")
+        # throughput over all repeats (each path processed repeat x rows in interleaved runs):
+        # on a shared machine this averages the load both paths saw; paired and best-of
+        # ratios are shown too
+        overall = sum(wall["single", step]) / sum(wall["dask", step])
+        ok &= overall >= 1.6
+        paired = [s / d for s, d in zip(wall["single", step], wall["dask", step], strict=True)]
+        best = min(wall["single", step]) / min(wall["dask", step])
+        print(f"throughput ratio, {step}: {overall:.2f}x over {args.repeat} x {n_rows:,} rows "
+              f"(target >= 1.6x: {'met' if overall >= 1.6 else 'NOT met'}); per repeat "
+              f"{', '.join(f'{r:.2f}' for r in paired)}; best wall against best wall "
+              f"{best:.2f}x")
     ok &= driver_peak <= 2 * gb
     print(f"driver peak RSS (Dask client + scheduler process): {driver_peak / gb:.2f} GB "
           f"(target <= 2 GB: {'met' if driver_peak <= 2 * gb else 'NOT met'}); worker peak "
