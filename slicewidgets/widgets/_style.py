@@ -17,6 +17,10 @@ EDITOR_APPLY = "sw-editor-apply"
 EDITOR_ERROR = "sw-editor-error"
 EDITOR_STATUS = "sw-editor-status"
 EDITOR_ADD = "sw-editor-add"
+EDITOR_CANCEL = "sw-editor-cancel"
+EDITOR_PROGRESS = "sw-editor-progress"
+EDITOR_CONFLICT = "sw-editor-conflict"
+BUSY = "sw-busy"  # added to a widget while it works in the background
 # toggles
 TOGGLES = "sw-toggles"
 TOGGLE = "sw-toggle"

@@ -120,6 +120,22 @@ class WidgetBase(widgets.VBox):
 
     _error_class = _style.ERROR_BOX
 
+    def _subscribe(self, slice_set: Any, callback: Callable[[Events], None]) -> None:
+        """Listen to ``slice_set``'s events until :meth:`close`."""
+        hub = SliceSetHub.of(slice_set)
+        hub.subscribe(callback)
+        subs = self.__dict__.setdefault("_subscriptions", [])
+        subs.append((hub, callback))
+
+    def close(self) -> None:
+        """Release the SliceSet subscriptions, then close the widget and its children."""
+        for hub, callback in self.__dict__.pop("_subscriptions", []):
+            with suppress(ValueError):
+                hub.unsubscribe(callback)
+        for child in self.children:
+            child.close()
+        super().close()
+
     def _init_error(self) -> widgets.HTML:
         self.error = widgets.HTML("")
         self.error.add_class(self._error_class)

@@ -17,7 +17,7 @@ from slicewidgets.slicing.sf import (
     SlicingFunction,
 )
 from slicewidgets.widgets import _style
-from slicewidgets.widgets._util import Events, SliceSetHub, WidgetBase, escape
+from slicewidgets.widgets._util import Events, WidgetBase, escape
 
 __all__ = ["SlicePreview", "highlight"]
 
@@ -194,7 +194,7 @@ class SlicePreview(WidgetBase):
             self.error, self.table,
         ]
         self.add_class(_style.PREVIEW)
-        SliceSetHub.of(slice_set).subscribe(self._guard(self._on_events, "updating"))
+        self._subscribe(slice_set, self._guard(self._on_events, "updating"))
         self._select()
 
     # -- inputs -------------------------------------------------------------------------------
@@ -276,12 +276,19 @@ class SlicePreview(WidgetBase):
         start = (self.page.value - 1) * self.page_size
         pos = self._rows[start:start + self.page_size]
         self.positions = pos
-        text_col = self.text_column if self.text_column in df.columns else None
-        others = self.columns if self.columns is not None else [
-            c for c in df.columns if c != text_col]
+        # columns by position: a frame may repeat a column name
+        positions = list(range(df.shape[1]))
+        text_pos = next((j for j in positions if df.columns[j] == self.text_column), None)
+        text_col = self.text_column if text_pos is not None else None
+        if self.columns is not None:
+            wanted = list(self.columns)
+            other_pos = [j for j in positions if df.columns[j] in wanted and j != text_pos]
+        else:
+            other_pos = [j for j in positions if j != text_pos]
+        others = [df.columns[j] for j in other_pos]
         sf = ss[name] if name is not None and name in ss else None
         patterns = _patterns(sf, text_col) if sf is not None and text_col else []
-        other_patterns = {c: _patterns(sf, c) for c in others} if sf is not None else {}
+        other_patterns = {c: _patterns(sf, c) for c in set(others)} if sf is not None else {}
         has_labels = self.golds is not None
         has_preds = self.preds is not None
         head = ["<th>index</th>"]
@@ -294,16 +301,16 @@ class SlicePreview(WidgetBase):
             head.append("<th>pred</th>")
         out = [f"<table class='sw-table sw-rows'><thead><tr>{''.join(head)}</tr></thead><tbody>"]
         sub = df.iloc[pos]
-        text_values = sub[text_col].tolist() if text_col else []
-        other_values = {c: sub[c].tolist() for c in others}
+        text_values = sub.iloc[:, text_pos].tolist() if text_pos is not None else []
+        other_values = [sub.iloc[:, j].tolist() for j in other_pos]
         for i, p in enumerate(pos.tolist()):
             wrong = has_labels and has_preds and self.golds[p] != self.preds[p]
             cls = " class='sw-mispredicted'" if wrong else ""
             cells = [f"<td class='sw-num'>{escape(sub.index[i])}</td>"]
             if text_col:
                 cells.append(f"<td class='sw-text'>{highlight(text_values[i], patterns)}</td>")
-            for c in others:
-                cells.append(f"<td>{highlight(other_values[c][i], other_patterns.get(c, []))}</td>")
+            for k, c in enumerate(others):
+                cells.append(f"<td>{highlight(other_values[k][i], other_patterns.get(c, []))}</td>")
             if has_labels:
                 cells.append(f"<td class='sw-num'>{escape(self.golds[p])}</td>")
             if has_preds:

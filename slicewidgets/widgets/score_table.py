@@ -14,7 +14,7 @@ import pandas as pd
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.widgets import _style
-from slicewidgets.widgets._util import Events, SliceSetHub, WidgetBase, escape
+from slicewidgets.widgets._util import Events, WidgetBase, escape
 
 __all__ = ["ScoreTable"]
 
@@ -162,7 +162,7 @@ class ScoreTable(WidgetBase):
             self.status, self.error, self.table, self.chart,
         ]
         self.add_class(_style.SCORE_TABLE)
-        SliceSetHub.of(slice_set).subscribe(self._guard(self._on_events, "refreshing"))
+        self._subscribe(slice_set, self._guard(self._on_events, "refreshing"))
         if preds is not None or probs is not None:
             self.set_predictions(preds, probs)
         else:
@@ -332,7 +332,7 @@ class ScoreTable(WidgetBase):
                 cells.append(f"<td class='sw-flag' title=\"{title}\">{escape(flag)}</td>")
             out.append(f"<tr data-slice=\"{escape(name)}\"{cls}>{''.join(cells)}</tr>")
         out.append("</tbody></table>")
-        enabled = len(names)
+        enabled = len(self.slice_set.enabled_names)  # not the rows drawn: scoring may fail
         total = len(self.slice_set)
         note = f"{enabled} slice{'s' if enabled != 1 else ''}"
         if total != enabled:

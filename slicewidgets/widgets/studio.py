@@ -80,7 +80,7 @@ class SliceStudio(widgets.VBox):
         *,
         X: Any = None,
         text_column: str = "text",
-        path: str | Path | None = "slicing_functions.py",
+        path: str | Path | None = "auto",
         namespace: MutableMapping[str, Any] | None = None,
         metrics: Sequence[str] = ("accuracy", "f1"),
         page_size: int = 10,

@@ -78,7 +78,7 @@ class SFToggles(WidgetBase):
             self.list, self.error,
         ]
         self.add_class(_style.TOGGLES)
-        SliceSetHub.of(slice_set).subscribe(self._guard(self._on_events, "updating the list"))
+        self._subscribe(slice_set, self._guard(self._on_events, "updating the list"))
         self._rebuild()
 
     def set_all(self, enabled: bool) -> None:

@@ -171,7 +171,8 @@ def test_sf_raising_on_some_rows_is_shown_with_counts_and_the_rest_is_scored(
 def test_sf_that_never_returns_can_be_interrupted(ss, tmp_path):
     """Interrupt kernel raises KeyboardInterrupt inside the SF: the widget must survive."""
     editor = make(ss, tmp_path)
-    code = TWO_SFS + textwrap.dedent("""
+    apply(editor, TWO_SFS)
+    code = TWO_SFS.replace("< 3", "< 4") + textwrap.dedent("""
         @slicing_function()
         def hang(x):
             raise KeyboardInterrupt
@@ -180,7 +181,9 @@ def test_sf_that_never_returns_can_be_interrupted(ss, tmp_path):
     assert result.interrupted and not result.ok
     assert editor.error.value.startswith(
         "<pre>Interrupted while applying hang (line 10) (Interrupt kernel).")
+    # the previous state is intact: no hang, and short keeps its previous version
     assert "hang" not in ss and ss.names == ["please", "short"]
+    assert ss.sizes()["short"] == 3
     assert editor.status.value.startswith("Interrupted")
     # still usable
     result = apply(editor, TWO_SFS.replace("< 3", "< 2"))
@@ -253,6 +256,9 @@ def test_save_and_reload_round_trip(df, tmp_path):
     ss2 = SliceSet(df)
     editor2 = SFEditor(ss2, namespace={}, path=path)
     assert editor2.code.value == TWO_SFS
+    # loaded, not run: a file never executes at construction (#16); Apply runs it
+    assert ss2.names == [] and "press Apply" in editor2.status.value
+    editor2.apply_button.click()
     assert ss2.sizes() == ss.sizes() == {"please": 2, "short": 3}
 
 
@@ -360,3 +366,114 @@ def test_sf_failing_on_every_row_is_an_error_not_a_warning(ss, tmp_path):
     html = editor.error.value
     assert "failed on every row, so its slice is empty" in html
     assert "preprocessor.." not in html
+
+
+# -- #16: background Apply, Cancel, safe files -----------------------------------------------
+ENDLESS = textwrap.dedent("""
+    @slicing_function()
+    def endless(x):
+        while True:
+            pass
+""")
+
+
+def test_background_apply_shows_busy_and_commits_on_wait(ss, tmp_path, golds, preds):
+    table = ScoreTable(ss, golds, preds, metrics=["accuracy"])
+    editor = make(ss, tmp_path, background=True)
+    seen = []
+    editor.observe(lambda c: seen.append(c["new"]), names="busy")
+    editor.code.value = TWO_SFS
+    editor.apply_button.click()
+    assert editor.wait(10)
+    assert seen == [True, False]
+    assert ss.names == ["please", "short"] and editor.last_result.ok
+    assert 'data-slice="short"' in table.table.value
+    assert editor.status.value.startswith("Applied: 2 added")
+    assert editor.cancel_button.disabled and editor.cancel_button.layout.display == "none"
+
+
+def test_cancel_stops_an_endless_sf_and_keeps_the_previous_state(ss, tmp_path):
+    import time
+
+    editor = make(ss, tmp_path, background=True)
+    editor.code.value = TWO_SFS
+    editor.apply_button.click()
+    editor.wait(10)
+    editor.code.value = TWO_SFS.replace("< 3", "< 9") + ENDLESS
+    editor.apply_button.click()
+    time.sleep(0.3)
+    assert editor.busy and editor.apply_button.disabled and not editor.cancel_button.disabled
+    editor.apply_button.click()  # a second click while busy queues nothing
+    t0 = time.perf_counter()
+    editor.cancel_button.click()
+    assert editor.wait(2)
+    assert time.perf_counter() - t0 < 1.0
+    result = editor.last_result
+    assert result.cancelled and not editor.busy
+    assert editor.status.value.startswith("Cancelled: nothing was changed")
+    assert "Cancelled while applying endless (line 10) (Cancel)" in editor.error.value
+    assert ss.sizes() == {"please": 2, "short": 3}
+    # still usable
+    editor.code.value = TWO_SFS
+    editor.apply_button.click()
+    assert editor.wait(10) and editor.last_result.ok
+
+
+def test_non_utf8_file_and_directory_are_shown_in_the_editor(df, tmp_path):
+    path = tmp_path / "latin.py"
+    path.write_bytes("x = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.warns(RuntimeWarning, match="not UTF-8"):
+        editor = SFEditor(SliceSet(df), namespace={}, path=path)
+    assert "it is not UTF-8 text" in editor.status.value
+    with pytest.warns(RuntimeWarning, match="is a folder"):
+        editor = SFEditor(SliceSet(df), namespace={}, path=tmp_path)
+    assert "is a folder, not a file" in editor.status.value
+    editor.code.value = TWO_SFS
+    editor.apply_button.click()
+    assert editor.last_result.ok
+
+
+def test_file_conflict_is_shown_with_both_texts_and_resolved_by_buttons(df, tmp_path):
+    path = tmp_path / "sfs.py"
+    a = SFEditor(SliceSet(df), namespace={}, path=path)
+    a.code.value = TWO_SFS
+    path.write_text("# someone else's\n")
+    a.code.value = TWO_SFS + "# mine\n"
+    assert a.conflict_box.layout.display is None
+    assert "changed on disk since the editor loaded it" in a.conflict_text.value
+    assert "someone else&#x27;s" in a.conflict_text.value
+    assert path.read_text() == "# someone else's\n"
+    a.load_theirs_button.click()
+    assert a.code.value == "# someone else's\n" and a.conflict_box.layout.display == "none"
+    a.code.value = "# mine again\n"
+    assert path.read_text() == "# mine again\n"
+
+
+def test_form_binding_never_replaces_user_variables(ss, tmp_path):
+    import re as re_module
+
+    ns = {"df": ss.df}
+    editor = make(ss, tmp_path, namespace=ns)
+    editor.code.value = ""
+    editor.form_name.value = "df"
+    editor.form_pattern.value = "love"
+    editor.add_button.click()
+    assert ns["df"] is ss.df and "df_sf = keyword_sf(['love'], name='df')" in editor.code.value
+    editor.form_name.value = "re"
+    editor.form_pattern.value = "song"
+    editor.add_button.click()
+    assert ns["re"] is re_module
+    editor.form_kind.value = "regex"
+    editor.form_name.value = ""
+    editor.form_pattern.value = "check"
+    editor.add_button.click()
+    assert ss.names == ["df", "re", "regex_check"] and editor.last_result.ok
+
+
+def test_closing_releases_the_slice_set_subscriptions(ss, golds, preds):
+    tables = [ScoreTable(ss, golds, preds, metrics=["accuracy"]) for _ in range(5)]
+    for t in tables[:4]:
+        t.close()
+    counts = [t.refresh_count for t in tables]
+    ss.add(keyword_sf(["love"]))
+    assert [t.refresh_count - c for t, c in zip(tables, counts, strict=True)] == [0, 0, 0, 0, 1]

@@ -163,3 +163,16 @@ def test_without_the_text_column_other_columns_are_shown(df):
     assert "<th>text</th>" in html and "<th>author</th>" in html
     assert "<mark>user1</mark>" in html  # the author column is highlighted
     assert shown(preview) == [1]
+
+
+def test_duplicate_column_names_are_shown_by_position():
+    import pandas as pd
+
+    from slicewidgets.slicing import SliceSet, keyword_sf
+
+    frame = pd.DataFrame([["check it", "a", "b"], ["nice", "c", "d"]],
+                         columns=["text", "author", "author"])
+    preview = SlicePreview(SliceSet(frame, [keyword_sf("check")]))
+    html = preview.table.value
+    assert html.count("<th>author</th>") == 2 and "<td>a</td><td>b</td>" in html
+    assert preview.error.value == ""

@@ -217,3 +217,13 @@ def test_metric_choice_drives_gap_column_and_chart(big):
     assert "<th>gap (f1)</th>" in table.table.value
     assert "f1 (bars: score" in table.chart.value
     assert table.refresh_count == 1
+
+
+def test_string_golds_status_counts_the_enabled_slices_and_shows_the_error(df):
+    from slicewidgets.slicing import SliceSet, keyword_sf
+
+    ss = SliceSet(df, [keyword_sf(["love"])])
+    golds = np.array(["spam", "ham"] * 5)
+    table = ScoreTable(ss, golds, golds, metrics=["accuracy"])
+    assert "(1 disabled)" not in table.status.value
+    assert table.status.value.startswith("1 slice ·")

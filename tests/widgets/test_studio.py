@@ -70,6 +70,8 @@ def test_the_workflow(df, golds, preds, sfs, tmp_path):
     # the editor's code is on disk: a new studio gets the same slices back
     studio2 = SliceStudio(df, golds=golds, preds=preds, sfs=sfs, path=tmp_path / "sfs.py",
                           namespace={})
+    assert "love" not in studio2.slice_set  # loaded, not run at construction (#16)
+    studio2.editor.apply_button.click()
     assert studio2.slice_set.sizes() == {**studio.slice_set.sizes(), "love": 2}
 
 

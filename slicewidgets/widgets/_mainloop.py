@@ -1,0 +1,67 @@
+"""Hand work from a background thread to the kernel's main loop.
+
+Widgets change their traits only on the thread that runs the kernel's event loop, so that
+their messages to the browser keep their order and never race the user's own code. A worker
+thread (an Apply, a training run) calls :meth:`MainLoop.call`: inside a kernel the function
+runs soon on the loop (``call_soon_threadsafe``); without a running loop (plain Python,
+headless tests) it waits in a queue that :meth:`MainLoop.drain` runs, from the caller's
+thread (``widget.wait()`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["MainLoop"]
+
+logger = logging.getLogger("slicewidgets.widgets")
+
+
+class MainLoop:
+    """The event loop of the thread that creates it (if one is running)."""
+
+    def __init__(self) -> None:
+        try:
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
+        self.thread = threading.current_thread()
+        self._queue: list[Callable[[], Any]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def live(self) -> bool:
+        """A running loop will run the calls by itself."""
+        return self.loop is not None and self.loop.is_running() and not self.loop.is_closed()
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` on the main loop (now, if already there and no loop is running)."""
+        if self.live:
+            assert self.loop is not None
+            self.loop.call_soon_threadsafe(_safe, fn)
+        elif threading.current_thread() is self.thread:
+            self.drain()
+            _safe(fn)
+        else:
+            with self._lock:
+                self._queue.append(fn)
+
+    def drain(self) -> None:
+        """Run the queued calls (no running loop: the caller's thread does it)."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                fn = self._queue.pop(0)
+            _safe(fn)
+
+
+def _safe(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # the callers show their own errors; never kill the loop
+        logger.exception("slicewidgets: a UI update failed")
