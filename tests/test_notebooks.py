@@ -95,6 +95,8 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, reques
     if _uses_spam_data(nb):
         data_dir = request.getfixturevalue("spam_data_dir")  # skips if the data is missing
         offline_env.setenv("SLICEWIDGETS_DATA_DIR", str(data_dir))
+    # what JupyterLab tells its kernels: the studio's default save file is per notebook
+    offline_env.setenv("JPY_SESSION_NAME", str(tmp_path / path.name))
     start = time.perf_counter()
     _execute(nb, tmp_path)
     elapsed = time.perf_counter() - start
@@ -105,7 +107,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, reques
     assert errors == []
     if any("SliceStudio(" in cell.source for cell in nb.cells if cell.cell_type == "code"):
         # the studio's save file went to the kernel's working directory, not into the repo
-        assert "mentions_shakira" in (tmp_path / "slicing_functions.py").read_text()
+        assert "mentions_shakira" in (tmp_path / f"{path.stem}.sfs.py").read_text()
 
 
 @pytest.mark.notebooks

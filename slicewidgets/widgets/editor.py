@@ -505,11 +505,14 @@ class SFEditor(WidgetBase):
         name = self.form_name.value.strip() or None
         column = self.form_column.value or "text"
         ignore = self.form_ignore_case.value
-        self.add_sf(kind, raw, name=name, column=column, ignore_case=ignore)
+        self.add_sf(kind, raw, name=name, column=column, ignore_case=ignore,
+                    background=self.background)
 
     def add_sf(self, kind: str, pattern: str, *, name: str | None = None,
-               column: str = "text", ignore_case: bool = True) -> ApplyResult | None:
-        """Append a ``keyword_sf``/``regex_sf`` line to the code and apply it.
+               column: str = "text", ignore_case: bool = True,
+               background: bool = False) -> ApplyResult | None:
+        """Append a ``keyword_sf``/``regex_sf`` line to the code and apply it (in this
+        thread, or in the background like the Add button).
 
         ``pattern`` is the comma-separated keywords (``kind="keyword"``) or the regular
         expression (``kind="regex"``). Invalid input is shown in :attr:`error`. The line
@@ -530,7 +533,7 @@ class SFEditor(WidgetBase):
         self.code.value = code + line
         self.form_pattern.value = ""
         self.form_name.value = ""
-        if self.background:
+        if background:
             self.apply_in_background()
             return None
         return self.apply()

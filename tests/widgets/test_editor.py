@@ -477,3 +477,26 @@ def test_closing_releases_the_slice_set_subscriptions(ss, golds, preds):
     counts = [t.refresh_count for t in tables]
     ss.add(keyword_sf(["love"]))
     assert [t.refresh_count - c for t, c in zip(tables, counts, strict=True)] == [0, 0, 0, 0, 1]
+
+
+def test_code_editor_is_the_codemirror_widget_with_columns_shift_enter_and_error_lines(
+        ss, tmp_path):
+    from slicewidgets.widgets.code import BUNDLE, CodeEditor
+
+    editor = make(ss, tmp_path)
+    assert isinstance(editor.code, CodeEditor)
+    assert editor.code.completions == ["text", "author"]
+    editor.code.value = TWO_SFS
+    editor.code._handle_custom_msg({"type": "apply"}, [])  # Shift+Enter in the browser
+    assert ss.names == ["please", "short"]
+    editor.code.value = TWO_SFS + "\nbad = keyword_sf(UNDEFINED)\n"
+    editor.code._handle_custom_msg({"type": "apply"}, [])
+    assert list(editor.code.errors) == ["9"]
+    assert editor.code.errors["9"].startswith("NameError in bad (line 9)")
+    editor.code.value = TWO_SFS
+    editor.apply_button.click()
+    assert editor.code.errors == {}
+    # the bundle ships in the package, as one ES module with a render function
+    text = BUNDLE.read_text()
+    assert BUNDLE.stat().st_size > 100_000 and "export{" in text.replace(" ", "")
+    assert "data-lm-suppress-shortcuts" in text
