@@ -42,12 +42,15 @@ NOTEBOOKS = ("studio_spam.ipynb",)  # copied by the ``lab`` fixture into the ser
 
 #: the SF a person types into the editor in step 2 (appended to whatever the editor holds)
 NEW_SF_NAME = "mentions_subscribe"
-NEW_SF_CODE = (
-    "\n"
-    "@slicing_function()\n"
-    f"def {NEW_SF_NAME}(x):\n"
-    "    return 'subscribe' in x.text.lower()\n"
-)
+NEW_SF_LINES = [
+    "",
+    "@slicing_function()",
+    f"def {NEW_SF_NAME}(x):",
+    "    if 'subscribe' in x.text.lower():",
+    "        return True",
+    "    return False",
+    "",
+]
 #: a syntax error typed in step 4: an unclosed parenthesis on its first line
 BROKEN_SF_CODE = "\n@slicing_function()\ndef broken_sf(x:\n    return True\n"
 
@@ -156,8 +159,31 @@ def toggle(page: Page, name: str):
     return box.locator("input[type=checkbox]")
 
 
-def editor_textarea(page: Page):
-    return page.locator(".sw-editor .sw-editor-code textarea")
+EDITOR_ROOT = ".sw-editor .sw-code-editor"
+
+NOTEBOOK_STATE_JS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  return {cells: nb.widgets.length, active: nb.activeCellIndex, mode: nb.mode};
+}"""
+
+
+def editor_text(page: Page) -> str:
+    """The CodeMirror document of the SF editor."""
+    return page.evaluate(
+        "() => document.querySelector('.sw-editor .sw-code-editor').cmView.state.doc.toString()")
+
+
+def current_indent(page: Page) -> int:
+    return page.evaluate("""() => {
+      const v = document.querySelector('.sw-editor .sw-code-editor').cmView;
+      const line = v.state.doc.lineAt(v.state.selection.main.head);
+      return line.text.length - line.text.trimStart().length;
+    }""")
+
+
+def editor_focused(page: Page) -> bool:
+    return page.evaluate(
+        "() => !!document.activeElement.closest('.sw-editor .sw-code-editor')")
 
 
 def apply_code(page: Page) -> None:
@@ -165,19 +191,39 @@ def apply_code(page: Page) -> None:
 
 
 def set_editor_text(page: Page, text: str) -> None:
-    area = editor_textarea(page)
-    area.fill(text)
-    expect(area).to_have_value(text)
+    """Replace the editor's text (as a paste would) and let it reach the kernel."""
+    page.evaluate("""(text) => {
+      const v = document.querySelector('.sw-editor .sw-code-editor').cmView;
+      v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: text}});
+    }""", text)
+    assert editor_text(page) == text
+    page.wait_for_timeout(500)  # the editor sends its text 250 ms after the last change
 
 
-def append_typed(page: Page, text: str) -> None:
-    """Type ``text`` at the end of the editor with real key presses."""
-    area = editor_textarea(page)
-    before = area.input_value()
-    area.click()
-    area.press("ControlOrMeta+End")
-    area.press_sequentially(text, delay=5)
-    expect(area).to_have_value(before + text)
+def type_code(page: Page, lines: list[str]) -> list[int]:
+    """Type ``lines`` at the end of the editor with real key presses: Enter for new lines
+    (CodeMirror indents), then Tab / Shift+Tab to reach each line's indentation.
+
+    Returns the indentation CodeMirror chose by itself after each Enter."""
+    page.locator(f"{EDITOR_ROOT} .cm-content").click()
+    page.keyboard.press("ControlOrMeta+End")
+    auto = []
+    for i, line in enumerate(lines):
+        if i:
+            page.keyboard.press("Escape")  # close a completion list, so Enter is a newline
+            page.keyboard.press("Enter")
+        indent = len(line) - len(line.lstrip(" "))
+        have = current_indent(page)
+        auto.append(have)
+        while have < indent:
+            page.keyboard.press("Tab")
+            have = current_indent(page)
+        while have > indent:
+            page.keyboard.press("Shift+Tab")
+            have = current_indent(page)
+        page.keyboard.type(line.lstrip(" "), delay=5)
+    page.keyboard.press("Escape")
+    return auto
 
 
 def training_progress(page: Page) -> tuple[float, float]:
@@ -276,13 +322,23 @@ def test_01b_a_perfect_slice_is_not_flagged_worse(page, studio):
 
 
 def test_02_typed_sf_gains_its_row(lab, page, studio, shots, expected_sizes):
-    append_typed(page, NEW_SF_CODE)
-    apply_code(page)
+    before = editor_text(page)
+    notebook_before = page.evaluate(NOTEBOOK_STATE_JS)
+    auto = type_code(page, NEW_SF_LINES)
+    assert editor_text(page) == before.rstrip("\n") + "\n" + "\n".join(NEW_SF_LINES)
+    # CodeMirror indented the body of the def and of the if by itself
+    assert auto[3] == 4 and auto[4] == 8, auto
+    assert editor_focused(page)  # Tab indented: the focus never left the editor
+    # no key reached the notebook: letters like a/b/d/m are command-mode shortcuts
+    page.keyboard.type("# abdm", delay=5)
+    assert page.evaluate(NOTEBOOK_STATE_JS) == notebook_before
+    page.keyboard.press("Shift+Enter")  # Apply, not "run cell"
     row = score_row(page, NEW_SF_NAME)
     expect(row).to_have_count(1, timeout=60_000)
     expect(row.locator(".sw-n")).to_have_text(str(expected_sizes[NEW_SF_NAME]))
     expect(page.locator(".sw-editor-error")).to_have_text("")
     expect(toggle(page, NEW_SF_NAME)).to_be_checked()
+    assert page.evaluate(NOTEBOOK_STATE_JS) == notebook_before
     # the SFs already there keep their rows and sizes
     for sf in notebook_sfs():
         expect(score_row(page, sf.name).locator(".sw-n")).to_have_text(str(expected_sizes[sf.name]))
@@ -309,9 +365,9 @@ def test_03_toggle_off_removes_the_row(page, studio, shots, expected_sizes):
 
 
 def test_04_syntax_error_shows_inline(page, studio, shots, expected_sizes):
-    good = editor_textarea(page).input_value()
+    good = editor_text(page)
     n_rows = page.locator(".sw-score-table tr[data-slice]").count()
-    append_typed(page, BROKEN_SF_CODE)
+    set_editor_text(page, good + BROKEN_SF_CODE)
     apply_code(page)
     error = page.locator(".sw-editor-error")
     expect(error).to_contain_text("line", timeout=30_000)
@@ -319,6 +375,9 @@ def test_04_syntax_error_shows_inline(page, studio, shots, expected_sizes):
     bad_line = (good + BROKEN_SF_CODE).splitlines().index("def broken_sf(x:") + 1
     expect(error).to_contain_text(re.compile(rf"\bline {bad_line}\b"))
     expect(error).to_contain_text("broken_sf")  # the SF the error is in
+    # and the editor marks that line
+    expect(page.locator(f"{EDITOR_ROOT} .cm-sw-error-line")).to_have_attribute(
+        "data-error-line", str(bad_line))
     expect(score_row(page, "broken_sf")).to_have_count(0)
     # nothing applied: the table still has its rows, with their sizes
     expect(page.locator(".sw-score-table tr[data-slice]")).to_have_count(n_rows)
@@ -331,6 +390,7 @@ def test_04_syntax_error_shows_inline(page, studio, shots, expected_sizes):
     apply_code(page)
     expect(error).to_have_text("", timeout=30_000)
     expect(page.locator(".sw-score-table tr[data-slice]")).to_have_count(n_rows)
+    expect(page.locator(f"{EDITOR_ROOT} .cm-sw-error-line")).to_have_count(0)
     assert_no_new_js_errors(page, "the syntax error round trip")
 
 
