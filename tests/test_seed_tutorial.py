@@ -13,7 +13,7 @@ import pytest
 def tutorial(spam_splits):
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
-    from textblob import TextBlob
+    TextBlob = pytest.importorskip("textblob", reason="the 'tutorial' extra (textblob) is not installed").TextBlob
 
     from slicewidgets.datasets import df_to_features
     from slicewidgets.preprocess import preprocessor

@@ -12,6 +12,13 @@ The names mirror ``snorkel.classification``: Snorkel code runs with its import l
 This subpackage imports torch; ``import slicewidgets`` does not.
 """
 
+try:  # torch comes with the 'learn' extra; say so instead of a bare ModuleNotFoundError
+    import torch  # noqa: F401
+except ModuleNotFoundError as _err:
+    from slicewidgets._optional import missing_extra
+
+    raise missing_extra(_err, purpose="slicewidgets.classification") from None
+
 from slicewidgets.classification._config import (
     AdamaxOptimizerConfig,
     AdamOptimizerConfig,

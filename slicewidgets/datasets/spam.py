@@ -673,9 +673,10 @@ def spam_tutorial_sfs() -> list:
 
     @preprocessor(memoize=True)
     def textblob_sentiment(x):
-        from textblob import TextBlob
+        from slicewidgets._optional import import_optional
 
-        x.polarity = TextBlob(x.text).sentiment.polarity
+        textblob = import_optional("textblob", purpose="The tutorial's textblob_polarity SF")
+        x.polarity = textblob.TextBlob(x.text).sentiment.polarity
         return x
 
     @slicing_function(pre=[textblob_sentiment])

@@ -94,8 +94,9 @@ class SliceSyntheticData:
 
     def tensors(self, split: str) -> tuple[Any, Any]:
         """``(X, Y)``: float32 features ``[n, 2]`` and int64 labels ``[n]`` (torch tensors)."""
-        import torch
+        from slicewidgets._optional import import_optional
 
+        torch = import_optional("torch", purpose="SliceSyntheticData.tensors")
         df = self.frame(split)
         X = torch.tensor(df[["x0", "x1"]].to_numpy(), dtype=torch.float32)
         Y = torch.tensor(df["label"].to_numpy(), dtype=torch.long)

@@ -38,7 +38,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
+
+try:  # torch comes with the 'learn' extra; say so instead of a bare ModuleNotFoundError
+    import torch
+except ModuleNotFoundError as _err:
+    from slicewidgets._optional import missing_extra
+
+    raise missing_extra(_err, purpose="Slice-aware learning (slicewidgets.slicing.sliceaware)") from None
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import WeightedRandomSampler

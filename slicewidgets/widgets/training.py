@@ -230,8 +230,9 @@ class TrainingPanel(WidgetBase):
         slice_set
             The :class:`~slicewidgets.slicing.SliceSet` of the same rows.
         """
-        import torch
+        from slicewidgets._optional import import_optional
 
+        torch = import_optional("torch", purpose="TrainingPanel")
         from slicewidgets.analysis.scorer import Scorer
         from slicewidgets.classification import DictDataset
         from slicewidgets.slicing.sliceaware import PlainClassifier, SliceAwareClassifier

@@ -19,6 +19,7 @@ from slicewidgets.analysis.report import FLAGS, REPORT_COLUMNS
 @pytest.fixture(scope="module")
 def seed(spam_splits):
     """The tutorial's five SFs, S on the test set, LogisticRegression predictions."""
+    pytest.importorskip("textblob", reason="the 'tutorial' extra (textblob) is not installed")
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 

@@ -483,6 +483,7 @@ def test_download_custom_urls_and_empty(real_dir: Path, tmp_path: Path, monkeypa
 
 
 def test_spam_tutorial_sfs_give_the_tutorial_slice_sizes(spam_splits):
+    pytest.importorskip("textblob", reason="the 'tutorial' extra (textblob) is not installed")
     from slicewidgets.datasets import spam_tutorial_sfs
     from slicewidgets.slicing import PandasSFApplier
 
