@@ -6,10 +6,15 @@ gaps to the overall score, tests and flags), model comparisons, slice overlaps a
 on it.
 """
 
-from slicewidgets.analysis._fast import metric_from_counts, slice_counts
-from slicewidgets.analysis._membership import as_membership
+from slicewidgets.analysis._fast import (
+    BINARY_COUNT_METRICS,
+    COUNT_METRICS,
+    metric_from_counts,
+    slice_counts,
+)
 from slicewidgets.analysis.metrics import METRICS, Metric, metric_score
 from slicewidgets.analysis.scorer import Scorer
+from slicewidgets.membership import as_membership
 
 _LAZY = {
     # statistics, comparisons, overlaps (scipy) and plots (matplotlib), imported on first use
@@ -24,6 +29,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "BINARY_COUNT_METRICS",
+    "COUNT_METRICS",
     "METRICS",
     "Metric",
     "Scorer",

@@ -15,10 +15,12 @@ __all__ = [
     "BINARY_COUNT_METRICS",
     "COUNT_METRICS",
     "COUNT_NAMES",
+    "is_binary",
     "metric_from_counts",
     "overall_counts",
     "row_indicators",
     "slice_counts",
+    "valid_rows",
 ]
 
 #: metrics computable from counts for any labels
@@ -29,6 +31,45 @@ BINARY_COUNT_METRICS = ("precision", "recall", "f1", "fbeta", "matthews_corrcoef
 COUNT_NAMES = ("n_valid", "correct", "tp", "fp", "fn", "pred_nonabstain")
 
 
+def valid_rows(golds: np.ndarray, *preds: np.ndarray | None,
+               abstain_label: int | None = -1) -> np.ndarray:
+    """The rows a built-in metric scores: neither the gold nor any prediction is
+    ``abstain_label`` (every row when it is ``None``; ``None`` predictions are skipped).
+
+    Examples
+    --------
+    >>> valid_rows(np.array([1, -1, 0]), np.array([1, 1, -1])).tolist()
+    [True, False, False]
+    """
+    valid = np.ones(len(golds), dtype=bool)
+    if abstain_label is not None:
+        valid &= golds != abstain_label
+        for labels in preds:
+            if labels is not None:
+                valid &= labels != abstain_label
+    return valid
+
+
+def is_binary(golds: np.ndarray, preds: np.ndarray | None = None,
+              abstain_label: int | None = -1) -> bool:
+    """Every label of ``golds`` and ``preds`` other than ``abstain_label`` is 0 or 1.
+
+    Examples
+    --------
+    >>> is_binary(np.array([0, 1, -1]), np.array([1, 1, 0])), is_binary(np.array([0, 2]))
+    (True, False)
+    """
+    for labels in (golds, preds):
+        if labels is None:
+            continue
+        ok = (labels == 0) | (labels == 1)
+        if abstain_label is not None:
+            ok |= labels == abstain_label
+        if not ok.all():
+            return False
+    return True
+
+
 def row_indicators(golds: np.ndarray, preds: np.ndarray,
                    abstain_label: int | None = -1) -> np.ndarray:
     """The ``(n, 7)`` boolean row indicators counted by :func:`slice_counts`: the columns of
@@ -37,10 +78,7 @@ def row_indicators(golds: np.ndarray, preds: np.ndarray,
 
 
 def _indicators(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None) -> np.ndarray:
-    valid = np.ones(len(golds), dtype=bool)
-    if abstain_label is not None:
-        valid &= golds != abstain_label
-        valid &= preds != abstain_label
+    valid = valid_rows(golds, preds, abstain_label=abstain_label)
     g1 = golds == 1
     p1 = preds == 1
     V = np.empty((len(golds), len(COUNT_NAMES) + 1), dtype=bool)

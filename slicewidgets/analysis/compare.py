@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from slicewidgets.analysis import stats
-from slicewidgets.analysis._fast import metric_from_counts
-from slicewidgets.analysis.report import (
-    _check_auc_probs,
-    _is_binary,
-    _ResultTable,
-    _slices_of,
-    _stack_results,
-    _table_columns,
-    check_options,
-    decide_flag,
-    make_rng,
+from slicewidgets.analysis._fast import is_binary, metric_from_counts, valid_rows
+from slicewidgets.analysis.estimators import (
+    call_metric,
+    row_bootstrap,
     undefined_mask,
     undefined_reason,
 )
-from slicewidgets.analysis.scorer import Scorer, _lengths_message
+from slicewidgets.analysis.flags import decide_flag
+from slicewidgets.analysis.scorer import Scorer
+from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
+from slicewidgets.analysis.validation import (
+    check_auc_probs,
+    check_options,
+    lengths_message,
+    make_rng,
+    slices_of,
+)
 from slicewidgets.utils import to_int_label_array
 
 __all__ = ["COMPARISON_COLUMNS", "ModelComparison", "compare_models"]
@@ -46,9 +47,7 @@ _NEEDS = {
 
 def _row_bits(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None,
               wanted: Sequence[str]) -> np.ndarray:
-    valid = np.ones(len(golds), dtype=bool)
-    if abstain_label is not None:
-        valid &= (golds != abstain_label) & (preds != abstain_label)
+    valid = valid_rows(golds, preds, abstain_label=abstain_label)
     g1, p1 = golds == 1, preds == 1
     bits = {
         "valid": valid, "correct": valid & (golds == preds), "tp": valid & g1 & p1,
@@ -192,12 +191,15 @@ def _count_metrics(metrics, joint: _Joint, confidence, n_boot, rng, names) -> di
     return out
 
 
-def _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain, confidence, n_boot, rng):
+def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
+             probs_a: np.ndarray | None, probs_b: np.ndarray | None, membership: np.ndarray,
+             abstain_label: int | None, confidence: float, n_boot: int,
+             rng: np.random.Generator) -> _Rows:
     for label, probs in (("probs_a", probs_a), ("probs_b", probs_b)):
-        _check_auc_probs(probs, label, f": pass {label}")
-    valid = np.ones(len(golds), dtype=bool)
-    if abstain is not None:
-        valid &= (golds != abstain) & (preds_a != abstain) & (preds_b != abstain)
+        check_auc_probs(probs, label, f": pass {label}")
+    assert probs_a is not None and probs_b is not None
+    M = membership
+    valid = valid_rows(golds, preds_a, preds_b, abstain_label=abstain_label)
     k = M.shape[1]
     res = _Rows(k + 1, "paired bootstrap (rows)")
     m = np.zeros(k + 1, dtype=np.int64)
@@ -241,15 +243,14 @@ def _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain, confidence, 
     return res
 
 
-def _generic(name, func, builtin, golds, pa, pb, qa, qb, M, abstain, confidence, n_boot, rng):
-    def call(preds, probs, idx):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = func(golds[idx], None if preds is None else preds[idx],
-                             None if probs is None else probs[idx])
-        except ValueError as err:
-            return str(err)
+def _generic(name: str, func: Callable[..., Any], *, builtin: bool, golds: np.ndarray,
+             preds_a: np.ndarray, preds_b: np.ndarray, probs_a: np.ndarray | None,
+             probs_b: np.ndarray | None, membership: np.ndarray, abstain_label: int | None,
+             confidence: float, n_boot: int, rng: np.random.Generator) -> _Rows:
+    def call(preds: np.ndarray, probs: np.ndarray | None, idx: np.ndarray) -> float | str:
+        value = call_metric(func, golds, preds, probs, idx)
+        if isinstance(value, str):
+            return value
         if isinstance(value, dict):
             raise TypeError(
                 f"compare_models cannot compare the dict-valued custom metric {name!r}; "
@@ -257,13 +258,19 @@ def _generic(name, func, builtin, golds, pa, pb, qa, qb, M, abstain, confidence,
             )
         return float(value)
 
-    func(golds, pa, qa)  # errors on all rows propagate, as in Scorer.score
-    func(golds, pb, qb)
+    def delta(draw: np.ndarray) -> list[float] | None:
+        ra, rb = call(preds_a, probs_a, draw), call(preds_b, probs_b, draw)
+        if isinstance(ra, str) or isinstance(rb, str):
+            return None
+        return [rb - ra]
+
+    M = membership
+    func(golds, preds_a, probs_a)  # errors on all rows propagate, as in Scorer.score
+    func(golds, preds_b, probs_b)
     k = M.shape[1]
     res = _Rows(k + 1, "paired bootstrap (rows)")
-    valid = np.ones(len(golds), dtype=bool)
-    if builtin and abstain is not None and name != "coverage":
-        valid &= (golds != abstain) & (pa != abstain) & (pb != abstain)
+    valid = (valid_rows(golds, preds_a, preds_b, abstain_label=abstain_label)
+             if builtin and name != "coverage" else np.ones(len(golds), dtype=bool))
     m = np.zeros(k + 1, dtype=np.int64)
     for j in range(k + 1):
         idx = np.arange(len(golds)) if j == 0 else np.flatnonzero(M[:, j - 1])
@@ -271,7 +278,7 @@ def _generic(name, func, builtin, golds, pa, pb, qa, qb, M, abstain, confidence,
         if not len(idx):
             res.undefined[j] = "empty slice: no rows"
             continue
-        va, vb = call(pa, qa, idx), call(pb, qb, idx)
+        va, vb = call(preds_a, probs_a, idx), call(preds_b, probs_b, idx)
         res.a[j] = np.nan if isinstance(va, str) else va
         res.b[j] = np.nan if isinstance(vb, str) else vb
         if isinstance(va, str) or isinstance(vb, str):
@@ -279,12 +286,7 @@ def _generic(name, func, builtin, golds, pa, pb, qa, qb, M, abstain, confidence,
                 f"{who}: {name} undefined on this slice: {v}"
                 for who, v in (("a", va), ("b", vb)) if isinstance(v, str))
             continue
-        reps = np.full(n_boot, np.nan)
-        for r in range(n_boot):
-            draw = idx[rng.integers(0, len(idx), len(idx))]
-            ra, rb = call(pa, qa, draw), call(pb, qb, draw)
-            if not (isinstance(ra, str) or isinstance(rb, str)):
-                reps[r] = rb - ra
+        reps = row_bootstrap(delta, idx, n_boot, rng)[:, 0]
         low, high, mj = stats.percentile_interval(reps[:, None],
                                                   np.array([res.b[j] - res.a[j]]), confidence)
         res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
@@ -389,7 +391,7 @@ def compare_models(
     if len(names) != 2:
         raise ValueError(f"names must hold two model names, got {names!r}.")
     rng = make_rng(random_state)
-    slice_names, M = _slices_of(S, golds)
+    slice_names, M = slices_of(S, golds)
     golds = to_int_label_array(golds)
     preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
     probs_a = None if probs_a is None else np.asarray(probs_a, dtype=float)
@@ -401,13 +403,13 @@ def compare_models(
     if probs_b is not None:
         lengths["probs_b"] = len(probs_b)
     if len(set(lengths.values())) > 1:
-        raise ValueError(_lengths_message(lengths))
+        raise ValueError(lengths_message(lengths))
     for probs in (probs_a, probs_b):
         if probs is not None and probs.ndim != 2:
             raise ValueError(f"probs must have shape [n, n_classes], got {probs.shape}.")
     abstain = scorer.abstain_label
-    builtin = set(scorer._builtin)
-    binary = _is_binary(golds, preds_a, abstain) and _is_binary(golds, preds_b, abstain)
+    builtin = set(scorer.builtin_metrics)
+    binary = is_binary(golds, preds_a, abstain) and is_binary(golds, preds_b, abstain)
     counted = [m for m in scorer.metrics if m in builtin and (
         m in ("accuracy", "coverage") or (binary and m in _NEEDS))]
     rows: dict[str, _Rows] = {}
@@ -417,12 +419,16 @@ def compare_models(
     for name, func in scorer.metrics.items():
         if name in rows:
             continue
-        if name == "roc_auc" and name in builtin and _is_binary(golds, None, abstain):
-            rows[name] = _roc_auc(golds, preds_a, preds_b, probs_a, probs_b, M, abstain,
-                                  confidence, n_boot, rng)
+        if name == "roc_auc" and name in builtin and is_binary(golds, None, abstain):
+            rows[name] = _roc_auc(golds=golds, preds_a=preds_a, preds_b=preds_b,
+                                  probs_a=probs_a, probs_b=probs_b, membership=M,
+                                  abstain_label=abstain, confidence=confidence,
+                                  n_boot=n_boot, rng=rng)
         else:
-            rows[name] = _generic(name, func, name in builtin, golds, preds_a, preds_b,
-                                  probs_a, probs_b, M, abstain, confidence, n_boot, rng)
+            rows[name] = _generic(name, func, builtin=name in builtin, golds=golds,
+                                  preds_a=preds_a, preds_b=preds_b, probs_a=probs_a,
+                                  probs_b=probs_b, membership=M, abstain_label=abstain,
+                                  confidence=confidence, n_boot=n_boot, rng=rng)
     rows = {m: rows[m] for m in scorer.metrics}
     sizes = np.concatenate([[len(golds)], np.count_nonzero(M, axis=0)]).astype(np.int64)
     columns = _assemble(["overall", *slice_names], sizes, rows, alpha=alpha, min_n=min_n,
@@ -436,7 +442,7 @@ def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_wid
               confidence, names) -> dict[str, np.ndarray]:
     k1, metrics = len(labels), list(rows)
     n_m = len(metrics)
-    a, b, low, high, p, n_scored = _stack_results(rows, ("a", "b", "low", "high", "p",
+    a, b, low, high, p, n_scored = stack_results(rows, ("a", "b", "low", "high", "p",
                                                          "n_scored"))
     n_scored = n_scored.astype(np.int64)
     delta = b - a
@@ -455,13 +461,13 @@ def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_wid
         )
         return flag, reason, res.test[j]
 
-    return _table_columns(
+    return table_columns(
         COMPARISON_COLUMNS, labels, sizes, rows, row_flag, score_a=a, score_b=b, delta=delta,
         ci_low=low, ci_high=high, p_value=p, q_value=q, n_scored=n_scored,
     )
 
 
-class ModelComparison(_ResultTable):
+class ModelComparison(ResultTable):
     """Per-slice paired comparison of two models (see :func:`compare_models`).
 
     Immutable; ``delta = score_b - score_a`` with its interval, p- and q-value and a flag

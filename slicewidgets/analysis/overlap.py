@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slicewidgets.analysis._membership import as_membership
+from slicewidgets.membership import as_membership
 
 __all__ = ["SliceOverlap", "slice_overlap"]
 

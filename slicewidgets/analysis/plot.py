@@ -11,11 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FLAG_COLORS", "plot_slice_overlap", "plot_slice_report"]
+from slicewidgets.analysis.rendering import FLAG_COLORS  # marker colours = the tables' hues
 
-#: Marker colour per flag (the same hues as the HTML tables).
-FLAG_COLORS = {"worse": "#b3261e", "better": "#1b6e2d", "no-evidence": "#9e9e9e",
-               "ok": "#1a4d8f"}
+__all__ = ["FLAG_COLORS", "plot_slice_overlap", "plot_slice_report"]
 
 
 def _axes(ax: Any, height: float):

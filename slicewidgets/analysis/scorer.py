@@ -8,35 +8,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from slicewidgets.analysis._fast import (
     BINARY_COUNT_METRICS,
     COUNT_METRICS,
+    is_binary,
     metric_from_counts,
     overall_counts,
     row_indicators,
     slice_counts,
 )
-from slicewidgets.analysis._membership import membership_values
 from slicewidgets.analysis.metrics import METRICS, metric_score
-from slicewidgets.utils import to_int_label_array
+from slicewidgets.analysis.validation import check_labels
+from slicewidgets.membership import membership_values
 
 __all__ = ["Scorer"]
 
 PROBS_METRICS = tuple(name for name, m in METRICS.items() if "probs" in m.inputs)
-
-
-def _lengths_message(lengths: Mapping[str, int]) -> str:
-    names = list(lengths)
-    if len(names) <= 2:
-        listed = " and ".join(names)
-    else:  # Snorkel's wording: "S, golds, preds, and probs"
-        listed = ", ".join(names[:-1]) + ", and " + names[-1]
-    parts = ", ".join(f"{k} has {v}" for k, v in lengths.items())
-    return (
-        f"{listed} must have the same number of elements: {parts}. "
-        "Compute them on the same rows."
-    )
 
 
 class Scorer:
@@ -101,36 +90,24 @@ class Scorer:
     def __repr__(self) -> str:
         return f"Scorer(metrics={list(self.metrics)}, abstain_label={self.abstain_label})"
 
+    @property
+    def builtin_metrics(self) -> tuple[str, ...]:
+        """The metrics named from :data:`METRICS`, in order (the others are custom functions)."""
+        return tuple(self._builtin)
+
     # -- validation ---------------------------------------------------------------------------
-    def _check(self, golds, preds, probs, S_len: int | None = None):
-        golds = to_int_label_array(golds)
-        if preds is not None:
-            preds = to_int_label_array(preds)
-        if probs is not None:
-            probs = np.asarray(probs, dtype=float)
-            if probs.ndim != 2:
-                raise ValueError(
-                    f"probs must have shape [n, n_classes], got {probs.shape}; build it with "
-                    "preds_to_probs(preds, n_classes) or model.predict_proba(X)."
-                )
-        lengths = {} if S_len is None else {"S": S_len}
-        lengths["golds"] = len(golds)
-        if preds is not None:
-            lengths["preds"] = len(preds)
-        if probs is not None:
-            lengths["probs"] = len(probs)
-        if len(set(lengths.values())) > 1:
-            raise ValueError(_lengths_message(lengths))
-        if probs is not None and any(m in PROBS_METRICS for m in self._builtin):
-            sums = probs.sum(axis=1)
-            bad = np.flatnonzero(~(np.abs(sums - 1) <= 1e-4))  # NaN rows are bad too
-            if len(bad):
-                raise ValueError(
-                    f"probs rows must sum to 1 for {[m for m in self._builtin if m in PROBS_METRICS]}"
-                    f": row {int(bad[0])} sums to {sums[bad[0]]:.6g} ({len(bad)} rows off). "
-                    "Pass probabilities (e.g. softmax outputs), not scores."
-                )
-        return golds, preds, probs
+    def check_inputs(
+        self, golds: ArrayLike, preds: ArrayLike | None = None, probs: ArrayLike | None = None,
+        *, S_len: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``golds``, ``preds`` and ``probs`` as arrays, checked for this scorer's metrics.
+
+        Labels become integer arrays, ``probs`` a 2-D float array; every array (and ``S``, of
+        ``S_len`` rows) must have the same length, and ``probs`` rows must sum to 1 when a
+        probability metric is scored. Raises ``ValueError`` naming what differs.
+        """
+        probs_metrics = [m for m in self._builtin if m in PROBS_METRICS]
+        return check_labels(golds, preds, probs, S_len=S_len, probs_metrics=probs_metrics)
 
     # -- scoring ------------------------------------------------------------------------------
     def score(
@@ -142,7 +119,7 @@ class Scorer:
         """Every metric on all rows: ``{metric: score}``."""
         if len(golds) == 0:
             raise ValueError("Cannot score empty labels")
-        golds, preds, probs = self._check(golds, preds, probs)
+        golds, preds, probs = self.check_inputs(golds, preds, probs)
         return self._score(golds, preds, probs)
 
     def _score(self, golds, preds, probs, skip: Mapping[str, float] | None = None
@@ -217,7 +194,7 @@ class Scorer:
         names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
         if len(golds) == 0:
             raise ValueError("Cannot score empty labels")
-        golds, preds, probs = self._check(golds, preds, probs, S_len=M.shape[0])
+        golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=M.shape[0])
         fast = self._fast_metrics(golds, preds)
         overall_fast: dict[str, float] = {}
         V = row_indicators(golds, preds, self.abstain_label) if fast else None
@@ -263,7 +240,7 @@ class Scorer:
                 out.append(m)
             elif m in BINARY_COUNT_METRICS and m != "fbeta":
                 if binary is None:
-                    binary = _is_binary(golds, preds, self.abstain_label)
+                    binary = is_binary(golds, preds, self.abstain_label)
                 if binary:
                     out.append(m)
         return out
@@ -315,14 +292,3 @@ def _as_dataframe(result: dict[str, dict[str, float]], columns: list[str]) -> pd
             len(rows), len(columns))
         return pd.DataFrame(values, index=list(result), columns=columns)
     return pd.DataFrame.from_dict(result).transpose()
-
-
-def _is_binary(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None) -> bool:
-    """Every label other than ``abstain_label`` is 0 or 1."""
-    for labels in (golds, preds):
-        ok = (labels == 0) | (labels == 1)
-        if abstain_label is not None:
-            ok |= labels == abstain_label
-        if not ok.all():
-            return False
-    return True

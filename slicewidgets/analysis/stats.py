@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from slicewidgets.analysis.validation import check_confidence, check_n_boot
+
 __all__ = [
     "benjamini_hochberg",
     "bootstrap_auc",
@@ -61,30 +63,6 @@ __all__ = [
 
 #: Cochran's rule: the normal approximation is used when every expected count is at least this.
 MIN_EXPECTED = 5.0
-
-
-# -- argument checks -------------------------------------------------------------------------
-def check_confidence(confidence: Any) -> float:
-    """Validate a confidence level: a number strictly between 0 and 1."""
-    ok = isinstance(confidence, (int, float, np.integer, np.floating)) and not isinstance(
-        confidence, bool)
-    value = float(confidence) if ok else float("nan")
-    if not 0.0 < value < 1.0:
-        raise ValueError(
-            f"confidence must be a number strictly between 0 and 1, got {confidence!r}; "
-            "use e.g. confidence=0.95 for 95% intervals."
-        )
-    return value
-
-
-def check_n_boot(n_boot: Any) -> int:
-    """Validate a number of bootstrap resamples: an integer >= 1."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-        raise ValueError(
-            f"n_boot must be an integer >= 1, got {n_boot!r}; use e.g. n_boot=1000 "
-            "(more resamples give more stable intervals)."
-        )
-    return int(n_boot)
 
 
 def z_value(confidence: float) -> float:

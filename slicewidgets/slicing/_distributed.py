@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slicewidgets.analysis._fast import (
+from slicewidgets.analysis import (
     BINARY_COUNT_METRICS,
     COUNT_METRICS,
     metric_from_counts,

@@ -23,13 +23,13 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from slicewidgets._row import frame_rows
+from slicewidgets.membership import ApplierMetadata, SliceMembership, to_recarray
 from slicewidgets.slicing.sf import (
     CombinedSlicingFunction,
     KeywordSlicingFunction,
@@ -39,10 +39,11 @@ from slicewidgets.slicing.sf import (
 )
 
 __all__ = [
-    "ApplierMetadata",
+    "ApplierMetadata",  # these three live in slicewidgets.membership (shared with analysis)
+    "SliceMembership",
+    "to_recarray",
     "PandasSFApplier",
     "SFApplier",
-    "SliceMembership",
     "compute_masks",
     "check_sfs",
 ]
@@ -50,116 +51,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
-MAX_FAULT_ROWS = 100
-
-
-@dataclass
-class ApplierMetadata:
-    """What happened while applying SFs with ``fault_tolerant=True``.
-
-    Attributes
-    ----------
-    faults
-        Number of failing rows per SF name (as Snorkel's ``ApplierMetadata.faults``).
-    fault_rows
-        Index labels of the first failing rows per SF (at most 100 each).
-    errors
-        The first error message per SF.
-    """
-
-    faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    fault_rows: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def record(self, name: str, index: Any, err: BaseException, count: int = 1) -> None:
-        self.faults[name] += count
-        rows = self.fault_rows[name]
-        if len(rows) < MAX_FAULT_ROWS:
-            rows.append(index)
-        self.errors.setdefault(name, f"{type(err).__name__}: {err}")
-
-    def merge(self, other: ApplierMetadata) -> None:
-        for name, count in other.faults.items():
-            self.faults[name] += count
-            room = MAX_FAULT_ROWS - len(self.fault_rows[name])
-            self.fault_rows[name].extend(other.fault_rows.get(name, [])[:max(room, 0)])
-        for name, msg in other.errors.items():
-            self.errors.setdefault(name, msg)
-
-
-class SliceMembership:
-    """Boolean membership of ``n`` rows in ``k`` named slices.
-
-    Parameters
-    ----------
-    names
-        Slice names, in order.
-    matrix
-        Boolean array of shape ``(n, k)``.
-    meta
-        Faults recorded while computing it.
-
-    Examples
-    --------
-    >>> m = SliceMembership(["a", "b"], np.array([[True, False], [True, True]]))
-    >>> m["b"].tolist(), m.sizes.tolist()
-    ([False, True], [2, 1])
-    >>> m.to_recarray().dtype.names
-    ('a', 'b')
-    """
-
-    def __init__(self, names: Sequence[str], matrix: np.ndarray,
-                 meta: ApplierMetadata | None = None) -> None:
-        matrix = np.asarray(matrix, dtype=bool)
-        if matrix.ndim != 2 or matrix.shape[1] != len(names):
-            raise ValueError(
-                f"membership matrix must have shape (n, {len(names)}), got {matrix.shape}."
-            )
-        self.names = list(names)
-        self.matrix = matrix
-        self.meta = meta if meta is not None else ApplierMetadata()
-
-    def __len__(self) -> int:
-        return self.matrix.shape[0]
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.matrix[:, self.names.index(name)]
-        except ValueError:
-            raise KeyError(f"No slice named {name!r}; slices are {self.names}.") from None
-
-    @property
-    def sizes(self) -> np.ndarray:
-        """Number of rows in each slice."""
-        return self.matrix.sum(axis=0)
-
-    def to_recarray(self) -> np.recarray:
-        """Snorkel's ``S``: one ``int64`` 0/1 field per slice."""
-        return to_recarray(self.names, self.matrix)
-
-    def __repr__(self) -> str:
-        sizes = ", ".join(f"{n}={s}" for n, s in zip(self.names, self.sizes.tolist(), strict=True))
-        return f"SliceMembership({len(self)} rows; {sizes})"
-
-
-def to_recarray(names: Sequence[str], matrix: np.ndarray) -> np.recarray:
-    """Snorkel's ``S`` from names and an ``(n, k)`` membership matrix: one ``int64`` field
-    per name, values 0/1.
-
-    Examples
-    --------
-    >>> to_recarray(["a", "b"], np.array([[True, False], [False, False]])).a.tolist()
-    [1, 0]
-    """
-    names = list(names)
-    matrix = np.asarray(matrix)
-    n = matrix.shape[0]
-    dtype = np.dtype([(name, np.int64) for name in names])
-    if not names:
-        return np.recarray(n, dtype=dtype)
-    values = np.empty((n, len(names)), dtype=np.int64)  # C order: one record per row
-    np.copyto(values, matrix, casting="unsafe")
-    return values.view(dtype).reshape(n).view(np.recarray)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,8 +90,7 @@ def slice_label_names(task_name: str, slice_name: str) -> tuple[str, str]:
 
 def _slice_columns(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
     """Slice names and an int64 ``(n, k)`` matrix of -1/0/1 from any accepted form of ``S``."""
-    from slicewidgets.analysis._membership import membership_columns
-    from slicewidgets.slicing.apply import SliceMembership
+    from slicewidgets.membership import SliceMembership, membership_columns
 
     if isinstance(S, SliceMembership):
         return list(S.names), np.asarray(S.matrix, dtype=np.int64)

@@ -11,6 +11,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
+from slicewidgets.analysis.rendering import FLAG_COLORS, format_value, is_missing
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.widgets import _style
@@ -30,12 +31,8 @@ REPORT_COLUMNS = ["slice", "n", "metric", "score", "ci_low", "ci_high", "gap", "
                   "q_value", "flag", "reason"]
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    return f"{float(value):.{digits}f}"
+def _score(value: Any) -> str:
+    return format_value(value, "score")
 
 
 def _check_length(values: Any, n: int, what: str, item: str) -> None:
@@ -276,7 +273,7 @@ class ScoreTable(WidgetBase):
 
         def value(s: str, field: str) -> tuple:
             v = rows[s].get(metric, {}).get(field, math.nan)
-            v = math.nan if _isnan(v) else float(v)
+            v = math.nan if is_missing(v) else float(v)
             return (math.isnan(v), v)
 
         names = list(rows)
@@ -306,7 +303,7 @@ class ScoreTable(WidgetBase):
                "</tr></thead><tbody>"]
         if metrics and self.overall:
             cells = [f"<td>overall</td><td class='sw-num'>{n_total:,}</td>"]
-            cells += [f"<td class='sw-num'>{_fmt(self.overall.get(m))}</td>" for m in metrics]
+            cells += [f"<td class='sw-num'>{_score(self.overall.get(m))}</td>" for m in metrics]
             cells += ["<td></td><td></td>"]
             out.append(f"<tr class='sw-overall'>{''.join(cells)}</tr>")
         empty: dict = {}
@@ -321,13 +318,13 @@ class ScoreTable(WidgetBase):
                 r = row.get(m, empty)
                 lo, hi = r.get("lo"), r.get("hi")
                 ci = ""
-                if not (_isnan(lo) or _isnan(hi)):
-                    ci = f" <span class='sw-ci'>[{_fmt(lo)}, {_fmt(hi)}]</span>"
-                cells.append(f"<td class='sw-num sw-score'>{_fmt(r.get('score'))}{ci}</td>")
+                if not (is_missing(lo) or is_missing(hi)):
+                    ci = f" <span class='sw-ci'>[{_score(lo)}, {_score(hi)}]</span>"
+                cells.append(f"<td class='sw-num sw-score'>{_score(r.get('score'))}{ci}</td>")
             if metrics:
                 gap = main.get("gap")
-                sign = "+" if not _isnan(gap) and gap > 0 else ""
-                cells.append(f"<td class='sw-num sw-gap'>{sign}{_fmt(gap)}</td>")
+                sign = "+" if not is_missing(gap) and gap > 0 else ""
+                cells.append(f"<td class='sw-num sw-gap'>{sign}{_score(gap)}</td>")
                 title = escape(main.get("reason", ""))
                 cells.append(f"<td class='sw-flag' title=\"{title}\">{escape(flag)}</td>")
             out.append(f"<tr data-slice=\"{escape(name)}\"{cls}>{''.join(cells)}</tr>")
@@ -366,13 +363,6 @@ class ScoreTable(WidgetBase):
                                          metric=metric)
 
 
-def _isnan(v: Any) -> bool:
-    try:
-        return v is None or math.isnan(float(v))
-    except (TypeError, ValueError):
-        return True
-
-
 def _overall_from_report(report: Any, frame: pd.DataFrame) -> dict[str, float]:
     overall = getattr(report, "overall", None)
     if isinstance(overall, dict):
@@ -381,9 +371,6 @@ def _overall_from_report(report: Any, frame: pd.DataFrame) -> dict[str, float]:
         return {str(k): float(v) for k, v in overall.items()}
     rows = frame[frame["slice"] == "overall"]
     return {m: float(s) for m, s in zip(rows["metric"], rows["score"], strict=True)}
-
-
-FLAG_COLORS = {"worse": "#c62828", "better": "#2e7d32", "no-evidence": "#9e9e9e"}
 
 
 def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall: float,
@@ -410,20 +397,20 @@ def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall:
         label = name if len(name) <= 22 else name[:21] + "…"
         parts.append(f"<text x='{label_w - 4}' y='{y + bar_h - 3}' text-anchor='end'>"
                      f"<title>{escape(name)}</title>{escape(label)}</text>")
-        if _isnan(score):
+        if is_missing(score):
             continue
-        color = FLAG_COLORS.get(flag, "#4a7fb5")
+        color = FLAG_COLORS.get(flag, FLAG_COLORS["ok"])
         parts.append(f"<rect class='sw-bar' data-slice=\"{escape(name)}\" x='{label_w}' "
                      f"y='{y}' width='{x(score) - label_w:.1f}' height='{bar_h}' "
                      f"fill='{color}'><title>{escape(name)}: {score:.3f}</title></rect>")
-        if not (_isnan(lo) or _isnan(hi)):
+        if not (is_missing(lo) or is_missing(hi)):
             ym = y + bar_h / 2
             parts.append(f"<path class='sw-errorbar' d='M{x(lo):.1f},{ym} H{x(hi):.1f} "
                          f"M{x(lo):.1f},{y + 3} V{y + bar_h - 3} M{x(hi):.1f},{y + 3} "
                          f"V{y + bar_h - 3}' stroke='#222' fill='none'/>")
-        parts.append(f"<text x='{x(score) + 3 if _isnan(hi) else x(hi) + 3:.1f}' "
+        parts.append(f"<text x='{x(score) + 3 if is_missing(hi) else x(hi) + 3:.1f}' "
                      f"y='{y + bar_h - 3}' fill='#333'>{score:.2f}</text>")
-    if not _isnan(overall):
+    if not is_missing(overall):
         parts.append(f"<line class='sw-overall-line' x1='{x(overall):.1f}' y1='{top - 2}' "
                      f"x2='{x(overall):.1f}' y2='{height - 4}' stroke='#555' "
                      "stroke-dasharray='3,2'><title>overall</title></line>")
