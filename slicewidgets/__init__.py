@@ -12,6 +12,9 @@ notebook widgets. The core API mirrors Snorkel's slicing workflow:
 Heavy dependencies (torch, ipywidgets, matplotlib) are imported only where they are used.
 """
 
+from typing import TYPE_CHECKING
+
+from slicewidgets._lazy import lazy_attributes
 from slicewidgets._version import __version__
 from slicewidgets.analysis import METRICS, Scorer, metric_score
 from slicewidgets.preprocess import preprocessor
@@ -28,6 +31,12 @@ from slicewidgets.slicing import (
     slicing_function,
 )
 from slicewidgets.utils import preds_to_probs, probs_to_preds
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+    from slicewidgets.classification import Trainer as Trainer
+    from slicewidgets.datasets import load_spam_dataset as load_spam_dataset
+    from slicewidgets.slicing import SliceAwareClassifier as SliceAwareClassifier
+    from slicewidgets.widgets import SliceStudio as SliceStudio
 
 _LAZY = {
     "SliceAwareClassifier": "slicewidgets.slicing",
@@ -57,10 +66,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'slicewidgets' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

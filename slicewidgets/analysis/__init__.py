@@ -6,6 +6,9 @@ gaps to the overall score, tests and flags), model comparisons, slice overlaps a
 on it.
 """
 
+from typing import TYPE_CHECKING
+
+from slicewidgets._lazy import lazy_attributes
 from slicewidgets.analysis._fast import (
     BINARY_COUNT_METRICS,
     COUNT_METRICS,
@@ -15,6 +18,32 @@ from slicewidgets.analysis._fast import (
 from slicewidgets.analysis.metrics import METRICS, Metric, metric_score
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.membership import as_membership
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+    from slicewidgets.analysis.compare import (
+        ModelComparison as ModelComparison,
+    )
+    from slicewidgets.analysis.compare import (
+        compare_models as compare_models,
+    )
+    from slicewidgets.analysis.overlap import (
+        SliceOverlap as SliceOverlap,
+    )
+    from slicewidgets.analysis.overlap import (
+        slice_overlap as slice_overlap,
+    )
+    from slicewidgets.analysis.plot import (
+        plot_slice_overlap as plot_slice_overlap,
+    )
+    from slicewidgets.analysis.plot import (
+        plot_slice_report as plot_slice_report,
+    )
+    from slicewidgets.analysis.report import (
+        SliceReport as SliceReport,
+    )
+    from slicewidgets.analysis.report import (
+        slice_report as slice_report,
+    )
 
 _LAZY = {
     # statistics, comparisons, overlaps (scipy) and plots (matplotlib), imported on first use
@@ -41,10 +70,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'slicewidgets.analysis' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -94,13 +94,20 @@ def format_value(value: Any, kind: str) -> str:
     --------
     >>> format_value(1234, "int"), format_value(0.5, "score"), format_value(0.25, "signed")
     ('1,234', '0.500', '+0.250')
-    >>> format_value(float("nan"), "score")
-    '–'
+    >>> format_value(float("nan"), "score"), format_value("n/a", "score")
+    ('–', '–')
     """
     if kind in ("text", "flag", "reason"):
         return "" if value is None else str(value)
     if is_missing(value):
         return "–"
+    if kind in ("int", "score", "signed", "p"):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):  # not a number: nothing to show
+            return "–"
+        if value != value:
+            return "–"
     if kind == "int":
         return f"{int(value):,}"
     if kind == "score":

@@ -10,6 +10,9 @@ with :class:`SliceSet`, and train a :class:`SliceAwareClassifier` that improves 
 The names mirror ``snorkel.slicing``: Snorkel code runs with its import lines changed.
 """
 
+from typing import TYPE_CHECKING
+
+from slicewidgets._lazy import lazy_attributes
 from slicewidgets.slicing.apply import (
     ApplierMetadata,
     PandasSFApplier,
@@ -28,6 +31,44 @@ from slicewidgets.slicing.sf import (
     regex_sf,
     slicing_function,
 )
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+    from slicewidgets.slicing.dask import (
+        DaskSFApplier as DaskSFApplier,
+    )
+    from slicewidgets.slicing.dask import (
+        PandasParallelSFApplier as PandasParallelSFApplier,
+    )
+    from slicewidgets.slicing.dask import (
+        slice_dataframe_dask as slice_dataframe_dask,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        PlainClassifier as PlainClassifier,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        SliceAwareClassifier as SliceAwareClassifier,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        SliceCombinerModule as SliceCombinerModule,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        add_slice_labels as add_slice_labels,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        convert_to_slice_tasks as convert_to_slice_tasks,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        make_oversampling_dataloader as make_oversampling_dataloader,
+    )
+    from slicewidgets.slicing.sliceaware import (
+        slice_label_names as slice_label_names,
+    )
+    from slicewidgets.slicing.spark import (
+        SparkSFApplier as SparkSFApplier,
+    )
+    from slicewidgets.slicing.spark import (
+        slice_dataframe_spark as slice_dataframe_spark,
+    )
 
 _LAZY = {
     # torch-based names, imported on first use so that `import slicewidgets.slicing` stays light
@@ -64,11 +105,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(_LAZY[name])
-        return getattr(module, name)
-    raise AttributeError(f"module 'slicewidgets.slicing' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

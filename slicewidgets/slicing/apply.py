@@ -31,6 +31,7 @@ import pandas as pd
 from slicewidgets._row import frame_rows
 from slicewidgets.membership import ApplierMetadata, SliceMembership, to_recarray
 from slicewidgets.slicing.sf import (
+    INT_TYPES,
     CombinedSlicingFunction,
     KeywordSlicingFunction,
     SFApplyError,
@@ -99,8 +100,6 @@ class _Failure:
 
 
 _BOOL_TYPES = {bool, np.bool_}
-_INT_TYPES = {int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-              np.uint64}
 
 
 def _label(index: pd.Index, pos: int) -> Any:
@@ -114,7 +113,7 @@ def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
     types = set(map(type, vals))
     if types <= _BOOL_TYPES:
         return np.array(vals, dtype=bool)
-    if types <= _BOOL_TYPES | _INT_TYPES:
+    if types <= _BOOL_TYPES | INT_TYPES:
         arr = np.array(vals, dtype=np.int64)
         bad = np.flatnonzero((arr != 0) & (arr != 1))
         if not len(bad):
@@ -122,7 +121,7 @@ def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
         pos = int(bad[0])
     else:
         pos = next(i for i, v in enumerate(vals)
-                   if type(v) not in _BOOL_TYPES and not (type(v) in _INT_TYPES and v in (0, 1)))
+                   if type(v) not in _BOOL_TYPES and not (type(v) in INT_TYPES and v in (0, 1)))
     v = vals[pos]
     label = _label(index, offset + pos)
     raise SFApplyError(

@@ -288,7 +288,7 @@ def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
         ok = bool(np.isin(values, [0, 1]).all())
     elif values.dtype == object:
         ok = all(v is True or v is False or isinstance(v, np.bool_)
-                 or (type(v) in _INT_TYPES and v in (0, 1)) for v in values)
+                 or (type(v) in INT_TYPES and v in (0, 1)) for v in values)
     else:
         ok = False
     if ok:
@@ -299,8 +299,9 @@ def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
     )
 
 
-_INT_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-              np.uint64)
+#: The integer types whose 0/1 values an SF may return instead of booleans.
+INT_TYPES = frozenset({int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                       np.uint32, np.uint64})
 
 
 class slicing_function:  # noqa: N801 - Snorkel's name

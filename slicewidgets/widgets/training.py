@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
 from slicewidgets.widgets._util import WidgetBase, escape, pre
 
@@ -458,20 +459,12 @@ class TrainingPanel(WidgetBase):
         body = []
         for r in rows:
             cells = [f"<td class='sw-num'>{r['epoch']}</td>"]
-            cells += [f"<td class='sw-num'>{_fmt(r.get(c))}</td>" for c in cols]
+            cells += [f"<td class='sw-num'>{format_value(r.get(c), 'score')}</td>" for c in cols]
             body.append(f"<tr>{''.join(cells)}</tr>")
         note = ("<caption>per-epoch scores on the training rows</caption>"
                 if self.epoch_scores is not None else "")
         self.scores.value = (f"<table class='sw-table sw-epoch-scores'>{note}<thead><tr>{head}"
                              f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
-
-
-def _fmt(v: Any) -> str:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(v) else f"{v:.3f}"
 
 
 def _is_module(obj: Any) -> bool:
