@@ -20,9 +20,10 @@ from slicewidgets.analysis.flags import decide_flag
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import (
+    as_probs,
     check_auc_probs,
     check_options,
-    lengths_message,
+    check_same_length,
     make_rng,
     slices_of,
 )
@@ -394,19 +395,9 @@ def compare_models(
     slice_names, M = slices_of(S, golds)
     golds = to_int_label_array(golds)
     preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
-    probs_a = None if probs_a is None else np.asarray(probs_a, dtype=float)
-    probs_b = None if probs_b is None else np.asarray(probs_b, dtype=float)
-    lengths = {"S": M.shape[0], "golds": len(golds), "preds_a": len(preds_a),
-               "preds_b": len(preds_b)}
-    if probs_a is not None:
-        lengths["probs_a"] = len(probs_a)
-    if probs_b is not None:
-        lengths["probs_b"] = len(probs_b)
-    if len(set(lengths.values())) > 1:
-        raise ValueError(lengths_message(lengths))
-    for probs in (probs_a, probs_b):
-        if probs is not None and probs.ndim != 2:
-            raise ValueError(f"probs must have shape [n, n_classes], got {probs.shape}.")
+    check_same_length(S=M.shape[0], golds=golds, preds_a=preds_a, preds_b=preds_b,
+                      probs_a=probs_a, probs_b=probs_b)
+    probs_a, probs_b = as_probs(probs_a, "probs_a"), as_probs(probs_b, "probs_b")
     abstain = scorer.abstain_label
     builtin = set(scorer.builtin_metrics)
     binary = is_binary(golds, preds_a, abstain) and is_binary(golds, preds_b, abstain)

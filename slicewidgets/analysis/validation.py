@@ -16,11 +16,13 @@ from slicewidgets.membership import as_membership
 from slicewidgets.utils import to_int_label_array
 
 __all__ = [
+    "as_probs",
     "check_auc_probs",
     "check_confidence",
     "check_labels",
     "check_n_boot",
     "check_options",
+    "check_same_length",
     "lengths_message",
     "make_rng",
     "slices_of",
@@ -138,6 +140,36 @@ def lengths_message(lengths: Mapping[str, int]) -> str:
     )
 
 
+def check_same_length(**arrays: Any) -> None:
+    """Every given array (or row count) has the same length; ``None`` entries are skipped.
+
+    Examples
+    --------
+    >>> check_same_length(S=3, golds=[1, 0, 1], preds=None)
+    >>> check_same_length(golds=[1, 0], preds=[1])
+    Traceback (most recent call last):
+    ...
+    ValueError: golds and preds must have the same number of elements: golds has 2, preds has 1. Compute them on the same rows.
+    """
+    lengths = {name: value if isinstance(value, int) else len(value)
+               for name, value in arrays.items() if value is not None}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(lengths_message(lengths))
+
+
+def as_probs(probs: Any, argument: str = "probs") -> np.ndarray | None:
+    """``probs`` as a 2-D float array (``None`` stays ``None``)."""
+    if probs is None:
+        return None
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2:
+        raise ValueError(
+            f"{argument} must have shape [n, n_classes], got {probs.shape}; build it with "
+            "preds_to_probs(preds, n_classes) or model.predict_proba(X)."
+        )
+    return probs
+
+
 def check_labels(
     golds: Any, preds: Any = None, probs: Any = None, *, S_len: int | None = None,
     probs_metrics: Sequence[str] = (),
@@ -150,21 +182,8 @@ def check_labels(
     golds = to_int_label_array(golds)
     if preds is not None:
         preds = to_int_label_array(preds)
-    if probs is not None:
-        probs = np.asarray(probs, dtype=float)
-        if probs.ndim != 2:
-            raise ValueError(
-                f"probs must have shape [n, n_classes], got {probs.shape}; build it with "
-                "preds_to_probs(preds, n_classes) or model.predict_proba(X)."
-            )
-    lengths = {} if S_len is None else {"S": S_len}
-    lengths["golds"] = len(golds)
-    if preds is not None:
-        lengths["preds"] = len(preds)
-    if probs is not None:
-        lengths["probs"] = len(probs)
-    if len(set(lengths.values())) > 1:
-        raise ValueError(lengths_message(lengths))
+    probs = as_probs(probs)
+    check_same_length(S=S_len, golds=golds, preds=preds, probs=probs)
     if probs is not None and probs_metrics:
         sums = probs.sum(axis=1)
         bad = np.flatnonzero(~(np.abs(sums - 1) <= 1e-4))  # NaN rows are bad too

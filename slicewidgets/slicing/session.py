@@ -43,7 +43,8 @@ from slicewidgets.slicing._worker import Cancelled
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.slicing.sf import SlicingFunction, keyword_sf, regex_sf
 
-__all__ = ["ApplyResult", "FileState", "SFCodeSession", "default_path", "default_namespace"]
+__all__ = ["ApplyResult", "FileState", "SFCodeSession", "atomic_write", "default_namespace",
+           "default_path"]
 
 FILENAME = "<sf-editor>"
 
@@ -917,7 +918,11 @@ class SFCodeSession:
 
 def atomic_write(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then
-    ``os.replace``, so a crash of the kernel never leaves a half-written file."""
+    ``os.replace``, so a crash of the kernel never leaves a half-written file.
+
+    No ``fsync``: the file is rewritten as the user types, and surviving a kernel restart
+    (not a power cut) is the point.
+    """
     import tempfile
     from contextlib import suppress
 

@@ -1,21 +1,20 @@
-"""Helpers shared by the widgets: error display, SliceSet event fan-out, atomic writes."""
+"""Helpers shared by the widgets: error display, SliceSet event fan-out, atomic writes
+(``atomic_write`` is the session's, :func:`slicewidgets.slicing.session.atomic_write`)."""
 
 from __future__ import annotations
 
 import functools
 import html
 import logging
-import os
-import tempfile
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
+from slicewidgets.slicing.session import atomic_write
 from slicewidgets.widgets import _style
 
 __all__ = ["SliceSetHub", "WidgetBase", "atomic_write", "escape", "pre"]
@@ -34,26 +33,6 @@ def pre(text: str, cls: str = "") -> str:
     """An escaped ``<pre>`` block."""
     attr = f' class="{cls}"' if cls else ""
     return f"<pre{attr}>{escape(text)}</pre>"
-
-
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then
-    ``os.replace``, so a crash of the kernel never leaves a half-written file.
-
-    No ``fsync``: the file is rewritten as the user types, and surviving a kernel restart
-    (not a power cut) is the point.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class SliceSetHub:
