@@ -98,7 +98,7 @@ class Row:
             return self.__dict__ == other.to_dict()
         return isinstance(other, Row) and self.__dict__ == other.__dict__
 
-    __hash__ = None  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
@@ -161,7 +161,7 @@ class FrameRow(tuple):
             "with a preprocessor (@preprocessor(), passed as pre=[...]), which works on a copy."
         )
 
-    __delattr__ = __setattr__
+    __delattr__ = __setattr__  # type: ignore[assignment]
 
     def __contains__(self, key: Any) -> bool:  # a field name, as for a pd.Series
         try:

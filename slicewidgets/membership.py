@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "MAX_FAULT_ROWS",
+    "MembershipLike",
     "ApplierMetadata",
     "SliceMembership",
     "as_membership",
@@ -26,6 +27,10 @@ __all__ = [
     "membership_values",
     "to_recarray",
 ]
+
+#: The accepted forms of slice membership ``S``: Snorkel's recarray (any structured array), a
+#: :class:`SliceMembership`, a DataFrame of 0/1 or boolean columns, or ``{name: mask}``.
+MembershipLike = Union[np.ndarray, "SliceMembership", pd.DataFrame, Mapping[str, Any]]
 
 #: Index labels of failing rows kept per SF by :class:`ApplierMetadata`.
 MAX_FAULT_ROWS = 100
@@ -240,13 +245,15 @@ def _structured_matrix(S: np.ndarray, argument: str) -> np.ndarray | None:
         raise ValueError(
             f"{argument} must be a 1-D recarray (one record per row), got shape {S.shape}."
         )
-    dtypes = {S.dtype.fields[name][0] for name in S.dtype.names}
+    names, fields = S.dtype.names, S.dtype.fields
+    assert names is not None and fields is not None  # a structured array
+    dtypes = {fields[name][0] for name in names}
     if len(dtypes) != 1:
         return None
     (dtype,) = dtypes
     if dtype.shape != ():
         return None
-    _check_dtype(argument, S.dtype.names[0], dtype)
+    _check_dtype(argument, names[0], dtype)
     from numpy.lib import recfunctions
 
     values = recfunctions.structured_to_unstructured(np.asarray(S), copy=False)

@@ -9,11 +9,12 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["preds_to_probs", "probs_to_preds", "to_int_label_array", "filter_labels"]
 
 
-def to_int_label_array(X: np.ndarray, flatten_vector: bool = True) -> np.ndarray:
+def to_int_label_array(X: ArrayLike, flatten_vector: bool = True) -> np.ndarray:
     """Convert an array of integer-valued labels to an ``int64`` array.
 
     Parameters

@@ -9,6 +9,9 @@ slice (same zero-division conventions: 0.0), with NaN for slices with nothing to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -254,7 +257,7 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def metric_from_counts(metric: str, c: dict[str, np.ndarray], beta: float = 1.0) -> np.ndarray:
+def metric_from_counts(metric: str, c: Mapping[str, Any], beta: float = 1.0) -> np.ndarray:
     """A metric for every slice from :func:`slice_counts` output (NaN where undefined).
 
     Works on arrays of any shape (e.g. bootstrap resamples of counts).

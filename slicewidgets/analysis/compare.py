@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import is_binary, metric_from_counts, valid_rows
@@ -27,6 +28,7 @@ from slicewidgets.analysis.validation import (
     make_rng,
     slices_of,
 )
+from slicewidgets.membership import MembershipLike
 from slicewidgets.utils import to_int_label_array
 
 __all__ = ["COMPARISON_COLUMNS", "ModelComparison", "compare_models"]
@@ -225,9 +227,9 @@ def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
             res.untested[j] = "DeLong variance undefined (fewer than two rows of a class)"
         n = len(pos)
         oa, ob = np.argsort(sa, kind="stable"), np.argsort(sb, kind="stable")
-        sta, stb = stats.tie_group_starts(sa[oa]), stats.tie_group_starts(sb[ob])
-        sta = None if len(sta) == n else sta
-        stb = None if len(stb) == n else stb
+        ties_a, ties_b = stats.tie_group_starts(sa[oa]), stats.tie_group_starts(sb[ob])
+        sta = None if len(ties_a) == n else ties_a
+        stb = None if len(ties_b) == n else ties_b
         reps = np.full(n_boot, np.nan)
         per = max(1, 2**21 // n)
         for lo in range(0, n_boot, per):
@@ -302,13 +304,13 @@ def _generic(name: str, func: Callable[..., Any], *, builtin: bool, golds: np.nd
 
 
 def compare_models(
-    S: Any,
-    golds: Any,
-    preds_a: Any,
-    preds_b: Any,
+    S: MembershipLike,
+    golds: ArrayLike,
+    preds_a: ArrayLike,
+    preds_b: ArrayLike,
     *,
-    probs_a: Any = None,
-    probs_b: Any = None,
+    probs_a: ArrayLike | None = None,
+    probs_b: ArrayLike | None = None,
     metrics: Sequence[str] | None = None,
     scorer: Scorer | None = None,
     confidence: float = 0.95,
@@ -440,12 +442,12 @@ def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_wid
     q = np.full((k1, n_m), np.nan)
     for i, m in enumerate(metrics):
         q[:, i] = stats.benjamini_hochberg(rows[m].p)
-    q = q.reshape(-1)
+    q_flat = q.reshape(-1)
 
     def row_flag(j: int, r: int, res: _Rows) -> tuple[str, str, str]:
         flag, reason = decide_flag(
             score=float(delta[r]), low=float(low[r]), high=float(high[r]),
-            n_scored=int(n_scored[r]), unit=res.unit, q=float(q[r]), p=float(p[r]),
+            n_scored=int(n_scored[r]), unit=res.unit, q=float(q_flat[r]), p=float(p[r]),
             diff=float(delta[r]), is_reference=False, undefined=res.undefined[j],
             untested=res.untested[j], alpha=alpha, min_n=min_n, max_width=max_width,
             confidence=confidence, test=res.test[j], versus=names[0],
@@ -454,7 +456,7 @@ def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_wid
 
     return table_columns(
         COMPARISON_COLUMNS, labels, sizes, rows, row_flag, score_a=a, score_b=b, delta=delta,
-        ci_low=low, ci_high=high, p_value=p, q_value=q, n_scored=n_scored,
+        ci_low=low, ci_high=high, p_value=p, q_value=q_flat, n_scored=n_scored,
     )
 
 

@@ -243,7 +243,7 @@ def bootstrap_notes(res: MetricEstimate, m: np.ndarray, n_boot: int,
         if dropped:
             notes.append(f"{dropped} of {n_boot} resamples had the metric undefined and "
                          "were dropped")
-        if low is not None and low[j] == high[j]:
+        if low is not None and high is not None and low[j] == high[j]:
             notes.append("zero-width bootstrap interval (every resample gave the same score): "
                          "it understates the uncertainty")
         res.notes[j] = "; ".join(notes)

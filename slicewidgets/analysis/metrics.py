@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from slicewidgets.utils import filter_labels, to_int_label_array
 
-__all__ = ["METRICS", "Metric", "metric_score"]
+__all__ = ["METRICS", "Metric", "MetricName", "metric_score"]
+
+#: The names of the built-in metrics (the keys of :data:`METRICS`).
+MetricName = Literal[
+    "accuracy", "coverage", "precision", "recall", "f1", "f1_micro", "f1_macro", "fbeta",
+    "matthews_corrcoef", "roc_auc",
+]
 
 
 class Metric(NamedTuple):
@@ -70,15 +77,17 @@ METRICS: dict[str, Metric] = {
     "roc_auc": Metric(_roc_auc_score, ["golds", "probs"]),
 }
 
+assert set(get_args(MetricName)) == set(METRICS)
+
 #: Metrics that are proportions k/n (Wilson intervals apply).
 PROPORTION_METRICS = ("accuracy", "precision", "recall", "coverage")
 
 
 def metric_score(
-    golds: np.ndarray | None = None,
-    preds: np.ndarray | None = None,
-    probs: np.ndarray | None = None,
-    metric: str = "accuracy",
+    golds: ArrayLike | None = None,
+    preds: ArrayLike | None = None,
+    probs: ArrayLike | None = None,
+    metric: MetricName = "accuracy",
     filter_dict: Mapping[str, Sequence[int]] | None = None,
     **kwargs: Any,
 ) -> float:
@@ -111,7 +120,7 @@ def metric_score(
         golds = to_int_label_array(golds)
     if preds is not None:
         preds = to_int_label_array(preds)
-    label_dict = {"golds": golds, "preds": preds, "probs": probs}
+    label_dict: dict[str, Any] = {"golds": golds, "preds": preds, "probs": probs}
     if filter_dict:
         unknown = set(filter_dict) - set(label_dict)
         if unknown:

@@ -112,7 +112,7 @@ def plot_slice_report(report: Any, metric: str | None = None, ax: Any = None,
         tick.set_color(color if color != FLAG_COLORS["ok"] else "#222222")
     if len(rows):
         ax.set_ylim(-0.7, len(rows) - 0.3)
-    if is_cmp:
+    if isinstance(report, ModelComparison):
         a, b = report.names
         ax.set_xlabel(f"{metric}: {b} - {a} ({report.confidence:.0%} interval)")
     else:

@@ -80,7 +80,7 @@ def format_p(value: float | None) -> str:
     >>> format_p(0.0312), format_p(0.0042), format_p(1e-5), format_p(None)
     ('0.031', '0.0042', '<0.001', '–')
     """
-    if is_missing(value):
+    if value is None or value != value:
         return "–"
     if value < 0.001:
         return "<0.001"
@@ -219,7 +219,7 @@ def render_html(
                 score = cols[score_column][r]
                 inner = []
                 ref = None if reference is None else reference.get(str(cols["metric"][r]))
-                if not is_missing(ref) and math.isfinite(ref):
+                if ref is not None and not is_missing(ref) and math.isfinite(ref):
                     inner.append(f'<div class="sw-ref" style="left:{pct(ref):.1f}%"></div>')
                 if not (is_missing(low) or is_missing(high)):
                     inner.append(f'<div class="sw-ci" style="left:{pct(low):.1f}%;'

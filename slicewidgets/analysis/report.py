@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import is_binary, overall_counts, slice_counts
@@ -31,6 +32,7 @@ from slicewidgets.analysis.rendering import SLICE_REPORT_CSS, render_html
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import check_options, make_rng, slices_of
+from slicewidgets.membership import MembershipLike
 
 __all__ = [
     "FLAGS",
@@ -52,10 +54,10 @@ EXTRA_COLUMNS = ("reason", "n_scored", "rest_score", "ci_method", "test")
 # -- the report --------------------------------------------------------------------------------
 def slice_report(
     scorer: Scorer | None,
-    S: Any,
-    golds: Any,
-    preds: Any = None,
-    probs: Any = None,
+    S: MembershipLike,
+    golds: ArrayLike,
+    preds: ArrayLike | None = None,
+    probs: ArrayLike | None = None,
     *,
     confidence: float = 0.95,
     n_boot: int = 1000,
@@ -181,6 +183,7 @@ def slice_report(
                and m in COUNT_BOOTSTRAP_METRICS]
     results: dict[str, MetricEstimate] = {}
     if wilson or counted:
+        assert preds is not None  # both need predictions
         c = concat_counts(overall_counts(golds, preds, abstain), slice_counts(M, golds, preds, abstain))
         for metric in wilson:
             results[metric] = wilson_estimate(metric, c, confidence)
@@ -223,12 +226,12 @@ def _assemble(labels: list[str], sizes: np.ndarray, results: Mapping[str, Metric
     q = np.full((k1, n_m), np.nan)
     for i, m in enumerate(metrics):
         q[1:, i] = stats.benjamini_hochberg(results[m].p[1:])
-    q = q.reshape(-1)
+    q_flat = q.reshape(-1)
     overall = np.array([results[m].score[0] for m in metrics], dtype=float)
     gap = stack["score"] - np.tile(overall, k1)
     score_l, low_l, high_l, p_l, rest_l = (stack[key].tolist()
                                            for key in ("score", "low", "high", "p", "rest"))
-    n_l, q_l = stack["n_scored"].astype(np.int64).tolist(), q.tolist()
+    n_l, q_l = stack["n_scored"].astype(np.int64).tolist(), q_flat.tolist()
 
     def row_flag(j: int, r: int, res: MetricEstimate) -> tuple[str, str, str]:
         flag, reason = decide_flag(
@@ -242,7 +245,7 @@ def _assemble(labels: list[str], sizes: np.ndarray, results: Mapping[str, Metric
     return table_columns(
         (*REPORT_COLUMNS, *EXTRA_COLUMNS), labels, sizes, results, row_flag,
         score=stack["score"], ci_low=stack["low"], ci_high=stack["high"], gap=gap,
-        p_value=stack["p"], q_value=q, n_scored=stack["n_scored"].astype(np.int64),
+        p_value=stack["p"], q_value=q_flat, n_scored=stack["n_scored"].astype(np.int64),
         rest_score=stack["rest"],
     )
 

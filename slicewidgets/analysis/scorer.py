@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -19,9 +19,9 @@ from slicewidgets.analysis._fast import (
     row_indicators,
     slice_counts,
 )
-from slicewidgets.analysis.metrics import METRICS, metric_score
+from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
 from slicewidgets.analysis.validation import check_labels
-from slicewidgets.membership import membership_values
+from slicewidgets.membership import MembershipLike, membership_values
 
 __all__ = ["Scorer"]
 
@@ -61,7 +61,7 @@ class Scorer:
 
     def __init__(
         self,
-        metrics: Sequence[str] | None = None,
+        metrics: Sequence[str] | str | None = None,
         custom_metric_funcs: Mapping[str, Callable[..., Any]] | None = None,
         abstain_label: int | None = -1,
     ) -> None:
@@ -82,7 +82,8 @@ class Scorer:
                 {} if abstain_label is None or metric == "coverage"
                 else {"golds": [abstain_label], "preds": [abstain_label]}
             )
-            self.metrics[metric] = partial(metric_score, metric=metric, filter_dict=filter_dict)
+            self.metrics[metric] = partial(metric_score, metric=cast(MetricName, metric),
+                                           filter_dict=filter_dict)
             self._builtin.append(metric)
         if custom_metric_funcs is not None:
             self.metrics.update(custom_metric_funcs)
@@ -112,12 +113,12 @@ class Scorer:
     # -- scoring ------------------------------------------------------------------------------
     def score(
         self,
-        golds: np.ndarray,
-        preds: np.ndarray | None = None,
-        probs: np.ndarray | None = None,
+        golds: ArrayLike,
+        preds: ArrayLike | None = None,
+        probs: ArrayLike | None = None,
     ) -> dict[str, float]:
         """Every metric on all rows: ``{metric: score}``."""
-        if len(golds) == 0:
+        if len(np.asarray(golds)) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self.check_inputs(golds, preds, probs)
         return self._score(golds, preds, probs)
@@ -138,10 +139,10 @@ class Scorer:
 
     def score_slices(
         self,
-        S: Any,
-        golds: np.ndarray,
-        preds: np.ndarray | None = None,
-        probs: np.ndarray | None = None,
+        S: MembershipLike,
+        golds: ArrayLike,
+        preds: ArrayLike | None = None,
+        probs: ArrayLike | None = None,
         as_dataframe: bool = False,
     ) -> dict[str, dict[str, float]] | pd.DataFrame:
         """Every metric overall and on every slice.
@@ -192,14 +193,15 @@ class Scorer:
         {'overall': {'accuracy': 0.75}, 'first_two': {'accuracy': 1.0}, 'empty': {'accuracy': nan}}
         """
         names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
-        if len(golds) == 0:
+        if len(np.asarray(golds)) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=M.shape[0])
-        fast = self._fast_metrics(golds, preds)
+        fast = self._fast_metrics(golds, preds)  # empty when preds is None
+        fast_preds = preds if preds is not None else golds  # read only when fast
         overall_fast: dict[str, float] = {}
-        V = row_indicators(golds, preds, self.abstain_label) if fast else None
+        V = row_indicators(golds, fast_preds, self.abstain_label) if fast else None
         if fast:
-            c = overall_counts(golds, preds, self.abstain_label, indicators=V)
+            c = overall_counts(golds, fast_preds, self.abstain_label, indicators=V)
             if c["n_valid"][0] > 0:  # else scikit-learn decides (and raises) as in Snorkel
                 overall_fast = {m: float(metric_from_counts(m, c)[0]) for m in fast}
         overall = self._score(golds, preds, probs, skip=overall_fast)
@@ -207,7 +209,7 @@ class Scorer:
         k = M.shape[1]
         rows: list[dict[str, float]] = [dict.fromkeys(columns, np.nan) for _ in range(k)]
         if fast and k:
-            counts = slice_counts(M, golds, preds, self.abstain_label, indicators=V)
+            counts = slice_counts(M, golds, fast_preds, self.abstain_label, indicators=V)
             for m in fast:
                 for j, value in enumerate(metric_from_counts(m, counts).tolist()):
                     rows[j][m] = value
@@ -247,10 +249,10 @@ class Scorer:
 
     def slice_report(
         self,
-        S: Any,
-        golds: np.ndarray,
-        preds: np.ndarray | None = None,
-        probs: np.ndarray | None = None,
+        S: MembershipLike,
+        golds: ArrayLike,
+        preds: ArrayLike | None = None,
+        probs: ArrayLike | None = None,
         *,
         confidence: float = 0.95,
         n_boot: int = 1000,

@@ -244,7 +244,7 @@ def multinomial_resample(counts: Any, n_boot: int, rng: np.random.Generator) -> 
 
 
 # -- tests -----------------------------------------------------------------------------------
-def _log_comb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _log_comb(n: Any, k: Any) -> np.ndarray:
     return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
 
 

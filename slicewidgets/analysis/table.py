@@ -78,6 +78,8 @@ class ResultTable:
     a slice may itself be called "overall".
     """
 
+    _cols: dict[str, np.ndarray]  # the columns, read-only
+    _meta: dict[str, Any]  # the options the table was computed with
     _columns: tuple[tuple[str, str, str], ...] = REPORT_DISPLAY
     #: the columns of :meth:`to_frame`, in order (set by each table)
     _public: tuple[str, ...] = ()

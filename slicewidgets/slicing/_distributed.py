@@ -15,7 +15,7 @@ Each engine runs the same three steps on every partition (or Arrow batch) of the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -84,7 +84,7 @@ def _cloudpickle():
     try:
         import cloudpickle
     except ImportError:  # pyspark ships its own copy
-        from pyspark import cloudpickle  # type: ignore[no-redef]
+        from pyspark import cloudpickle
     return cloudpickle
 
 
@@ -242,6 +242,8 @@ def merge_meta(parts: Sequence[Any]) -> ApplierMetadata:
 class EngineSFApplier(BaseSFApplier):
     """What the Dask and Spark appliers share: shipping the SFs, checking ``counts``'
     arguments, and ``score`` as metrics of the summed ``counts``."""
+
+    counts: Callable[..., pd.DataFrame]  # each engine's own
 
     def _blob(self) -> Any:
         return dump_sfs(self._sfs, type(self).__name__)

@@ -144,7 +144,9 @@ class TextIndex:
         """``(token counts, pointers, rows sorted by token)``: the rows of each token, so that
         a rare keyword costs the rows it occurs in, not a pass over all tokens."""
         if self._postings is None:
-            vocab, ids, starts = self.tokens()
+            tokens = self.tokens()
+            assert tokens is not None, "postings() needs tokens()"
+            vocab, ids, starts = tokens
             counts = np.bincount(ids, minlength=len(vocab))
             ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
             np.cumsum(counts, out=ptr[1:])
@@ -191,6 +193,7 @@ class TextIndex:
         if tokenizable:
             keep = set(tokenizable)
             token_groups = [[k for k in g if k in keep] for g in groups]
+            assert tokens is not None
             token_masks = _token_masks(tokens, self.n, token_groups,
                                        self.postings if self.prefer_tokens else None)
         else:

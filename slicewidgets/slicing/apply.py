@@ -23,7 +23,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -139,7 +139,7 @@ def _pre_name(p: Any) -> str:
 
 
 def _run_pre(p: Any, pts: list) -> list:
-    out = []
+    out: list[Any] = []
     append = out.append
     name = _pre_name(p)
     for x in pts:
@@ -379,7 +379,7 @@ def _leaves(sf: SlicingFunction, out: dict) -> None:
         out.setdefault(id(sf), sf)
 
 
-def _is_plain_keyword(sf: SlicingFunction) -> bool:
+def _is_plain_keyword(sf: SlicingFunction) -> TypeGuard[KeywordSlicingFunction]:
     return isinstance(sf, KeywordSlicingFunction) and \
         type(sf)._match_frame is KeywordSlicingFunction._match_frame
 
