@@ -54,7 +54,7 @@ def plot_slice_report(report: Any, metric: str | None = None, ax: Any = None,
     >>> matplotlib.use("Agg")
     >>> from slicewidgets.analysis import Scorer
     >>> golds = np.array([1, 0] * 50); preds = golds.copy(); preds[:20] = 1 - preds[:20]
-    >>> report = Scorer().slice_report({"head": np.arange(100) < 30}, golds, preds)
+    >>> report = Scorer(["accuracy"]).slice_report({"head": np.arange(100) < 30}, golds, preds)
     >>> ax = plot_slice_report(report)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['head (n=30)']

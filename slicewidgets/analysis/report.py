@@ -72,7 +72,7 @@ def slice_report(
     ----------
     scorer
         A :class:`~slicewidgets.analysis.Scorer` (its metrics, custom metrics and
-        ``abstain_label``); ``None`` for ``Scorer()`` (accuracy).
+        ``abstain_label``); ``None`` for ``Scorer(metrics=["accuracy"])``.
     S
         Slice membership: Snorkel's recarray, a ``SliceMembership``, a DataFrame of 0/1
         columns or a dict of masks.
@@ -165,7 +165,7 @@ def slice_report(
     confidence, n_boot, alpha, min_n, max_width = check_options(
         confidence, n_boot, alpha, min_n, max_width)
     if scorer is None:
-        scorer = Scorer()
+        scorer = Scorer(metrics=["accuracy"])
     rng = make_rng(random_state)
     names, M = slices_of(S, golds)
     golds, preds, probs = scorer.check_inputs(golds, preds, probs, S_len=M.shape[0])
@@ -264,7 +264,7 @@ class SliceReport(ResultTable):
     --------
     >>> from slicewidgets.analysis import Scorer
     >>> golds = np.array([1, 0] * 50); preds = np.where(np.arange(100) < 30, 1 - golds, golds)
-    >>> report = Scorer().slice_report({"head": np.arange(100) < 30}, golds, preds)
+    >>> report = Scorer(["accuracy"]).slice_report({"head": np.arange(100) < 30}, golds, preds)
     >>> report.overall
     {'accuracy': 0.7}
     >>> report.worst(1).to_frame(include_overall=False)[["slice", "score", "flag"]]

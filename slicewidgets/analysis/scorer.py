@@ -34,7 +34,8 @@ class Scorer:
     Parameters
     ----------
     metrics
-        Names from :data:`slicewidgets.analysis.METRICS` (default: ``["accuracy"]``).
+        Names from :data:`slicewidgets.analysis.METRICS`; none by default (as in Snorkel,
+        ``Scorer()`` scores only ``custom_metric_funcs``).
     custom_metric_funcs
         ``{name: func(golds, preds, probs) -> float | dict}``; not abstain-filtered.
     abstain_label
@@ -43,8 +44,9 @@ class Scorer:
 
     Notes
     -----
-    ``Scorer()`` scores ``accuracy``; Snorkel's ``Scorer()`` scores nothing (pass
-    ``metrics=[]`` for that). See :meth:`score_slices` for the other differences.
+    ``probs`` is checked (shape ``[n, n_classes]``, rows summing to 1) only when a built-in
+    metric reads it; otherwise it is passed to custom metrics as given (Snorkel's tests pass
+    1-D probabilities). See :meth:`score_slices` for the differences from Snorkel.
 
     Examples
     --------
@@ -66,7 +68,7 @@ class Scorer:
         abstain_label: int | None = -1,
     ) -> None:
         if metrics is None:
-            metrics = ["accuracy"]
+            metrics = []
         if isinstance(metrics, str):
             metrics = [metrics]
         self.abstain_label = abstain_label

@@ -177,12 +177,17 @@ def check_labels(
     """Labels as integer arrays and ``probs`` as a 2-D float array, all of one length.
 
     ``S_len`` is the row count of the slice membership, if any; ``probs_metrics`` the
-    probability metrics to be scored (their ``probs`` rows must sum to 1).
+    probability metrics to be scored (their ``probs`` rows must sum to 1). When none is,
+    ``probs`` is only made an array, of any shape (Snorkel passes 1-D probabilities to
+    custom metrics).
     """
     golds = to_int_label_array(golds)
     if preds is not None:
         preds = to_int_label_array(preds)
-    probs = as_probs(probs)
+    if probs_metrics:
+        probs = as_probs(probs)
+    elif probs is not None:
+        probs = np.asarray(probs)
     check_same_length(S=S_len, golds=golds, preds=preds, probs=probs)
     if probs is not None and probs_metrics:
         sums = probs.sum(axis=1)

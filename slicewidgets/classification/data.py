@@ -177,7 +177,12 @@ class _IndexedRows(Sequence):
             else:
                 rows = [values[j] for j in self.indices]
                 X_batch[name] = list_to_tensor(rows) if isinstance(rows[0], Tensor) else rows
-        Y_batch = {name: label[index.to(label.device)] for name, label in self.dataset.Y_dict.items()}
+        Y_batch: YDict = {}
+        for name, label in self.dataset.Y_dict.items():
+            if isinstance(label, Tensor):
+                Y_batch[name] = label[index.to(label.device)]
+            else:  # e.g. a list of per-row tensors, set after the dataset was built (Snorkel)
+                Y_batch[name] = list_to_tensor([label[j] for j in self.indices])
         return X_batch, Y_batch
 
 

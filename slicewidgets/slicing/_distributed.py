@@ -196,7 +196,7 @@ def check_engine_scorer(scorer: Any, owner: str) -> Any:
     from slicewidgets.analysis import Scorer
 
     if scorer is None:
-        scorer = Scorer()
+        scorer = Scorer(metrics=["accuracy"])
     if not isinstance(scorer, Scorer):
         raise TypeError(f"{owner}.score: scorer must be a Scorer, got {type(scorer).__name__}.")
     bad = [m for m in scorer.metrics if m not in ENGINE_METRICS]

@@ -49,8 +49,9 @@ def test_invalid_metric():
 
 def test_no_metrics():
     assert Scorer(metrics=[]).score(GOLDS, PREDS) == {}
-    # divergence: Scorer() scores accuracy (Snorkel's Scorer() scores nothing)
-    assert Scorer().score(GOLDS, PREDS) == {"accuracy": 0.8}
+    # as in Snorkel, Scorer() scores nothing but its custom metrics
+    assert Scorer().score(GOLDS, PREDS) == {}
+    assert Scorer(custom_metric_funcs={"n": lambda g, p, pr: len(g)}).score(GOLDS, PREDS) == {"n": 5}
 
 
 def test_no_labels():
@@ -61,7 +62,17 @@ def test_no_labels():
 
 
 def test_no_probs():
-    assert Scorer().score(GOLDS, PREDS) == {"accuracy": 0.8}
+    assert Scorer(["accuracy"]).score(GOLDS, PREDS) == {"accuracy": 0.8}
+
+
+def test_1d_probs_pass_through_when_no_metric_reads_them():
+    probs_1d = np.array([0.8, 0.6, 0.9, 0.7, 0.4])
+    seen = []
+    scorer = Scorer(["accuracy"], custom_metric_funcs={"p": lambda g, p, pr: seen.append(pr) or 1})
+    assert scorer.score(GOLDS, PREDS, probs_1d) == {"accuracy": 0.8, "p": 1}
+    assert seen[0] is probs_1d  # given to custom metrics as is, like Snorkel
+    with pytest.raises(ValueError, match=r"^probs must have shape \[n, n_classes\], got \(5,\)"):
+        Scorer(["roc_auc"]).score(GOLDS, PREDS, probs_1d)
 
 
 def test_abstain_labels():
@@ -129,7 +140,7 @@ def test_empty_slice_and_all_abstain_slice_get_nan():
 
 def test_minus_one_in_S_is_not_membership():
     S = np.rec.fromarrays([np.array([1, -1, -1, -1, 1])], names="s")
-    result = Scorer().score_slices(S, GOLDS, PREDS)
+    result = Scorer(["accuracy"]).score_slices(S, GOLDS, PREDS)
     assert result["s"]["accuracy"] == 1.0  # rows 0 and 4 only (Snorkel: all five)
 
 

@@ -106,3 +106,11 @@ def test_shuffled_loader_covers_every_row_once():
     rows = torch.cat([Y["task"] for _, Y in batches])
     assert sorted(rows.tolist()) == list(range(10))
     assert all(torch.equal(X["input_data"], Y["task"].float()) for X, Y in batches)
+
+
+def test_label_given_as_a_list_of_row_tensors_is_stacked():
+    # Snorkel allows replacing a label by a list of per-row tensors after building the dataset
+    ds = DictDataset("d", "train", {"x": torch.arange(5.0)}, {"y": torch.zeros(5)})
+    ds.Y_dict["y"] = [torch.tensor([float(i)]) for i in range(5)]
+    _, Y = next(iter(DictDataLoader(ds, batch_size=3)))
+    assert torch.equal(Y["y"], torch.tensor([[0.0], [1.0], [2.0]]))

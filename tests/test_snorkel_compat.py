@@ -1,0 +1,167 @@
+"""Snorkel 0.10's own tests, run against slicewidgets with only their import lines changed.
+
+The test files are not part of this project (Apache-2.0, Snorkel's authors): they are read from
+``SNORKEL_TESTS_DIR`` (default ``../shared/snorkel-tests`` next to the repository), copied to a
+temporary folder, and every ``import snorkel...`` / ``from snorkel... import`` line is rewritten
+to ``slicewidgets``; nothing else is changed. The copy is run with pytest in a subprocess and
+the set of tests that pass is compared with the documented one: every test that does not pass
+is listed below, with its reason, and in the README ("Snorkel's own tests").
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DIR = ROOT.parent / "shared" / "snorkel-tests"
+N_TESTS = 106
+
+IMPORT_LINE = re.compile(r"^(\s*(?:from|import)\s+)snorkel(?=[\s.]|$)", re.MULTILINE)
+
+NLP_REASON = (
+    "needs spaCy's en_core_web_sm model (NLPSlicingFunction's default), which cannot be "
+    "downloaded here; Snorkel itself fails these two here for the same reason"
+)
+#: test id -> why it does not pass (kept in step with the README)
+NOT_PASSING = {
+    "test/slicing/sf/test_nlp.py::TestNLPSlicingFunction::test_nlp_slicing_function": NLP_REASON,
+    "test/slicing/sf/test_nlp.py::TestNLPSlicingFunction::test_nlp_slicing_function_decorator": (
+        NLP_REASON
+    ),
+    "test/slicing/test_slice_combiner.py::SliceCombinerTest::test_combiner_multiclass": (
+        "semantics fixed on purpose: SliceCombinerModule supports multiclass predictor heads "
+        "(confidence = largest class probability) where Snorkel raises NotImplementedError"
+    ),
+}
+TENSORBOARD_TESTS = (
+    "test/classification/training/loggers/test_tensorboard_writer.py::TestTensorBoardWriter::"
+    "test_tensorboard_writer",
+    "test/classification/training/test_trainer.py::TrainerTest::test_log_writer_init",
+)
+
+
+def rewrite_imports(source: str) -> str:
+    """``snorkel`` -> ``slicewidgets`` in import lines only.
+
+    >>> rewrite_imports("from snorkel.slicing import f\\nx = 'snorkel'\\nimport snorkel\\n")
+    "from slicewidgets.slicing import f\\nx = 'snorkel'\\nimport slicewidgets\\n"
+    """
+    return IMPORT_LINE.sub(r"\1slicewidgets", source)
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def expected_not_passing() -> dict[str, str]:
+    """The documented failures, adjusted to what this environment has installed."""
+    expected = dict(NOT_PASSING)
+    if _has("spacy") and _has("en_core_web_sm"):  # a user with the model: they pass
+        del expected["test/slicing/sf/test_nlp.py::TestNLPSlicingFunction::test_nlp_slicing_function"]
+        del expected[
+            "test/slicing/sf/test_nlp.py::TestNLPSlicingFunction::test_nlp_slicing_function_decorator"
+        ]
+    if not _has("tensorboard"):
+        for test_id in TENSORBOARD_TESTS:
+            expected[test_id] = "tensorboard is not installed (pip install 'slicewidgets[tensorboard]')"
+    return expected
+
+
+def _outcomes(junit_xml: Path, root: Path) -> dict[str, str]:
+    """``{test id: "passed" | "failed" | "error" | "skipped"}`` from pytest's JUnit XML."""
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        classname, name = case.get("classname", ""), case.get("name", "")
+        parts = classname.split(".") if classname else []
+        # classname is "test.pkg.module.Class"; find the longest prefix that is a file
+        for cut in range(len(parts), 0, -1):
+            path = Path(*parts[:cut]).with_suffix(".py")
+            if (root / path).exists():
+                test_id = "::".join([path.as_posix(), *parts[cut:], name])
+                break
+        else:  # a collection error: name is the module ("test.slicing.sf.test_nlp")
+            test_id = f"{classname}::{name}"
+        status = "passed"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                status = {"failure": "failed"}.get(child.tag, child.tag)
+        outcomes[test_id] = status
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def snorkel_run(tmp_path_factory, skip_or_fail):
+    source = Path(os.environ.get("SNORKEL_TESTS_DIR", DEFAULT_DIR))
+    if not (source / "test").is_dir():
+        skip_or_fail(
+            f"Snorkel 0.10's test files are not at {source} (set SNORKEL_TESTS_DIR to a folder "
+            "holding Snorkel's test/ directory)"
+        )
+    if _has("snorkel"):
+        pytest.skip("the real snorkel package is installed; its tests would import it")
+    work = tmp_path_factory.mktemp("snorkel_compat")
+    shutil.copytree(source / "test", work / "test")
+    n_rewritten = 0
+    for path in (work / "test").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        new = rewrite_imports(text)
+        if new != text:
+            n_rewritten += 1
+            path.write_text(new, encoding="utf-8")
+    (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    junit = work / "junit.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--continue-on-collection-errors", f"--junitxml={junit}", "test"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert junit.exists(), f"pytest did not run:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return _outcomes(junit, work), proc.stdout, n_rewritten
+
+
+def test_only_import_lines_are_rewritten():
+    text = "import snorkel\nfrom snorkel.utils import x\n# snorkel\ns = 'from snorkel'\n"
+    assert rewrite_imports(text) == (
+        "import slicewidgets\nfrom slicewidgets.utils import x\n# snorkel\ns = 'from snorkel'\n"
+    )
+    assert rewrite_imports("import snorkels\n") == "import snorkels\n"
+
+
+def test_snorkel_tests_pass_except_the_documented_ones(snorkel_run):
+    outcomes, stdout, n_rewritten = snorkel_run
+    assert n_rewritten > 20
+    assert len(outcomes) == N_TESTS, (
+        f"expected Snorkel 0.10's {N_TESTS} tests, collected {len(outcomes)}:\n{stdout[-3000:]}"
+    )
+    expected = expected_not_passing()
+    not_passing = {test_id for test_id, status in outcomes.items() if status != "passed"}
+    unexpected = sorted(not_passing - set(expected))
+    fixed = sorted(set(expected) - not_passing)
+    assert not unexpected and not fixed, (
+        f"tests that should pass but did not: {unexpected}\n"
+        f"documented failures that now pass (update NOT_PASSING and the README): {fixed}\n"
+        f"{stdout[-6000:]}"
+    )
+    n_passed = sum(status == "passed" for status in outcomes.values())
+    assert n_passed == N_TESTS - len(expected)
+
+
+def test_readme_lists_every_test_that_does_not_pass():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for test_id in NOT_PASSING:
+        short = "::".join(test_id.split("::")[-2:])  # "Class::test_name"
+        assert short in readme, f"{test_id} is not listed in the README"
