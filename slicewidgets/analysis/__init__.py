@@ -15,6 +15,7 @@ from slicewidgets.analysis._fast import (
     metric_from_counts,
     slice_counts,
 )
+from slicewidgets.analysis.error_analysis import get_label_buckets, get_label_instances
 from slicewidgets.analysis.metrics import METRICS, Metric, metric_score
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.membership import as_membership
@@ -64,6 +65,8 @@ __all__ = [
     "Metric",
     "Scorer",
     "as_membership",
+    "get_label_buckets",
+    "get_label_instances",
     "metric_from_counts",
     "metric_score",
     "slice_counts",

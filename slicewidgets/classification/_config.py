@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from slicewidgets.utils.config_utils import config_to_dict, merge_config
 
 __all__ = [
     "AdamOptimizerConfig",
@@ -145,54 +146,3 @@ class TrainerConfig(NamedTuple):
     lr_scheduler: str = "constant"
     lr_scheduler_config: LRSchedulerConfig = LRSchedulerConfig()
     batch_scheduler: str = "shuffled"
-
-
-def _is_config(value: Any) -> bool:
-    return isinstance(value, tuple) and hasattr(value, "_fields")
-
-
-def merge_config(config: Any, updates: Mapping[str, Any]) -> Any:
-    """A copy of the named tuple ``config`` with ``updates`` applied, nested dicts merged.
-
-    Raises
-    ------
-    ValueError
-        If ``updates`` names a field that ``config`` does not have.
-
-    Examples
-    --------
-    >>> cfg = merge_config(TrainerConfig(), {"lr": 0.1, "optimizer_config": {"adam_config": {"amsgrad": True}}})
-    >>> cfg.lr, cfg.optimizer_config.adam_config.amsgrad
-    (0.1, True)
-    >>> merge_config(TrainerConfig(), {"foo": 1})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: Got unexpected field names: ['foo']. Valid names: ['seed', ...
-    """
-    unknown = [key for key in updates if key not in config._fields]
-    if unknown:
-        raise ValueError(
-            f"Got unexpected field names: {unknown}. Valid names: {list(config._fields)}."
-        )
-    changes = {}
-    for key, value in updates.items():
-        current = getattr(config, key)
-        if _is_config(current) and isinstance(value, Mapping):
-            changes[key] = merge_config(current, value)
-        else:
-            changes[key] = value
-    return config._replace(**changes)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Nested plain dicts from nested named tuples (safe for ``torch.load(weights_only=True)``).
-
-    Examples
-    --------
-    >>> config_to_dict(LogWriterConfig())
-    {'log_dir': 'logs', 'run_name': None}
-    """
-    out = {}
-    for key, value in config._asdict().items():
-        out[key] = config_to_dict(value) if _is_config(value) else value
-    return out

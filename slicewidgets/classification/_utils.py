@@ -127,14 +127,18 @@ def resolve_device(device: Any) -> torch.device:
     )
 
 
-def move_to_device(obj: Any, device: torch.device | str) -> Any:
+def move_to_device(obj: Any, device: torch.device | str | int) -> Any:
     """Move the tensors in a (nested) dict / list / tuple to ``device``; other values as is.
 
     Examples
     --------
     >>> move_to_device({"x": torch.zeros(2), "ids": [1, 2]}, "cpu")
     {'x': tensor([0., 0.]), 'ids': [1, 2]}
+    >>> move_to_device(torch.ones(1), -1)  # Snorkel's int devices: -1 is the CPU
+    tensor([1.])
     """
+    if not isinstance(device, torch.device):
+        device = resolve_device(device)
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=True)  # returns obj itself when already there
     if isinstance(obj, Mapping):

@@ -49,6 +49,11 @@ from slicewidgets.classification._loggers import (
 )
 from slicewidgets.classification._utils import move_to_device, resolve_device
 from slicewidgets.classification.data import DictDataLoader
+from slicewidgets.classification.schedulers import (
+    Scheduler,
+    SequentialScheduler,
+    ShuffledScheduler,
+)
 
 __all__ = ["Trainer", "TrainerCallback"]
 
@@ -184,7 +189,6 @@ class Trainer:
         self.batch_num = 0
         self.global_step = 0
         self.n_batches_per_epoch = 0
-        self.optimizer: optim.Optimizer | None = None
         self.lr_scheduler: Any = None
         self.warmup_scheduler: Any = None
         self.warmup_steps = 0
@@ -264,9 +268,9 @@ class Trainer:
         self.last_checkpoint = None
         self.log_manager = LogManager(
             self.n_batches_per_epoch,
-            counter_unit=cfg.log_manager_config.counter_unit,
-            evaluation_freq=cfg.log_manager_config.evaluation_freq,
-            checkpoint_factor=self.checkpointer.checkpoint_factor if self.checkpointer else None,
+            log_writer=self.log_writer,
+            checkpointer=self.checkpointer,
+            **cfg.log_manager_config._asdict(),
         )
         self._reset_losses()
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
@@ -421,15 +425,15 @@ class Trainer:
         self._rng = random.Random(seed)
 
     def _lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer else float("nan")
+        optimizer = getattr(self, "optimizer", None)
+        return float(optimizer.param_groups[0]["lr"]) if optimizer else float("nan")
 
     def _batches(self, loaders: Sequence[DictDataLoader]) -> Iterator[tuple[Any, DictDataLoader]]:
-        order = [i for i, dl in enumerate(loaders) for _ in range(len(dl))]
         if self.config.batch_scheduler == "shuffled":
-            self._rng.shuffle(order)
-        iterators = [iter(dl) for dl in loaders]
-        for i in order:
-            yield next(iterators[i]), loaders[i]
+            scheduler: Scheduler = ShuffledScheduler(rng=self._rng)
+        else:
+            scheduler = SequentialScheduler()
+        return scheduler.get_batches(loaders)
 
     def _reset_losses(self) -> None:
         self._running_losses: defaultdict[str, float] = defaultdict(float)
@@ -625,7 +629,9 @@ class Trainer:
         torch.save(
             {
                 "trainer_config": config_to_dict(self.config),
-                "optimizer_state_dict": self.optimizer.state_dict() if self.optimizer else None,
+                "optimizer_state_dict": (
+                    self.optimizer.state_dict() if getattr(self, "optimizer", None) else None
+                ),
             },
             trainer_path,
         )
