@@ -137,8 +137,8 @@ class MultitaskClassifier(nn.Module):
 
         As in Snorkel, the task's own ``module_pool`` is updated to hold the shared modules.
         """
-        for key in task.module_pool.keys():
-            if key in self.module_pool.keys():
+        for key in task.module_pool:
+            if key in self.module_pool:
                 shared = self.module_pool[key]
                 task.module_pool[key] = (
                     nn.DataParallel(shared) if self.config.dataparallel else shared

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,10 +48,8 @@ except ModuleNotFoundError as _err:
     raise missing_extra(_err, purpose="Slice-aware learning (slicewidgets.slicing.sliceaware)") from None
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import WeightedRandomSampler
 
 from slicewidgets.classification._utils import (
-    collect_flow_outputs_by_suffix,
     metrics_dict_to_dataframe,
     move_to_device,
     resolve_device,
@@ -61,298 +60,25 @@ from slicewidgets.classification.data import (
     DictDataLoader,
     DictDataset,
 )
+from slicewidgets.classification.multitask_classifier import ClassifierConfig, MultitaskClassifier
+from slicewidgets.classification.oversampling import make_oversampling_dataloader
+from slicewidgets.classification.slice_combiner import SliceCombinerModule, _confidence_kind
+from slicewidgets.classification.slice_tasks import (
+    BASE_SLICE,
+    _check_batch_labels,
+    _check_label_values,
+    _check_rows,
+    _missing_labels_message,
+    _slice_columns,
+    _slice_label_tensors,
+    slice_label_names,
+)
+from slicewidgets.classification.task import INPUT_OP, Operation, Task
 
-__all__ = [
-    "PlainClassifier",
-    "SliceAwareClassifier",
-    "SliceCombinerModule",
-    "add_slice_labels",
-    "convert_to_slice_tasks",
-    "make_oversampling_dataloader",
-    "slice_label_names",
-]
-
-BASE_SLICE = "base"
-CONFIDENCES = ("auto", "positive", "max")
-
-
-# -- slice labels -------------------------------------------------------------------------------
-def slice_label_names(task_name: str, slice_name: str) -> tuple[str, str]:
-    """Snorkel's indicator and predictor label names for one slice.
-
-    Examples
-    --------
-    >>> slice_label_names("task", "short_comment")
-    ('task_slice:short_comment_ind', 'task_slice:short_comment_pred')
-    """
-    return f"{task_name}_slice:{slice_name}_ind", f"{task_name}_slice:{slice_name}_pred"
-
-
-def _slice_columns(S: Any, argument: str = "S") -> tuple[list[str], np.ndarray]:
-    """Slice names and an int64 ``(n, k)`` matrix of -1/0/1 from any accepted form of ``S``."""
-    from slicewidgets.membership import SliceMembership, membership_columns
-
-    if isinstance(S, SliceMembership):
-        return list(S.names), np.asarray(S.matrix, dtype=np.int64)
-    names, cols, n = membership_columns(S, argument)
-    matrix = np.zeros((n, len(names)), dtype=np.int64)
-    for j, (name, col) in enumerate(zip(names, cols, strict=True)):
-        values = col.astype(np.int64)
-        bad = ~np.isin(values, (-1, 0, 1)) | (values != col)
-        if bad.any():
-            raise ValueError(
-                f"{argument}[{name!r}] has values {sorted(set(col[bad].tolist()))[:5]}; slice "
-                "membership must be 0/1 (or -1 where a slicing function abstained)."
-            )
-        matrix[:, j] = values
-    return names, matrix
-
-
-def _with_base(names: list[str], M: np.ndarray) -> tuple[list[str], np.ndarray]:
-    if BASE_SLICE in names:
-        return names, M
-    return [*names, BASE_SLICE], np.concatenate([M, np.ones((M.shape[0], 1), np.int64)], axis=1)
-
-
-def _slice_label_tensors(
-    names: list[str], M: np.ndarray, labels: Tensor, task_name: str
-) -> dict[str, Tensor]:
-    names, M = _with_base(names, M)
-    out: dict[str, Tensor] = {}
-    ind_all = torch.from_numpy(M).to(labels.device)
-    for j, name in enumerate(names):
-        ind_name, pred_name = slice_label_names(task_name, name)
-        ind = ind_all[:, j].clone()
-        pred = labels.clone()
-        pred[ind != 1] = -1
-        out[ind_name] = ind
-        out[pred_name] = pred
-    return out
-
-
-def _task_name_of(base_task: Any) -> str:
-    if isinstance(base_task, str):
-        return base_task
-    name = getattr(base_task, "name", None)
-    if not isinstance(name, str):
-        raise TypeError(
-            f"base_task must be a task name or an object with a .name (model.base_task); got "
-            f"{type(base_task).__name__}."
-        )
-    return name
-
-
-def add_slice_labels(dataloader: DictDataLoader, base_task: Any, S: Any) -> None:
-    """Add the slice labels of ``S`` to ``dataloader.dataset.Y_dict`` **in place** (Snorkel).
-
-    For each slice ``s`` of ``S`` and ``"base"`` (all rows): ``{task}_slice:{s}_ind`` (1 for
-    members, 0 for others, -1 where the SF abstained) and ``{task}_slice:{s}_pred`` (the task
-    label on members, -1 elsewhere). :meth:`SliceAwareClassifier.make_slice_dataloader` does the
-    same on a copy of the dataset.
-
-    Parameters
-    ----------
-    dataloader
-        A ``DictDataLoader`` whose dataset has the base task's labels.
-    base_task
-        ``model.base_task`` (anything with ``.name``) or the task name.
-    S
-        Slice membership with one row per dataset row (``PandasSFApplier(sfs).apply(df)``).
-
-    Raises
-    ------
-    ValueError
-        If ``S`` and the dataset have different numbers of rows, or the task labels are missing.
-
-    Examples
-    --------
-    >>> ds = DictDataset.from_tensors(torch.zeros(5, 1), torch.tensor([0, 1, 1, 0, 1]), "train")
-    >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0, 0])], names="f")
-    >>> add_slice_labels(DictDataLoader(ds), "task", S)
-    >>> ds.Y_dict["task_slice:f_pred"]
-    tensor([ 0,  1, -1, -1, -1])
-    """
-    task_name = _task_name_of(base_task)
-    dataset = dataloader.dataset
-    names, M = _slice_columns(S)
-    _check_rows(M, dataset)
-    if task_name not in dataset.Y_dict:
-        raise ValueError(_missing_labels_message(task_name, dataset))
-    dataset.Y_dict.update(_slice_label_tensors(names, M, dataset.Y_dict[task_name], task_name))
-
-
-def convert_to_slice_tasks(base_task: Any, slice_names: Sequence[str]) -> list:
-    """Not provided: slicewidgets has no ``Task`` / ``MultitaskClassifier`` graph.
-
-    Raises
-    ------
-    NotImplementedError
-        Always; use :class:`SliceAwareClassifier`, which builds the slice heads itself.
-    """
-    raise NotImplementedError(
-        "convert_to_slice_tasks builds Snorkel Task objects, which slicewidgets does not have. "
-        "Use SliceAwareClassifier(base_architecture, head_dim, slice_names): it creates the "
-        "indicator and expert heads, and make_slice_dataloader adds the matching labels."
-    )
-
-
-def _check_rows(M: np.ndarray, dataset: DictDataset) -> None:
-    if M.shape[0] != len(dataset):
-        raise ValueError(
-            f"S has {M.shape[0]} rows but the dataset has {len(dataset)}; compute S with the "
-            "applier on the same rows, in the same order, as the dataset."
-        )
-
-
-def _missing_labels_message(task_name: str, dataset: Any) -> str:
-    return (
-        f"Base task ({task_name}) labels missing from {dataset}; build the dataset with "
-        f"task_name={task_name!r} (DictDataset.from_tensors(X, Y, split, task_name=...)) or "
-        "create the model with the dataset's label name as task_name."
-    )
-
-
-def _check_label_values(name: str, labels: Tensor, num_classes: int) -> None:
-    if labels.dtype.is_floating_point and not torch.equal(labels, labels.round()):
-        raise ValueError(
-            f"Label {name!r} has non-integer values; labels must be class indices 0..."
-            f"{num_classes - 1} (or -1 for no label)."
-        )
-    if labels.numel() == 0:
-        return
-    bad = (labels < -1) | (labels >= num_classes)
-    if bool(bad.any()):
-        found = sorted(set(labels[bad].tolist()))[:5]
-        raise ValueError(
-            f"Label {name!r} has values outside the classes: found {found}, expected -1 (no "
-            f"label) or 0..{num_classes - 1}. Set num_classes= to the number of classes, or map "
-            "the labels to 0..num_classes-1."
-        )
-
-
-def _check_batch_labels(
-    present: list[tuple[str, tuple[str, int | None]]], Y: Mapping[str, Tensor], num_classes: int
-) -> None:
-    """:func:`_check_label_values` for all labels of a batch, with one device sync."""
-    flags = []
-    for name, (kind, _) in present:
-        y = Y[name]
-        k = 2 if kind == "ind" else num_classes
-        bad = (y < -1) | (y >= k)
-        if y.dtype.is_floating_point:
-            bad = bad | (y != y.round())
-        flags.append(bad.any())
-    if bool(torch.stack(flags).any()):
-        for name, (kind, _) in present:
-            _check_label_values(name, Y[name], 2 if kind == "ind" else num_classes)
-
-
-# -- the combiner --------------------------------------------------------------------------------
-def _confidence_kind(confidence: str, num_classes: int) -> str:
-    if confidence not in CONFIDENCES:
-        raise ValueError(f"confidence must be one of {list(CONFIDENCES)}; got {confidence!r}.")
-    if confidence == "auto":
-        return "positive" if num_classes == 2 else "max"
-    if confidence == "positive" and num_classes != 2:
-        raise ValueError(
-            f"confidence='positive' (P(class 1), Snorkel's) needs 2 classes; got {num_classes}. "
-            "Use confidence='max'."
-        )
-    return confidence
-
-
-class SliceCombinerModule(nn.Module):
-    """Attention over slice experts, Snorkel's ``SliceCombinerModule`` (binary and multiclass).
-
-    With indicator logits ``[B, S, 2]`` and prediction-head logits ``[B, S, k]`` of the ``S``
-    slices, the weights are ``softmax_s(P(row in s) * conf_s / temperature)``, where ``conf_s``
-    is P(class 1) of slice ``s``'s prediction (two classes, as Snorkel) or its largest class
-    probability (``k > 2``, or ``confidence="max"``). The output is the weighted sum of the
-    slice representations.
-
-    Parameters
-    ----------
-    slice_ind_key, slice_pred_key, slice_pred_feat_key
-        Suffixes of the indicator logits, prediction logits and slice representations in the
-        ``output_dict`` given to :meth:`forward` (Snorkel's op-name convention).
-    temperature
-        Softmax temperature (> 0): small values pick one expert, large values average them.
-    confidence
-        ``"auto"`` (``"positive"`` for 2 classes, else ``"max"``), ``"positive"`` or ``"max"``.
-
-    Examples
-    --------
-    >>> combiner = SliceCombinerModule()
-    >>> outputs = {
-    ...     "a_ind_head": torch.tensor([[0.0, 5.0]]), "b_ind_head": torch.tensor([[5.0, 0.0]]),
-    ...     "a_pred_head": torch.tensor([[0.0, 5.0]]), "b_pred_head": torch.tensor([[0.0, 5.0]]),
-    ...     "a_pred_transform": torch.tensor([[1.0, 0.0]]),
-    ...     "b_pred_transform": torch.tensor([[0.0, 1.0]]),
-    ... }
-    >>> combiner(outputs)  # slice a (row is a member, confident) gets more weight
-    tensor([[0.7271, 0.2729]])
-    """
-
-    def __init__(
-        self,
-        slice_ind_key: str = "_ind_head",
-        slice_pred_key: str = "_pred_head",
-        slice_pred_feat_key: str = "_pred_transform",
-        temperature: float = 1.0,
-        confidence: str = "auto",
-    ) -> None:
-        super().__init__()
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0; got {temperature}.")
-        if confidence not in CONFIDENCES:
-            raise ValueError(f"confidence must be one of {list(CONFIDENCES)}; got {confidence!r}.")
-        self.slice_ind_key = slice_ind_key
-        self.slice_pred_key = slice_pred_key
-        self.slice_pred_feat_key = slice_pred_feat_key
-        self.temperature = temperature
-        self.confidence = confidence
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, confidence={self.confidence!r}"
-
-    def attention(self, ind_logits: Tensor, pred_logits: Tensor) -> Tensor:
-        """Attention weights ``[B, S]`` from indicator ``[B, S, 2]`` and prediction ``[B, S, k]``
-        logits."""
-        k = pred_logits.shape[-1]
-        if k < 2:
-            raise NotImplementedError(
-                "SliceCombiner currently requires output shape [..., 2] for predictor heads."
-            )
-        kind = _confidence_kind(self.confidence, k)
-        p_ind = F.softmax(ind_logits, dim=-1)[..., 1]
-        probs = F.softmax(pred_logits, dim=-1)
-        conf = probs[..., 1] if kind == "positive" else probs.max(dim=-1).values
-        return F.softmax(p_ind * conf / self.temperature, dim=-1)
-
-    def forward(self, output_dict: Mapping[str, Tensor]) -> Tensor:
-        """The reweighted representation ``[B, d]`` from Snorkel-style op outputs."""
-        ind = collect_flow_outputs_by_suffix(output_dict, self.slice_ind_key)
-        pred = collect_flow_outputs_by_suffix(output_dict, self.slice_pred_key)
-        feats = collect_flow_outputs_by_suffix(output_dict, self.slice_pred_feat_key)
-        if not (len(ind) == len(pred) == len(feats)) or not ind:
-            raise ValueError(
-                f"output_dict must hold one '*{self.slice_ind_key}', '*{self.slice_pred_key}' "
-                f"and '*{self.slice_pred_feat_key}' output per slice; found {len(ind)}, "
-                f"{len(pred)} and {len(feats)}."
-            )
-        weights = self.attention(torch.stack(ind, dim=1), torch.stack(pred, dim=1))
-        reps = torch.stack(feats, dim=1)
-        return torch.sum(weights.unsqueeze(-1) * reps, dim=1)
+__all__ = ["PlainClassifier", "SliceAwareClassifier"]
 
 
 # -- shared classifier machinery ----------------------------------------------------------------
-class _TaskInfo(NamedTuple):
-    """What Snorkel code reads from ``model.base_task``: its ``name`` and ``scorer``."""
-
-    name: str
-    scorer: Any
-
-
 def _default_scorer(num_classes: int) -> Any:
     from slicewidgets.analysis import Scorer
 
@@ -380,15 +106,27 @@ class _Heads(NamedTuple):
     attention: Tensor | None  # [B, S]
 
 
-class _DictClassifier(nn.Module):
+class _DictClassifier(MultitaskClassifier):
     """Prediction, scoring, saving and loss bookkeeping shared by the slice-aware and plain
-    classifiers. Subclasses set the attributes below and implement ``_heads``."""
+    classifiers. Subclasses set the attributes below and implement ``_heads``.
+
+    A :class:`~slicewidgets.classification.MultitaskClassifier` whose tasks are computed
+    together: the heads are fused parameters rather than a pool of modules run one operation
+    at a time, so ``module_pool``, ``op_sequences``, ``scorers``, ``loss_funcs`` and
+    ``output_funcs`` describe the task graph (with the names
+    :func:`~slicewidgets.classification.convert_to_slice_tasks` gives it) instead of driving
+    it, and tasks cannot be added.
+    """
 
     task_name: str
     input_data_key: str
     num_classes: int
     scorer: Any
     _slice_list: list[str]  # slices with heads, "base" last ([] for a plain model)
+    _model_kind = "classifier"
+
+    def __init__(self) -> None:
+        nn.Module.__init__(self)  # no module pool to build: see the class docstring
 
     def _init_common(
         self,
@@ -424,12 +162,89 @@ class _DictClassifier(nn.Module):
         self.task_name = task_name
         self.num_classes = num_classes
         self.scorer = scorer if scorer is not None else _default_scorer(num_classes)
+        self.name = f"{task_name}_{self._model_kind}"
 
     # -- names ----------------------------------------------------------------------------------
     @property
-    def base_task(self) -> _TaskInfo:
-        """``name`` and ``scorer`` of the task (for Snorkel's ``add_slice_labels(dl, model.base_task, S)``)."""
-        return _TaskInfo(self.task_name, self.scorer)
+    def base_task(self) -> Task:
+        """The task this model predicts (``name``, ``scorer``, the final operations), e.g. for
+        Snorkel's ``add_slice_labels(dataloader, model.base_task, S)``."""
+        return Task(
+            self.task_name, self.module_pool, self.op_sequences[self.task_name], scorer=self.scorer
+        )
+
+    # -- the MultitaskClassifier interface -------------------------------------------------------
+    @property
+    def config(self) -> ClassifierConfig:  # type: ignore[override]
+        return ClassifierConfig(device=self.device, dataparallel=False)
+
+    @property
+    def module_pool(self) -> nn.ModuleDict:  # type: ignore[override]
+        """The model's submodules by name (the fused heads are parameters, not modules)."""
+        return nn.ModuleDict(dict(self.named_children()))
+
+    @property
+    def op_sequences(self) -> dict[str, list[Operation]]:  # type: ignore[override]
+        """Each task's operations, named as :func:`convert_to_slice_tasks` names them; the last
+        one's name is the key of the task's logits in ``forward(X_dict, task_names)``."""
+        key = (self.task_name, self.input_data_key, tuple(self._slice_list))
+        cached = self.__dict__.get("_op_sequences_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        body = Operation("base_architecture", [(INPUT_OP, self.input_data_key)], name="input_op")
+        if not self._slice_list:
+            seqs = {self.task_name: [body, Operation("prediction_head", [body.name], name="head_op")]}
+        else:
+            seqs = {}
+            slice_ops: list[Operation] = []
+            for name in self._slice_list:
+                ind_name, _ = slice_label_names(self.task_name, name)
+                op = Operation(f"{ind_name}_head", [body.name])
+                slice_ops.append(op)
+                seqs[ind_name] = [body, op]
+            for name in self._slice_list:
+                _, pred_name = slice_label_names(self.task_name, name)
+                transform = Operation(f"{pred_name}_transform", [body.name])
+                head = Operation(f"{pred_name}_head", [transform.name])
+                slice_ops.extend([transform, head])
+                seqs[pred_name] = [body, transform, head]
+            combiner = Operation(f"{self.task_name}_master_combiner", [])
+            master = Operation(f"{self.task_name}_master_head", [combiner.name])
+            seqs[self.task_name] = [body, *slice_ops, combiner, master]
+        self.__dict__["_op_sequences_cache"] = (key, seqs)
+        return seqs
+
+    @property
+    def scorers(self) -> dict[str, Any]:  # type: ignore[override]
+        """Each task's scorer: ``scorer`` for the task and the ``_pred`` tasks, F1 for the
+        ``_ind`` tasks (as Snorkel)."""
+        return {name: self._scorer_for(kind) for name, (kind, _) in self._label_heads().items()}
+
+    @property
+    def loss_funcs(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict.fromkeys(self._label_heads(), F.cross_entropy)
+
+    @property
+    def output_funcs(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict.fromkeys(self._label_heads(), partial(F.softmax, dim=1))
+
+    def add_task(self, task: Task) -> None:
+        """Not supported: the model's tasks follow from its ``slice_names``.
+
+        Raises
+        ------
+        TypeError
+            Always; build a ``MultitaskClassifier`` from ``convert_to_slice_tasks(...)`` plus
+            your other tasks instead.
+        """
+        raise TypeError(
+            f"{type(self).__name__} computes its tasks together and cannot add {task!r}; build a "
+            "MultitaskClassifier(convert_to_slice_tasks(base_task, slice_names) + other_tasks) "
+            "to combine slice tasks with other tasks."
+        )
+
+    def _move_to_device(self) -> None:
+        pass  # the model stays where it was put (``device=`` at construction, or ``.to()``)
 
     @property
     def device(self) -> torch.device:
@@ -478,10 +293,34 @@ class _DictClassifier(nn.Module):
     def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
         raise NotImplementedError
 
-    def forward(self, X: Any) -> Tensor:
+    def forward(self, X: Any, task_names: Any = None) -> Any:  # type: ignore[override]
         """Logits ``[batch, num_classes]`` of the final prediction for ``X`` (an ``X_dict`` or
-        the input tensor)."""
-        return self._heads(self._body(X)).master
+        the input tensor).
+
+        With ``task_names`` (Snorkel's ``forward(X_dict, task_names)``): the dict of outputs,
+        ``{"_input_": X_dict, "input_op": representation, <last operation of each task>:
+        logits}``, keyed as in :attr:`op_sequences` (the experts' outputs are never formed, so
+        ``*_transform`` keys are absent).
+        """
+        if task_names is None:
+            return self._heads(self._body(X)).master
+        task_names = list(task_names)
+        heads = self._label_heads()
+        unknown = [t for t in task_names if t not in heads]
+        if unknown:
+            raise KeyError(f"Unknown task(s) {unknown}; this model's tasks are {sorted(heads)}.")
+        H = self._body(X)
+        out = self._heads(H, need_slices=any(heads[t][0] != "master" for t in task_names))
+        outputs: dict[str, Any] = {INPUT_OP: X, "input_op": H}
+        seqs = self.op_sequences
+        for task in task_names:
+            kind, j = heads[task]
+            if kind == "master":
+                logits = out.master
+            else:
+                logits = (out.ind if kind == "ind" else out.pred)[:, j, :]
+            outputs[seqs[task][-1].name] = logits
+        return outputs
 
     # -- loss -------------------------------------------------------------------------------------
     def calculate_loss(
@@ -848,6 +687,10 @@ class _DictClassifier(nn.Module):
 class SliceAwareClassifier(_DictClassifier):
     """Snorkel's slice-aware classifier: slice indicator heads, slice experts and attention.
 
+    A :class:`~slicewidgets.classification.MultitaskClassifier` with the tasks of
+    :func:`~slicewidgets.classification.convert_to_slice_tasks` (same names, same initial
+    weights for a seeded run, same outputs), computed together.
+
     Parameters
     ----------
     base_architecture
@@ -902,6 +745,8 @@ class SliceAwareClassifier(_DictClassifier):
     >>> bool((model.predict(X) == Y.numpy()).mean() > 0.9)  # no SF needed at inference
     True
     """
+
+    _model_kind = "sliceaware_classifier"
 
     def __init__(
         self,
@@ -1029,6 +874,8 @@ class PlainClassifier(_DictClassifier):
     (2, 2)
     """
 
+    _model_kind = "plain_classifier"
+
     def __init__(
         self,
         base_architecture: nn.Module,
@@ -1053,85 +900,3 @@ class PlainClassifier(_DictClassifier):
 
     def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
         return _Heads(self.head(H), None, None, None)
-
-
-# -- oversampling baseline ------------------------------------------------------------------------
-def make_oversampling_dataloader(
-    dataset: DictDataset,
-    S: Any,
-    *,
-    slice_weights: float | Mapping[str, float] = 5.0,
-    task_name: str = DEFAULT_TASK_NAME,
-    num_samples: int | None = None,
-    generator: torch.Generator | None = None,
-    **dataloader_kwargs: Any,
-) -> DictDataLoader:
-    """A loader that draws the rows of the slices in ``S`` more often (oversampling baseline).
-
-    Each row is drawn with probability proportional to its weight: 1 outside every slice, the
-    largest ``slice_weights`` of its slices inside (PyTorch's ``WeightedRandomSampler``, with
-    replacement). The loader's dataset is a copy of ``dataset`` with the slice labels added, so
-    ``score_slices`` works on it.
-
-    Parameters
-    ----------
-    dataset
-        A ``DictDataset`` with the task labels.
-    S
-        Slice membership of the dataset's rows.
-    slice_weights
-        One factor for every slice, or ``{slice name: factor}`` (slices not named get 1).
-    task_name
-        The task label (for the slice labels).
-    num_samples
-        Rows drawn per epoch (default: ``len(dataset)``).
-    generator
-        Random generator of the sampler (default: torch's global one, seeded by
-        ``Trainer(seed=...)``).
-    **dataloader_kwargs
-        Passed to ``DictDataLoader`` (``batch_size``, ...; not ``shuffle`` or ``sampler``).
-
-    Examples
-    --------
-    >>> ds = DictDataset.from_tensors(torch.zeros(4, 1), torch.tensor([0, 1, 0, 1]), "train")
-    >>> S = np.rec.fromarrays([np.array([1, 0, 0, 0])], names="first")
-    >>> dl = make_oversampling_dataloader(ds, S, slice_weights=3.0, batch_size=2)
-    >>> dl.sampler.weights.tolist()
-    [3.0, 1.0, 1.0, 1.0]
-    """
-    names, M = _slice_columns(S)
-    _check_rows(M, dataset)
-    if {"shuffle", "sampler", "batch_sampler"} & set(dataloader_kwargs):
-        raise TypeError(
-            "make_oversampling_dataloader sets its own sampler; do not pass shuffle, sampler or "
-            "batch_sampler."
-        )
-    if isinstance(slice_weights, Mapping):
-        unknown = [n for n in slice_weights if n not in names]
-        if unknown:
-            raise ValueError(f"slice_weights names {unknown}, which are not fields of S ({names}).")
-        factors = np.array([float(slice_weights.get(n, 1.0)) for n in names])
-    else:
-        factors = np.full(len(names), float(slice_weights))
-    if (factors <= 0).any() or not np.isfinite(factors).all():
-        raise ValueError(f"slice_weights must be positive numbers; got {slice_weights!r}.")
-    member = M == 1
-    weights = np.where(member, factors[None, :], 1.0).max(axis=1) if names else np.ones(len(M))
-    if any(label.startswith(f"{task_name}_slice:") for label in dataset.Y_dict):
-        new = dataset
-    else:
-        if task_name not in dataset.Y_dict:
-            raise ValueError(_missing_labels_message(task_name, dataset))
-        new = copy.copy(dataset)
-        new.X_dict = dict(dataset.X_dict)
-        new.Y_dict = {
-            **dataset.Y_dict,
-            **_slice_label_tensors(names, M, dataset.Y_dict[task_name].long(), task_name),
-        }
-    sampler = WeightedRandomSampler(
-        torch.as_tensor(weights, dtype=torch.double),
-        num_samples=num_samples if num_samples is not None else len(dataset),
-        replacement=True,
-        generator=generator,
-    )
-    return DictDataLoader(new, sampler=sampler, **dataloader_kwargs)

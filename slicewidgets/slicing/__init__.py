@@ -33,6 +33,27 @@ from slicewidgets.slicing.sf import (
 )
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+    from slicewidgets.classification.oversampling import (
+        make_oversampling_dataloader as make_oversampling_dataloader,
+    )
+    from slicewidgets.classification.slice_combiner import (
+        SliceCombinerModule as SliceCombinerModule,
+    )
+    from slicewidgets.classification.slice_tasks import (
+        add_slice_labels as add_slice_labels,
+    )
+    from slicewidgets.classification.slice_tasks import (
+        convert_to_slice_tasks as convert_to_slice_tasks,
+    )
+    from slicewidgets.classification.slice_tasks import (
+        slice_label_names as slice_label_names,
+    )
+    from slicewidgets.classification.sliceaware import (
+        PlainClassifier as PlainClassifier,
+    )
+    from slicewidgets.classification.sliceaware import (
+        SliceAwareClassifier as SliceAwareClassifier,
+    )
     from slicewidgets.slicing.dask import (
         DaskSFApplier as DaskSFApplier,
     )
@@ -42,26 +63,11 @@ if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
     from slicewidgets.slicing.dask import (
         slice_dataframe_dask as slice_dataframe_dask,
     )
-    from slicewidgets.slicing.sliceaware import (
-        PlainClassifier as PlainClassifier,
+    from slicewidgets.slicing.sf.nlp import (
+        NLPSlicingFunction as NLPSlicingFunction,
     )
-    from slicewidgets.slicing.sliceaware import (
-        SliceAwareClassifier as SliceAwareClassifier,
-    )
-    from slicewidgets.slicing.sliceaware import (
-        SliceCombinerModule as SliceCombinerModule,
-    )
-    from slicewidgets.slicing.sliceaware import (
-        add_slice_labels as add_slice_labels,
-    )
-    from slicewidgets.slicing.sliceaware import (
-        convert_to_slice_tasks as convert_to_slice_tasks,
-    )
-    from slicewidgets.slicing.sliceaware import (
-        make_oversampling_dataloader as make_oversampling_dataloader,
-    )
-    from slicewidgets.slicing.sliceaware import (
-        slice_label_names as slice_label_names,
+    from slicewidgets.slicing.sf.nlp import (
+        nlp_slicing_function as nlp_slicing_function,
     )
     from slicewidgets.slicing.spark import (
         SparkSFApplier as SparkSFApplier,
@@ -71,14 +77,18 @@ if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
     )
 
 _LAZY = {
-    # torch-based names, imported on first use so that `import slicewidgets.slicing` stays light
-    "SliceAwareClassifier": "slicewidgets.slicing.sliceaware",
-    "SliceCombinerModule": "slicewidgets.slicing.sliceaware",
-    "add_slice_labels": "slicewidgets.slicing.sliceaware",
-    "convert_to_slice_tasks": "slicewidgets.slicing.sliceaware",
-    "PlainClassifier": "slicewidgets.slicing.sliceaware",
-    "make_oversampling_dataloader": "slicewidgets.slicing.sliceaware",
-    "slice_label_names": "slicewidgets.slicing.sliceaware",
+    # torch-based names (they live in slicewidgets.classification), imported on first use so
+    # that `import slicewidgets.slicing` stays free of torch
+    "SliceAwareClassifier": "slicewidgets.classification.sliceaware",
+    "SliceCombinerModule": "slicewidgets.classification.slice_combiner",
+    "add_slice_labels": "slicewidgets.classification.slice_tasks",
+    "convert_to_slice_tasks": "slicewidgets.classification.slice_tasks",
+    "PlainClassifier": "slicewidgets.classification.sliceaware",
+    "make_oversampling_dataloader": "slicewidgets.classification.oversampling",
+    "slice_label_names": "slicewidgets.classification.slice_tasks",
+    # spaCy-based slicing functions (the [nlp] extra)
+    "NLPSlicingFunction": "slicewidgets.slicing.sf.nlp",
+    "nlp_slicing_function": "slicewidgets.slicing.sf.nlp",
     # optional engines
     "DaskSFApplier": "slicewidgets.slicing.dask",
     "PandasParallelSFApplier": "slicewidgets.slicing.dask",

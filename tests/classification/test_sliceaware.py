@@ -1,5 +1,5 @@
-"""SliceAwareClassifier, SliceCombinerModule, slice labels and the baselines
-(slicewidgets/slicing/sliceaware.py)."""
+"""SliceAwareClassifier, SliceCombinerModule, slice labels and tasks, and the baselines
+(slicewidgets/classification/sliceaware.py, slice_combiner.py, slice_tasks.py, oversampling.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from slicewidgets.classification import DictDataLoader, DictDataset, Trainer  # noqa: E402
-from slicewidgets.slicing.sliceaware import (  # noqa: E402
+from slicewidgets.analysis import Scorer  # noqa: E402
+from slicewidgets.classification import (  # noqa: E402
+    DictDataLoader,
+    DictDataset,
+    MultitaskClassifier,
+    Operation,
     PlainClassifier,
     SliceAwareClassifier,
     SliceCombinerModule,
+    Task,
+    Trainer,
     add_slice_labels,
     convert_to_slice_tasks,
     make_oversampling_dataloader,
@@ -101,9 +107,75 @@ def test_wrong_head_dim_is_reported_at_forward():
         model(torch.zeros(2, 4))
 
 
-def test_convert_to_slice_tasks_explains_the_alternative():
-    with pytest.raises(NotImplementedError, match="Use SliceAwareClassifier"):
+def snorkel_style_model(names, seed=0):
+    """Snorkel's construction of a slice-aware model: a base task (body + linear head) turned
+    into slice tasks by convert_to_slice_tasks, in a MultitaskClassifier."""
+    torch.manual_seed(seed)
+    pool = nn.ModuleDict({"base_architecture": mlp(), "prediction_head": nn.Linear(H, 2)})
+    ops = [Operation("base_architecture", [("_input_", "input_data")], name="input_op"),
+           Operation("prediction_head", ["input_op"], name="head_op")]
+    scorer = Scorer(metrics=["accuracy", "f1"])  # SliceAwareClassifier's default
+    tasks = convert_to_slice_tasks(Task("task", pool, ops, scorer=scorer), list(names))
+    return MultitaskClassifier(tasks, dataparallel=False, device="cpu")
+
+
+def test_convert_to_slice_tasks_builds_snorkels_tasks():
+    model = snorkel_style_model(["a", "b"])
+    ours = model_for(["a", "b"])
+    assert isinstance(ours, MultitaskClassifier)
+    assert model.task_names == ours.task_names
+    for task in model.task_names:  # same graph, same operation names
+        assert [op.name for op in ours.op_sequences[task]] == [
+            op.name for op in model.op_sequences[task]]
+    assert {t: type(sc.metrics) for t, sc in model.scorers.items()} == {
+        t: type(sc.metrics) for t, sc in ours.scorers.items()}
+    assert list(model.scorers["task_slice:a_ind"].metrics) == ["f1"]
+    # one prediction head shared by every slice expert
+    heads = {id(model.module_pool[f"task_slice:{s}_pred_head"]) for s in ("a", "b", "base")}
+    assert len(heads) == 1
+
+
+def test_sliceaware_classifier_is_the_converted_multitask_model():
+    """Same seed: the fused SliceAwareClassifier and Snorkel's task graph start from the same
+    weights, give the same outputs and losses, and stay together when trained."""
+    names = ["a", "b"]
+    ds, S = data(n=48)
+    ours, theirs = model_for(names, seed=3), snorkel_style_model(names, seed=3)
+    dl = ours.make_slice_dataloader(ds, S, batch_size=48)
+    X, Y = next(iter(dl))
+    loss, count = ours.calculate_loss(X, Y)
+    their_loss, their_count = theirs.calculate_loss(X, Y)
+    assert list(loss) == list(their_loss) and count == their_count
+    for key in loss:
+        assert loss[key].item() == pytest.approx(their_loss[key].item(), abs=1e-6)
+    tasks = ["task", "task_slice:a_ind", "task_slice:b_pred"]
+    out, their_out = ours.forward(X, tasks), theirs.forward(X, tasks)
+    for task in tasks:
+        key = theirs.op_sequences[task][-1].name
+        torch.testing.assert_close(out[key], their_out[key], rtol=1e-5, atol=1e-6)
+
+    for model in (ours, theirs):
+        Trainer(n_epochs=3, lr=0.01, progress_bar=False, seed=0, device="cpu").fit(
+            model, [ours.make_slice_dataloader(ds, S, batch_size=16, shuffle=True)])
+    probs = theirs.predict(dl)["probs"]["task"]
+    torch.testing.assert_close(torch.tensor(ours.predict_proba(ds)), probs, rtol=1e-4, atol=1e-5)
+    assert ours.score_slices([dl]) == pytest.approx(
+        theirs.score([dl], remap_labels={k: ("task" if k.endswith("_pred") else None)
+                                         for k in dl.dataset.Y_dict if k != "task"}))
+
+
+def test_convert_to_slice_tasks_errors():
+    with pytest.raises(TypeError, match="base_task must be a Task"):
         convert_to_slice_tasks(None, ["a"])
+    pool = nn.ModuleDict({"body": mlp(), "head": nn.Sequential(nn.Linear(H, 2))})
+    task = Task("t", pool, [Operation("body", [("_input_", "x")]), Operation("head", ["body"])])
+    with pytest.raises(TypeError, match=r"must run an nn.Linear head; module 'head' is a Sequential"):
+        convert_to_slice_tasks(task, ["a"])
+
+
+def test_sliceaware_classifier_cannot_add_tasks():
+    with pytest.raises(TypeError, match=r"cannot add Task\(name=x\); build a MultitaskClassifier"):
+        model_for(["a"]).add_task(Task("x", nn.ModuleDict(), []))
 
 
 # -- slice labels ---------------------------------------------------------------------------------
