@@ -13,6 +13,12 @@ architecture, initial weights (seed 123) and data order run with Snorkel's
 (``--rounds``). Each epoch's wall-clock time and process CPU time are recorded (CPU time is what a
 busy shared machine inflates least); the score tables are printed side by side.
 
+``baseline --baseline DIR``: slicewidgets against another checkout of slicewidgets (e.g. the
+commit before a change: ``git worktree add /tmp/before <commit>``) on the same ``epoch`` setup.
+Each run is a separate process (``PYTHONPATH`` set to this checkout or to ``DIR``); the two
+alternate, in ABBA order, for ``--rounds`` rounds; epoch times (wall, CPU) and the final
+``score_slices`` tables are compared (the tables must be identical).
+
 ``synthetic``: the slice-based learning paper's Figure 1 setup (``make_slice_synthetic``): for
 each seed, a plain MLP, the same MLP trained on a loader that oversamples the slicing function's
 rows (``WeightedRandomSampler``), and a ``SliceAwareClassifier`` on the same MLP are trained with
@@ -286,9 +292,63 @@ def bench_synthetic(args) -> None:
           f"(better on {wins[1]}/{len(sa)} seeds)")
 
 
+def _ours_json(args) -> None:
+    """One ``run_ours`` in this process, printed as a JSON line (for ``baseline``)."""
+    import json
+
+    import slicewidgets
+
+    data = tutorial_data()
+    epochs, table, n_params, losses = run_ours(data, args.epochs)
+    print("RESULT " + json.dumps({
+        "package": os.path.dirname(slicewidgets.__file__), "epochs": epochs, "losses": losses,
+        "table": table[["label", "score"]].to_dict("records"), "n_params": n_params,
+    }), flush=True)
+
+
+def bench_baseline(args) -> None:
+    import json
+    import subprocess
+
+    if not args.baseline:
+        raise SystemExit("baseline: pass --baseline DIR, a checkout of the slicewidgets to compare with")
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkouts = {"this": here, "baseline": os.path.abspath(args.baseline)}
+    print(f"== Epoch time, this checkout ({here}) vs baseline ({checkouts['baseline']}), "
+          f"{args.rounds} rounds, ABBA order ==")
+    results: dict[str, list] = {"this": [], "baseline": []}
+    for r in range(args.rounds):
+        order = ["this", "baseline"] if r % 2 == 0 else ["baseline", "this"]
+        for which in order:
+            env = dict(os.environ, PYTHONPATH=checkouts[which])
+            out = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "ours-json", "--epochs", str(args.epochs)],
+                env=env, capture_output=True, text=True, check=True)
+            line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+            result = json.loads(line[len("RESULT "):])
+            assert os.path.realpath(result["package"]).startswith(os.path.realpath(checkouts[which]))
+            results[which].append(result)
+            print(f"round {r + 1} {which}: epochs (wall s, cpu s) "
+                  f"{[(round(w, 1), round(c, 1)) for w, c in result['epochs']]} ({_load()})", flush=True)
+    med = {k: (statistics.median(w for res in v for w, _ in res["epochs"]),
+               statistics.median(c for res in v for _, c in res["epochs"])) for k, v in results.items()}
+    print("| per epoch (median) | baseline | this | ratio |")
+    print("|---|---|---|---|")
+    print(f"| wall clock | {med['baseline'][0]:.1f} s | {med['this'][0]:.1f} s | "
+          f"{med['this'][0] / med['baseline'][0]:.3f} |")
+    print(f"| process CPU time | {med['baseline'][1]:.1f} s | {med['this'][1]:.1f} s | "
+          f"{med['this'][1] / med['baseline'][1]:.3f} |")
+    same = all(res["table"] == results["baseline"][0]["table"] for v in results.values() for res in v)
+    print(f"score_slices tables identical in every run: {same}")
+    for row in results["this"][0]["table"]:
+        print(f"  {row['label']}: {row['score']:.6f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", nargs="?", default="all", choices=["epoch", "synthetic", "all"])
+    parser.add_argument("part", nargs="?", default="all",
+                        choices=["epoch", "synthetic", "all", "baseline", "ours-json"])
+    parser.add_argument("--baseline", help="another slicewidgets checkout (part 'baseline')")
     parser.add_argument("--epochs", type=int, default=2, help="tutorial epochs per run")
     parser.add_argument("--rounds", type=int, default=1, help="alternating runs of each library")
     parser.add_argument("--seeds", type=int, default=5)
@@ -298,6 +358,10 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--oversample", type=float, default=5.0)
     args = parser.parse_args(argv)
+    if args.part == "ours-json":
+        return _ours_json(args)
+    if args.part == "baseline":
+        return bench_baseline(args)
     if args.part in ("epoch", "all"):
         bench_epoch(args)
     if args.part in ("synthetic", "all"):
