@@ -31,6 +31,7 @@ EXTRAS: dict[str, str] = {
     "distributed": "dask",
     "pyspark": "spark",
     "spacy": "nlp",
+    "tensorboard": "tensorboard",
     "jupyterlab": "lab",
     "ipykernel": "lab",
 }

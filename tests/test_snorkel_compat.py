@@ -103,6 +103,7 @@ def _outcomes(junit_xml: Path, root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def snorkel_run(tmp_path_factory, skip_or_fail):
+    pytest.importorskip("torch", reason="Snorkel's tests need torch (the 'learn' extra)")
     source = Path(os.environ.get("SNORKEL_TESTS_DIR", DEFAULT_DIR))
     if not (source / "test").is_dir():
         skip_or_fail(

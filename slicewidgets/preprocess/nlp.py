@@ -18,10 +18,6 @@ __all__ = ["EN_CORE_WEB_SM", "SpacyPreprocessor", "import_spacy"]
 #: Snorkel's default spaCy model.
 EN_CORE_WEB_SM = "en_core_web_sm"
 
-SPACY_MISSING = (
-    "{what} needs spaCy, which is not installed: pip install 'slicewidgets[nlp]' (then a model, "
-    "e.g. python -m spacy download en_core_web_sm, or pass language=spacy.blank('en'))."
-)
 MODEL_MISSING = (
     "spaCy could not load the pipeline {language!r}: {error}. Install it (python -m spacy "
     "download {language}) or pass a pipeline object, e.g. language=spacy.blank('en') with the "
@@ -30,12 +26,10 @@ MODEL_MISSING = (
 
 
 def import_spacy(what: str = "SpacyPreprocessor") -> Any:
-    """Import spaCy, or raise an ``ImportError`` naming the ``[nlp]`` extra."""
-    try:
-        import spacy
-    except ImportError:
-        raise ImportError(SPACY_MISSING.format(what=what)) from None
-    return spacy
+    """Import spaCy, or raise a ``MissingExtraError`` naming the ``[nlp]`` extra."""
+    from slicewidgets._optional import import_optional
+
+    return import_optional("spacy", purpose=what)
 
 
 def load_pipeline(language: Any, disable: Sequence[str] | None = None, gpu: bool = False) -> Any:
