@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -92,10 +92,9 @@ def _p_values(size: np.ndarray, err: np.ndarray, sq: np.ndarray | None, n: int, 
         return np.where(rest > 1, 2 * stats.t.sf(np.abs(t), dof), np.nan)
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - inter
-    return inter / union if union else 1.0
+def _inside(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of rows ``a`` (sorted positions) that are also in ``b``."""
+    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
 def find_slices(
@@ -124,6 +123,7 @@ def find_slices(
     confirm_min_n: int = 10,
     abstain_label: int | None = -1,
     progress_bar: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> SliceDiscovery:
     """Find slices of ``df`` where the model errs most, as slicing functions.
 
@@ -156,8 +156,8 @@ def find_slices(
         ``"score"`` (SliceLine's score) or ``"significance"`` (the discovery p-value, among
         the slices worse than the rest; the search is the same).
     max_overlap
-        Drop a candidate whose rows overlap a better candidate's with Jaccard index above this
-        (``None``: keep near-duplicates).
+        Drop a candidate when more than this fraction of its rows lie in a better candidate
+        (a near-duplicate or a refinement that adds little); ``None`` keeps them all.
     columns, text_columns
         Columns to build predicates from (default all) and those to treat as text (default:
         string columns with more than ``max_categories`` values and two words or more on
@@ -177,6 +177,10 @@ def find_slices(
         ``alpha`` and ``min_n`` of that report.
     progress_bar
         Show progress (``tqdm.auto``).
+    progress
+        A callback ``progress(done, total, stage)`` for a progress display of one's own
+        (the studio's "Suggest slices" panel): ``stage`` is ``"predicates"``, ``"level 2"``,
+        ``"level 3"``, ... or ``"confirmation"``.
 
     Returns
     -------
@@ -191,7 +195,8 @@ def find_slices(
 
     **Search.** SliceLine's score and upper-bound pruning, level by level over a sparse
     one-hot matrix; see :mod:`slicewidgets.discovery._search`. The top ``4 k`` slices by
-    score form a pool from which near-duplicates are removed (``max_overlap``).
+    score form a pool from which slices mostly inside a better one are removed
+    (``max_overlap``).
 
     Examples
     --------
@@ -230,13 +235,15 @@ def find_slices(
         min_sup = max(1, math.ceil(min_support * n))
     else:
         min_sup = _check_int(min_support, "min_support", 1, "min_support=50 or 0.01")
+    if progress is not None:
+        progress(0, 1, "predicates")
     feats = featurize(df, min_support=min_sup, columns=columns, text_columns=text_columns,
                       n_bins=n_bins, max_categories=max_categories, max_words=max_words,
                       max_df=max_df, stop_words=stop_words, sfs=sfs)
     pool_size = 4 * k if max_overlap is not None or order_by != "score" else k
     found, n_scored = search(feats.csc, feats.csr, feats.groups, e, alpha=alpha,
                              min_sup=min_sup, max_order=max_order, pool_size=pool_size,
-                             progress_bar=progress_bar)
+                             progress_bar=progress_bar, progress=progress)
     binary = bool(np.all((e == 0) | (e == 1)))
     overall = float(e.mean()) if n else float("nan")
     scratch = np.zeros(n, dtype=bool)
@@ -253,7 +260,7 @@ def find_slices(
     for i in order:
         if len(chosen) >= k:
             break
-        if max_overlap is not None and any(_jaccard(rows[i], rows[j]) > max_overlap
+        if max_overlap is not None and any(_inside(rows[i], rows[j]) > max_overlap
                                            for j in chosen):
             continue
         chosen.append(i)
@@ -268,7 +275,7 @@ def find_slices(
         candidates.append(Candidate(
             name=name, predicates=preds_i, n=int(sizes[i]), error=float(err),
             gap=float(err - overall), score=found[i].score, p_value=float(p[i]), rank=rank,
-            code=slice_code(name, preds_i, doc), _rows=rows[i],
+            code=slice_code(name, preds_i, doc), note=doc, _rows=rows[i],
         ))
     meta = {"n": n, "overall_error": overall, "binary": binary, "max_order": max_order,
             "min_support": min_sup, "alpha": confirm_alpha, "sliceline_alpha": alpha,
@@ -276,6 +283,8 @@ def find_slices(
             "n_predicates": len(feats.predicates), "n_scored": n_scored,
             "columns": dict(feats.columns_used)}
     if confirm_on is not None:
+        if progress is not None:
+            progress(0, 1, "confirmation")
         candidates, extra = _confirm(candidates, confirm_on, alpha=confirm_alpha,
                                      min_n=confirm_min_n, abstain_label=abstain_label)
         meta.update(extra)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slicewidgets.discovery._code import build_sf
+from slicewidgets.discovery._code import build_sf, slice_code
 from slicewidgets.discovery._predicates import Predicate
 
 #: Columns of :meth:`SliceDiscovery.to_frame` (the ``*_confirm`` ones only with confirm_on).
@@ -75,6 +75,7 @@ class Candidate:
     rank: int
     code: str
     confirmation: Confirmation | None = None
+    note: str = ""  # the comment line above the code
     _rows: np.ndarray = field(default=None, repr=False)  # rows in the discovery frame
 
     @property
@@ -84,6 +85,25 @@ class Candidate:
     @property
     def order(self) -> int:
         return len(self.predicates)
+
+    def code_as(self, name: str) -> str:
+        """:attr:`code` with the slice (and the variable holding it) called ``name``.
+
+        Examples
+        --------
+        >>> from slicewidgets.discovery import find_slices
+        >>> df = pd.DataFrame({"kind": ["a", "b"] * 50})
+        >>> c = find_slices(df, errors=np.arange(100) % 2 == 0, k=1)[0]
+        >>> print(c.code_as("kind_a_slice"))
+        # kind == 'a' (discovered: 50 rows, error 100.0% vs 50.0% overall)
+        @slicing_function(vectorized=True)
+        def kind_a_slice(df):
+            return df['kind'] == 'a'
+        <BLANKLINE>
+        """
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"name must be a Python identifier, got {name!r}.")
+        return slice_code(name, self.predicates, self.note)
 
     @cached_property
     def sf(self):

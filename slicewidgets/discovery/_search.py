@@ -21,6 +21,7 @@ extended only if its upper bound beats the running top-k threshold.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,13 @@ def search(
     max_order: int,
     pool_size: int,
     progress_bar: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[list[Found], int]:
-    """The best ``pool_size`` slices by SliceLine's score, and how many slices were scored."""
+    """The best ``pool_size`` slices by SliceLine's score, and how many slices were scored.
+
+    ``progress(done, total, stage)`` is called for every parent slice extended (``stage`` is
+    ``"level L"``) and once at the end of each level.
+    """
     from tqdm.auto import tqdm
 
     n, m = csc.shape
@@ -140,8 +146,11 @@ def search(
                    if b > pool.threshold and groups[f.cols[-1]] < max_group]
         parents.sort(key=lambda t: -t[0])
         nxt: list[Found] = []
-        for bound, parent in tqdm(parents, desc=f"level {_order}", disable=not progress_bar,
-                                  leave=False):
+        stage = f"level {_order}"
+        for i_parent, (bound, parent) in enumerate(tqdm(
+                parents, desc=stage, disable=not progress_bar, leave=False)):
+            if progress is not None:
+                progress(i_parent, len(parents), stage)
             threshold = pool.threshold
             if bound <= threshold:
                 continue
@@ -182,6 +191,8 @@ def search(
                 pool.push(f)
                 nxt.append(f)
         level = nxt
+        if progress is not None:
+            progress(len(parents), len(parents), stage)
         bar.update(1)
         if not level:
             break
