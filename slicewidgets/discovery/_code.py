@@ -14,8 +14,8 @@ def slice_name(predicates: Sequence[Predicate], taken: set[str] | None = None) -
     """A Python identifier naming the conjunction, unique among ``taken``."""
     name = "_and_".join(p.slug for p in predicates)
     name = re.sub(r"\W+", "_", name).strip("_") or "slice"
-    if len(name) > 60:
-        name = name[:60].rstrip("_")
+    if len(name) > 80:
+        name = name[:80].rstrip("_")
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "slice_" + name
     if taken is not None:

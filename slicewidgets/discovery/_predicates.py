@@ -60,9 +60,9 @@ def _number(value: float, integer: bool) -> str:
     return repr(float(value))
 
 
-def _slug(text: str) -> str:
+def _slug(text: str, limit: int | None = 24) -> str:
     slug = re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower()
-    return slug[:24].strip("_") or "x"
+    return (slug[:limit] if limit else slug).strip("_") or "x"
 
 
 def col_code(column: str) -> str:
@@ -245,15 +245,17 @@ def _range_predicates(b: _Builder, name: str, x: np.ndarray, edges: np.ndarray, 
         if lo is None and hi is None:
             continue
         if lo is None:
-            expr, label, slug = f"{expr_of} < {hi}", f"{label_of} < {hi}", f"{slug_of}_lt_{hi}"
+            expr, label, bounds = f"{expr_of} < {hi}", f"{label_of} < {hi}", f"lt_{hi}"
         elif hi is None:
-            expr, label, slug = f"{expr_of} >= {lo}", f"{label_of} >= {lo}", f"{slug_of}_ge_{lo}"
+            expr, label, bounds = f"{expr_of} >= {lo}", f"{label_of} >= {lo}", f"ge_{lo}"
         else:
             expr = f"({expr_of} >= {lo}) & ({expr_of} < {hi})"
-            label, slug = f"{lo} <= {label_of} < {hi}", f"{slug_of}_{lo}_{hi}"
+            label, bounds = f"{lo} <= {label_of} < {hi}", f"{lo}_{hi}"
+        # the column part may be shortened, the bounds never (a cut number would mislead)
+        slug = f"{slug_of[:16].strip('_')}_{_slug(bounds, limit=None)}"
         if nullable:
             expr = f"({expr}).fillna(False)"
-        b.add(rows[i], kind=kind, column=name, label=label, slug=_slug(slug), expr=expr)
+        b.add(rows[i], kind=kind, column=name, label=label, slug=slug, expr=expr)
 
 
 def _numeric(b: _Builder, name: str, values: pd.Series, n_bins: int, max_categories: int) -> None:

@@ -14,8 +14,9 @@ from slicewidgets.widgets.editor import SFEditor
 from slicewidgets.widgets.preview import SlicePreview
 from slicewidgets.widgets.score_table import ScoreTable
 from slicewidgets.widgets.studio import SliceStudio
+from slicewidgets.widgets.suggest import SuggestPanel
 from slicewidgets.widgets.toggles import SFToggles
 from slicewidgets.widgets.training import TrainingPanel  # imports torch only when used
 
 __all__ = ["SFEditor", "SFToggles", "SlicePreview", "ScoreTable", "TrainingPanel",
-           "SliceStudio"]
+           "SliceStudio", "SuggestPanel"]

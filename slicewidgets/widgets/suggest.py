@@ -210,7 +210,9 @@ class SuggestPanel(WidgetBase):
 
         self.run_button.on_click(self._guard(lambda _: self.request_run(), "suggesting slices"))
         self.cancel_button.on_click(self._guard(lambda _: self.cancel(), "cancelling"))
-        self.add_button.on_click(self._guard(lambda _: self.add(), "adding the slice"))
+        self.add_button.on_click(self._guard(
+            lambda _: self.add(background=bool(getattr(self.editor, "background", False))),
+            "adding the slice"))
         self.choice.observe(self._guard(lambda _: self._render_choice(), "showing the slice"),
                             names=["value"])
 
@@ -494,13 +496,14 @@ class SuggestPanel(WidgetBase):
                 f"<tbody>{''.join(body)}</tbody></table>")
 
     # -- into the editor ----------------------------------------------------------------------
-    def add(self, name: str | None = None) -> Any:
+    def add(self, name: str | None = None, *, background: bool = False) -> Any:
         """Append the chosen (or the named) candidate's code to the editor and apply it.
 
         The slice is then an ordinary slicing function of the editor's code. A name that is
         already a slice, or a variable that is not a slicing function, is never overwritten:
-        the code is renamed (``<name>_sf``). Returns the editor's ``ApplyResult`` (``None``
-        when the editor applies in the background).
+        the code is renamed (``<name>_sf``). Applies in this thread and returns the editor's
+        ``ApplyResult``; with ``background=True`` (what the button does inside a kernel) the
+        editor applies in its worker thread and this returns ``None``.
         """
         if self.result is None:
             raise ValueError("No suggestions yet: press 'Suggest slices' first.")
@@ -519,7 +522,10 @@ class SuggestPanel(WidgetBase):
             text += "\n"
         editor.code.value = text + ("\n" if text.strip() else "") + code
         self.status.value = escape(f"Added {var} to the editor ({cand.description}).")
-        return editor.request_apply()
+        if background:
+            editor.apply_in_background()
+            return None
+        return editor.apply()
 
     def close(self) -> None:
         if self._thread is not None:
