@@ -13,7 +13,7 @@ import pandas as pd
 from slicewidgets.discovery._code import slice_code, slice_name
 from slicewidgets.discovery._predicates import featurize
 from slicewidgets.discovery._result import Candidate, Confirmation, SliceDiscovery
-from slicewidgets.discovery._search import rows_of, search
+from slicewidgets.discovery._search import Found, rows_of, search, slice_score
 
 ORDER_BY = ("score", "significance")
 
@@ -92,6 +92,77 @@ def _p_values(size: np.ndarray, err: np.ndarray, sq: np.ndarray | None, n: int, 
         return np.where(rest > 1, 2 * stats.t.sf(np.abs(t), dof), np.nan)
 
 
+def _refinement_p(child: tuple[float, float, float], parent: tuple[float, float, float],
+                  binary: bool) -> float:
+    """One-sided p that the child's mean error exceeds that of the parent's other rows.
+
+    Each argument is ``(size, error sum, squared error sum)``.
+    """
+    from scipy import stats
+
+    n1, s1, q1 = child
+    n0, s0, q0 = parent[0] - n1, parent[1] - s1, parent[2] - q1
+    if n0 < 1 or n1 < 1:
+        return 1.0
+    m1, m0 = s1 / n1, s0 / n0
+    if binary:
+        pooled = (s1 + s0) / (n1 + n0)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        return float(stats.norm.sf((m1 - m0) / se)) if se > 0 else (0.0 if m1 > m0 else 1.0)
+    v1 = max(q1 / n1 - m1**2, 0.0) * n1 / max(n1 - 1, 1)
+    v0 = max(q0 / n0 - m0**2, 0.0) * n0 / max(n0 - 1, 1)
+    se = math.sqrt(v1 / n1 + v0 / n0)
+    if se == 0:
+        return 0.0 if m1 > m0 else 1.0
+    dof = (v1 / n1 + v0 / n0) ** 2 / ((v1 / n1) ** 2 / max(n1 - 1, 1)
+                                      + (v0 / n0) ** 2 / max(n0 - 1, 1) or 1.0)
+    return float(stats.t.sf((m1 - m0) / se, max(dof, 1.0)))
+
+
+def _generalize(found: list[Found], csc: Any, e: np.ndarray, binary: bool, scratch: np.ndarray,
+                *, alpha: float, n_predicates: int, level: float = 0.05) -> list[Found]:
+    """Replace refinements that add no significant error over a parent by that parent.
+
+    A conjunction ``A and B`` is kept only if its rows err significantly more than the other
+    rows of ``A`` (and of ``B``): one-sided test at ``level`` divided by the number of base
+    predicates (Bonferroni over the refinements a search could pick from). Otherwise the
+    search picked a lucky subset of a weak slice ``A``, and ``A`` itself is the better
+    candidate (SliceFinder's rule that a slice must differ from its parent). Parents that are
+    no worse than average (score <= 0) never replace a child.
+    """
+    n = len(e)
+    mean_error = float(e.mean())
+    threshold = level / max(n_predicates, 1)
+    cache: dict[tuple[int, ...], tuple[float, float, float]] = {}
+
+    def stats_of(cols: tuple[int, ...]) -> tuple[float, float, float]:
+        if cols not in cache:
+            rows = rows_of(csc, cols, scratch)
+            cache[cols] = (float(len(rows)), float(e[rows].sum()), float((e[rows] ** 2).sum()))
+        return cache[cols]
+
+    out: dict[tuple[int, ...], Found] = {}
+    for f in found:
+        current = f
+        while len(current.cols) > 1:
+            child = stats_of(current.cols)
+            best = None
+            for drop in range(len(current.cols)):
+                cols = current.cols[:drop] + current.cols[drop + 1:]
+                parent = stats_of(cols)
+                score = float(slice_score(parent[0], parent[1], n=n, mean_error=mean_error,
+                                          alpha=alpha))
+                if score > 0 and _refinement_p(child, parent, binary) > threshold and (
+                        best is None or score > best.score):
+                    best = Found(cols, int(parent[0]), parent[1], score)
+            if best is None:
+                break
+            current = best
+        if current.cols not in out:
+            out[current.cols] = current
+    return sorted(out.values(), key=lambda f: -f.score)
+
+
 def _inside(a: np.ndarray, b: np.ndarray) -> float:
     """The fraction of rows ``a`` (sorted positions) that are also in ``b``."""
     return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
@@ -156,8 +227,10 @@ def find_slices(
         ``"score"`` (SliceLine's score) or ``"significance"`` (the discovery p-value, among
         the slices worse than the rest; the search is the same).
     max_overlap
-        Drop a candidate when more than this fraction of its rows lie in a better candidate
-        (a near-duplicate or a refinement that adds little); ``None`` keeps them all.
+        Redundancy control. A conjunction whose rows do not err significantly more than the
+        other rows of one of its parents (``A and B`` vs ``A``) is replaced by that parent;
+        then a candidate is dropped when more than this fraction of its rows lie in a better
+        candidate. ``None`` turns both off (the plain top-k by score).
     columns, text_columns
         Columns to build predicates from (default all) and those to treat as text (default:
         string columns with more than ``max_categories`` values and two words or more on
@@ -195,8 +268,9 @@ def find_slices(
 
     **Search.** SliceLine's score and upper-bound pruning, level by level over a sparse
     one-hot matrix; see :mod:`slicewidgets.discovery._search`. The top ``4 k`` slices by
-    score form a pool from which slices mostly inside a better one are removed
-    (``max_overlap``).
+    score form a pool; a refinement that adds no significant error over its parent (one-sided
+    test at 0.05 divided by the number of base predicates) gives way to the parent, as in
+    SliceFinder, and slices mostly inside a better one are removed (``max_overlap``).
 
     Examples
     --------
@@ -247,6 +321,9 @@ def find_slices(
     binary = bool(np.all((e == 0) | (e == 1)))
     overall = float(e.mean()) if n else float("nan")
     scratch = np.zeros(n, dtype=bool)
+    if max_overlap is not None:
+        found = _generalize(found, feats.csc, e, binary, scratch, alpha=alpha,
+                            n_predicates=len(feats.predicates))
     rows = [rows_of(feats.csc, f.cols, scratch) for f in found]
     sizes = np.array([f.size for f in found], dtype=float)
     errs = np.array([f.error_sum for f in found], dtype=float)

@@ -206,3 +206,27 @@ def test_honesty_no_effect_means_no_confirmed_slice_but_naive_reuse_flags_many()
     # nominal level 5% (BH at q < 0.05): allow binomial noise over 60 runs (P(X > 7) < 1%)
     assert confirmed <= 7, (confirmed, naive)
     assert naive >= 10, (confirmed, naive)
+
+
+def test_lucky_refinements_give_way_to_their_parent():
+    """A weak one-predicate slice: its refinements look worse only by chance; the parent
+    is the candidate (with ``max_overlap=None`` the plain top-k keeps the lucky subsets)."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    df = pd.DataFrame({f"f{j}": rng.integers(0, 5, n) for j in range(12)}).astype(str)
+    weak = (df.f0 == "1").to_numpy()
+    errors = rng.random(n) < np.where(weak, 0.2, 0.05)
+    plain = find_slices(df, errors=errors, k=5, alpha=0.99, max_overlap=None)
+    assert plain[0].order == 2 and plain[0].predicates[0].label == "f0 == '1'"
+    found = find_slices(df, errors=errors, k=5, alpha=0.99)
+    assert found[0].description == "f0 == '1'"
+    np.testing.assert_array_equal(found[0].rows, np.flatnonzero(weak))
+    # no other candidate is a subset of it
+    assert not any(c.predicates[0].label == "f0 == '1'" for c in found[1:])
+
+
+def test_real_refinements_are_kept():
+    df, errors, in_slice = planted(n=4000, effect=0.6, noise=0.1)
+    found = find_slices(df, errors=errors, k=5)
+    assert found[0].order == 2  # country == 'fr' and device == 'web', not country == 'fr'
+    np.testing.assert_array_equal(found[0].rows, np.flatnonzero(in_slice))
