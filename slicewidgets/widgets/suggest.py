@@ -37,6 +37,7 @@ SUGGEST_TABLE = "sw-suggest-table"
 SUGGEST_ADD = "sw-suggest-add"
 SUGGEST_STATUS = "sw-suggest-status"
 SUGGEST_ROWS = "sw-suggest-rows"
+SUGGEST_CHOICE = "sw-suggest-choice"
 
 MAX_CELL = 160
 
@@ -175,15 +176,16 @@ class SuggestPanel(WidgetBase):
         self._thread: Any = None
         self._loop: MainLoop | None = None
 
+        wide = {"description_width": "initial"}
         self.k = widgets.BoundedIntText(value=k, min=1, max=100, description="top",
-                                        layout=widgets.Layout(width="130px"))
+                                        style=wide, layout=widgets.Layout(width="110px"))
         self.max_order = widgets.Dropdown(options=[1, 2, 3], value=max_order,
-                                          description="predicates ≤",
-                                          layout=widgets.Layout(width="170px"))
+                                          description="predicates per slice ≤", style=wide,
+                                          layout=widgets.Layout(width="210px"))
         self.min_support = widgets.BoundedIntText(
-            value=min_support or 0, min=0, max=10**9, description="min rows",
+            value=min_support or 0, min=0, max=10**9, description="min rows", style=wide,
             tooltip="fewest rows in a slice (0: 1% of the rows, at least 20)",
-            layout=widgets.Layout(width="170px"))
+            layout=widgets.Layout(width="160px"))
         self.run_button = widgets.Button(description="Suggest slices", icon="search",
                                          button_style="primary")
         self.run_button.add_class(SUGGEST_RUN)
@@ -201,6 +203,7 @@ class SuggestPanel(WidgetBase):
         self.choice = widgets.Dropdown(options=[], description="slice",
                                        layout=widgets.Layout(width="auto", min_width="0",
                                                              flex="1 1 auto"))
+        self.choice.add_class(SUGGEST_CHOICE)
         self.add_button = widgets.Button(description="Add to editor", icon="plus",
                                          disabled=True)
         self.add_button.add_class(SUGGEST_ADD)
