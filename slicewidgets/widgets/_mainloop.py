@@ -4,8 +4,7 @@ Widgets change their traits only on the thread that runs the kernel's event loop
 their messages to the browser keep their order and never race the user's own code. A worker
 thread (an Apply, a training run) calls :meth:`MainLoop.call`: inside a kernel the function
 runs soon on the loop (``call_soon_threadsafe``); without a running loop (plain Python,
-headless tests) it waits in a queue that :meth:`MainLoop.drain` runs, from the caller's
-thread (``widget.wait()`` does).
+headless tests) nobody else could run it, so it runs at once in the calling thread.
 """
 
 from __future__ import annotations
@@ -30,8 +29,6 @@ class MainLoop:
         except RuntimeError:
             self.loop = None
         self.thread = threading.current_thread()
-        self._queue: list[Callable[[], Any]] = []
-        self._lock = threading.Lock()
 
     @property
     def live(self) -> bool:
@@ -39,25 +36,15 @@ class MainLoop:
         return self.loop is not None and self.loop.is_running() and not self.loop.is_closed()
 
     def call(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn()`` on the main loop (now, if already there and no loop is running)."""
+        """Run ``fn()`` on the main loop; without a running loop, run it now, here."""
         if self.live:
             assert self.loop is not None
             self.loop.call_soon_threadsafe(_safe, fn)
-        elif threading.current_thread() is self.thread:
-            self.drain()
-            _safe(fn)
         else:
-            with self._lock:
-                self._queue.append(fn)
+            _safe(fn)
 
     def drain(self) -> None:
-        """Run the queued calls (no running loop: the caller's thread does it)."""
-        while True:
-            with self._lock:
-                if not self._queue:
-                    return
-                fn = self._queue.pop(0)
-            _safe(fn)
+        """Nothing to do: without a running loop, calls run at once (kept for callers)."""
 
 
 def _safe(fn: Callable[[], Any]) -> None:

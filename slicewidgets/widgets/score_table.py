@@ -20,6 +20,11 @@ from slicewidgets.widgets._util import Events, WidgetBase, escape
 __all__ = ["ScoreTable"]
 
 SORT_OPTIONS = ("gap", "n", "score", "name")
+NO_COMPARISON = "(none)"
+
+
+def comp_confidence(confidence: float) -> str:
+    return f"{confidence:.0%}"
 
 MSG_LENGTH = (
     "{what} has {got} rows but the data has {n}; pass one {item} per row of the DataFrame "
@@ -139,6 +144,18 @@ class ScoreTable(WidgetBase):
                                              layout=widgets.Layout(width="70px"))
         self.refresh_button = widgets.Button(icon="refresh", tooltip="Recompute",
                                              layout=widgets.Layout(width="36px"))
+        self.predictions: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        self.prediction_notes: dict[str, str] = {}
+        self.comparison: Any = None
+        self.model_select = widgets.Dropdown(options=[], description="model",
+                                             layout=widgets.Layout(width="auto"))
+        self.model_select.add_class("sw-score-model")
+        self.compare_select = widgets.Dropdown(options=[NO_COMPARISON], value=NO_COMPARISON,
+                                               description="compare with",
+                                               layout=widgets.Layout(width="auto"))
+        self.compare_select.add_class("sw-score-compare")
+        self.compare_html = widgets.HTML("")
+        self.compare_html.add_class("sw-compare")
         self.status = widgets.HTML("")
         self.status.add_class("sw-score-status")
         self.table = widgets.HTML("")
@@ -153,21 +170,52 @@ class ScoreTable(WidgetBase):
         self.chart_toggle.observe(self._guard(lambda _: self._render_chart(), "drawing"),
                                   names="value")
         self.refresh_button.on_click(self._guard(lambda _: self.refresh(), "refreshing"))
+        self.model_select.observe(self._guard(self._on_model, "switching models"),
+                                  names="value")
+        self.compare_select.observe(self._guard(lambda _: self._refresh_comparison(),
+                                                "comparing models"), names="value")
         self.children = [
             _style.style_widget(),
-            widgets.HBox([self.sort_by, self.metric, self.chart_toggle, self.refresh_button]),
-            self.status, self.error, self.table, self.chart,
+            widgets.HBox([self.sort_by, self.metric, self.chart_toggle, self.refresh_button],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.model_select, self.compare_select],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.status, self.error, self.table, self.compare_html, self.chart,
         ]
         self.add_class(_style.SCORE_TABLE)
         self._subscribe(slice_set, self._guard(self._on_events, "refreshing"))
         if preds is not None or probs is not None:
-            self.set_predictions(preds, probs)
+            self.set_predictions(preds, probs, name="baseline")
         else:
             self.refresh()
 
     # -- inputs -------------------------------------------------------------------------------
-    def set_predictions(self, preds: Any = None, probs: Any = None) -> None:
-        """Score new predictions (e.g. after training); lengths are checked first.
+    def _checked(self, preds: Any, probs: Any) -> tuple[Any, Any]:
+        n = len(self.slice_set.df)
+        if probs is not None:
+            probs = np.asarray(probs, dtype=float)
+            _check_length(probs, n, "probs", "row of probabilities")
+        if preds is None and probs is not None:
+            from slicewidgets.utils import probs_to_preds
+
+            preds = probs_to_preds(probs)
+        if preds is not None:
+            preds = np.asarray(preds)
+            _check_length(preds, n, "preds", "prediction")
+        return preds, probs
+
+    @property
+    def shown(self) -> str | None:
+        """Name of the predictions the table shows (``"baseline"``, ``"run 1"``, ...)."""
+        return self.model_select.value
+
+    def set_predictions(self, preds: Any = None, probs: Any = None, *,
+                        name: str | None = None, note: str = "") -> None:
+        """Score new predictions; lengths are checked first.
+
+        ``name`` (default: the predictions shown now, or ``"baseline"``) is the entry in the
+        model list; an existing entry is replaced. ``note``: a warning shown in red with
+        these predictions (e.g. "trained on these rows").
 
         Raises
         ------
@@ -175,24 +223,48 @@ class ScoreTable(WidgetBase):
             If ``preds`` or ``probs`` does not have one entry per row (also shown in
             :attr:`error`; the previous predictions stay in place).
         """
-        try:
-            n = len(self.slice_set.df)
-            if probs is not None:
-                probs = np.asarray(probs, dtype=float)
-                _check_length(probs, n, "probs", "row of probabilities")
-            if preds is None and probs is not None:
-                from slicewidgets.utils import probs_to_preds
+        name = name or self.shown or "baseline"
+        self.add_predictions(name, preds, probs, note=note)
 
-                preds = probs_to_preds(probs)
-            if preds is not None:
-                preds = np.asarray(preds)
-                _check_length(preds, n, "preds", "prediction")
+    def add_predictions(self, name: str, preds: Any = None, probs: Any = None, *,
+                        note: str = "", select: bool = True) -> None:
+        """Add (or replace) the predictions ``name`` in the model list and show them
+        (``select=True``); the model list lets the user switch back."""
+        try:
+            preds, probs = self._checked(preds, probs)
         except ValueError as err:
             self._show_exception(err, "setting predictions")
             raise
-        self.preds, self.probs = preds, probs
+        self.predictions[name] = (preds, probs)
+        self.prediction_notes[name] = note
+        names = list(self.predictions)
+        with self.hold_sync():
+            if list(self.model_select.options) != names:
+                current = self.model_select.value
+                self._switching = True
+                try:
+                    self.model_select.options = names
+                    self.model_select.value = current if current in names else None
+                finally:
+                    self._switching = False
+            others = [NO_COMPARISON, *names]
+            if list(self.compare_select.options) != others:
+                keep = self.compare_select.value
+                self.compare_select.options = others
+                self.compare_select.value = keep if keep in others else NO_COMPARISON
+        if select and self.model_select.value != name:
+            self.model_select.value = name  # -> _on_model -> _show
+        elif self.model_select.value == name:
+            self._show(name)
+
+    def _on_model(self, change: dict) -> None:
+        if not getattr(self, "_switching", False) and change["new"] is not None:
+            self._show(change["new"])
+
+    def _show(self, name: str) -> None:
+        self.preds, self.probs = self.predictions[name]
         for listener in list(self._prediction_listeners):
-            listener(preds, probs)
+            listener(self.preds, self.probs)
         self.refresh()
 
     def on_predictions(self, callback: Callable[[Any, Any], None]) -> None:
@@ -215,6 +287,7 @@ class ScoreTable(WidgetBase):
             self.frame = pd.DataFrame(columns=REPORT_COLUMNS)
         else:
             self._clear_error()
+        self._compute_comparison()
         self.render()
         self.refresh_count += 1
         self.last_refresh_s = time.perf_counter() - start
@@ -255,6 +328,61 @@ class ScoreTable(WidgetBase):
         self.report = report
         self.overall = dict(report.overall)
         self.frame = report.to_frame(include_overall=False)
+
+    def _compute_comparison(self) -> None:
+        other = self.compare_select.value
+        shown = self.shown
+        self.comparison = None
+        if other in (None, NO_COMPARISON) or shown is None or other == shown \
+                or self.golds is None or other not in self.predictions:
+            return
+        from slicewidgets.analysis.compare import compare_models
+
+        preds_a, probs_a = self.predictions[other]
+        preds_b, probs_b = self.predictions[shown]
+        metric = self.metric.value or "accuracy"
+        self.comparison = compare_models(
+            self.slice_set.membership(), self.golds, preds_a, preds_b,
+            probs_a=probs_a, probs_b=probs_b, metrics=[metric], names=(other, shown),
+            confidence=self.confidence, n_boot=self.n_boot, random_state=self.random_state)
+
+    def _refresh_comparison(self) -> None:
+        try:
+            self._compute_comparison()
+        except Exception as err:
+            self.comparison = None
+            self._show_exception(err, "comparing models")
+        self._render_comparison()
+
+    def _render_comparison(self) -> None:
+        comp = self.comparison
+        if comp is None:
+            self.compare_html.value = ""
+            return
+        a, b = self.compare_select.value, self.shown
+        frame = comp.to_frame()
+        rows = []
+        for r in frame.itertuples(index=False):
+            flag = r.flag if isinstance(r.flag, str) else ""
+            cls = " class='sw-overall'" if r.slice == "overall" else (
+                f" class='sw-flag-{escape(flag)}'" if flag else "")
+            ci = "" if _isnan(r.ci_low) else (
+                f" <span class='sw-ci'>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</span>")
+            sign = "+" if not _isnan(r.delta) and r.delta > 0 else ""
+            reason = escape(r.reason if isinstance(r.reason, str) else "")
+            rows.append(
+                f"<tr data-slice=\"{escape(r.slice)}\"{cls}><td class='sw-name'>"
+                f"{escape(r.slice)}</td><td class='sw-n'>{int(r.n):,}</td>"
+                f"<td class='sw-num'>{_fmt(r.score_a)}</td><td class='sw-num'>{_fmt(r.score_b)}"
+                f"</td><td class='sw-num sw-score'>{sign}{_fmt(r.delta)}{ci}</td>"
+                f"<td class='sw-flag' title=\"{reason}\">{escape(flag)}</td></tr>")
+        metric = escape(self.metric.value or "")
+        self.compare_html.value = (
+            f"<table class='sw-table sw-compare-table'><caption>{escape(b)} against "
+            f"{escape(a)}, {metric}: paired {comp_confidence(self.confidence)} intervals of "
+            f"the difference, flags test it</caption><thead><tr><th>slice</th><th>n</th>"
+            f"<th>{escape(a)}</th><th>{escape(b)}</th><th>Δ {metric}</th><th>flag (Δ)</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     # -- rendering ----------------------------------------------------------------------------
     def _wide(self) -> tuple[list[str], dict[str, dict]]:
@@ -332,6 +460,7 @@ class ScoreTable(WidgetBase):
         enabled = len(self.slice_set.enabled_names)  # not the rows drawn: scoring may fail
         total = len(self.slice_set)
         note = f"{enabled} slice{'s' if enabled != 1 else ''}"
+        shown = self.shown
         if total != enabled:
             note += f" ({total - enabled} disabled)"
         note += f" · {n_total:,} rows"
@@ -340,9 +469,21 @@ class ScoreTable(WidgetBase):
         elif self.report is not None:
             note += (f" · {self.report.confidence:.0%} intervals, flags at q < "
                      f"{self.report.alpha:g}")
+        head_html = ""
+        if scored and shown is not None:
+            head_html = f"<b class='sw-model-name'>{escape(shown)}</b> · "
+            warn = self.prediction_notes.get(shown, "")
+            if warn:
+                head_html = (f"<span class='sw-leak' title=\"{escape(warn)}\">⚠ "
+                             f"{escape(shown)}: {escape(warn)}</span><br>") + head_html
         with self.hold_sync():
             self.table.value = "".join(out)
-            self.status.value = escape(note)
+            self.status.value = head_html + escape(note)
+            if scored and shown is not None and self.prediction_notes.get(shown):
+                self.add_class("sw-leaky")
+            else:
+                self.remove_class("sw-leaky")
+            self._render_comparison()
             self._render_chart(names, rows)
 
     def _render_chart(self, names: list[str] | None = None, rows: dict | None = None) -> None:

@@ -26,39 +26,93 @@ def _section(title: str, body: widgets.Widget) -> widgets.VBox:
     return widgets.VBox([head, body])
 
 
+MSG_NO_TRAIN = (
+    "SliceStudio(X=...) trains a model, but no training split was given: it would train on "
+    "the rows the table scores and report optimistic scores. Pass the training split as "
+    "train=(df_train, X_train, golds_train) and the features of df's rows as X=; or leave X "
+    "out to use the studio without the training panel."
+)
+MSG_SAME_ROWS = (
+    "train= holds the same DataFrame as df: the studio scores df's rows, so a model trained "
+    "on them would be scored on its own training rows. Pass a separate training split."
+)
+MSG_OVERLAP = "trained on a split that shares {k:,} of these {n:,} rows: scores are optimistic"
+
+
+def _training_split(train: Any) -> tuple[pd.DataFrame, Any, Any]:
+    if isinstance(train, dict):
+        try:
+            return train["df"], train["X"], train["golds"]
+        except KeyError as err:
+            raise ValueError(f"train= as a dict needs the keys 'df', 'X' and 'golds'; "
+                             f"{err.args[0]!r} is missing.") from None
+    if isinstance(train, (tuple, list)) and len(train) == 3:
+        return train[0], train[1], train[2]
+    raise ValueError("train= must be (df_train, X_train, golds_train) or a dict with keys "
+                     f"'df', 'X', 'golds'; got {type(train).__name__}.")
+
+
+def shared_rows(a: pd.DataFrame, b: pd.DataFrame) -> int:
+    """Rows of ``b`` identical (every column) to a row of ``a``."""
+    try:
+        ha = pd.util.hash_pandas_object(a, index=False)
+        hb = pd.util.hash_pandas_object(b, index=False)
+    except TypeError:  # unhashable cells: compare the rows as text
+        ha = pd.util.hash_pandas_object(a.astype(str), index=False)
+        hb = pd.util.hash_pandas_object(b.astype(str), index=False)
+    return int(hb.isin(set(ha.to_numpy())).sum())
+
+
 class SliceStudio(widgets.VBox):
     """Write, toggle and inspect slices, watch per-slice scores, and train, in one widget.
 
     Layout: the SF editor and the slice toggles on the left, the live score table on the
-    right, the slice preview below, and the training panel under it (when ``X`` is given).
-    All widgets share one :class:`~slicewidgets.slicing.SliceSet`.
+    right, the slice preview below, and the training panel under it (when ``train`` is
+    given). All widgets share one :class:`~slicewidgets.slicing.SliceSet`.
+
+    **Honest training.** ``df`` is the *evaluation* split: the table scores its rows.
+    A model is trained on a separate *training* split (``train=``): the SFs apply to both,
+    training uses the training rows only, and the trained model's predictions of ``df``'s
+    rows join the table's model list ("run 1", "run 2", ...) next to the ``baseline``; the
+    table says which one it shows, switches back, and compares two per slice. A training
+    split that shares rows with ``df`` is flagged in red; ``df`` itself is refused.
+
+    **The editor runs code in the kernel.** For a dashboard shown to others (Voilà), use
+    ``editable=False``: no editor, no code run, no file touched; toggles, preview, table
+    and charts only.
 
     Parameters
     ----------
     df
-        The data the slices are defined on (e.g. the test split).
+        The evaluation data the slices are scored on (e.g. the test split).
     golds, preds, probs
-        Gold labels, predictions and probabilities of ``df``'s rows.
+        Gold labels, predictions and probabilities of ``df``'s rows (the ``baseline``).
     sfs
         Slicing functions to start with (the editor adds its own).
     X
-        Features of ``df``'s rows (array or scipy sparse matrix): adds the training panel,
-        which trains a slice-aware model on ``(X, golds)`` and the current slices.
+        Features of ``df``'s rows, for the trained model's predictions (with ``train``).
+    train
+        The training split, ``(df_train, X_train, golds_train)``: adds the training panel.
+    editable
+        Show the code editor (default). ``False``: no user code runs and no file is read or
+        written.
     text_column
         Column the preview shows first, with matches highlighted.
     path
-        File the editor's code is saved to and reloaded from (``None``: not saved).
+        File the editor's code is kept in: ``"auto"`` (default), ``<notebook>.sfs.py`` beside
+        the notebook; ``None``: not saved. A file is loaded, not run, until Apply.
     namespace
         Where the editor's code runs (default: the IPython user namespace).
     metrics
         Metrics of the score table.
     training_options
-        Keyword arguments for :class:`~slicewidgets.widgets.TrainingPanel` (``n_epochs``,
-        ``lr``, ``batch_size``, ...).
+        Keyword arguments for :meth:`~slicewidgets.widgets.TrainingPanel.from_arrays`
+        (``n_epochs``, ``lr``, ``batch_size``, ``hidden``, ...).
 
     Attributes
     ----------
     slice_set, editor, toggles, table, preview, training
+        ``editor`` is ``None`` when ``editable=False``; ``training`` without ``train``.
 
     Examples
     --------
@@ -68,6 +122,8 @@ class SliceStudio(widgets.VBox):
     ...                      path=None)
     >>> studio.table.frame.query("metric == 'accuracy'").score.tolist()
     [0.5]
+    >>> studio.table.shown
+    'baseline'
     """
 
     def __init__(
@@ -79,6 +135,8 @@ class SliceStudio(widgets.VBox):
         sfs: Sequence[SlicingFunction] = (),
         *,
         X: Any = None,
+        train: Any = None,
+        editable: bool = True,
         text_column: str = "text",
         path: str | Path | None = "auto",
         namespace: MutableMapping[str, Any] | None = None,
@@ -89,31 +147,51 @@ class SliceStudio(widgets.VBox):
         super().__init__()
         if golds is not None:
             golds = np.asarray(golds)
+        train_split = None
+        if train is not None:
+            train_split = _training_split(train)
+            if train_split[0] is df:
+                raise ValueError(MSG_SAME_ROWS)
+            if X is None:
+                raise ValueError("SliceStudio(train=...) predicts df's rows with the trained "
+                                 "model: pass X= (the features of df's rows) as well.")
+            if golds is None:
+                raise ValueError("SliceStudio(train=...) scores the trained model: pass "
+                                 "golds= (the labels of df's rows) as well.")
+        elif X is not None:
+            raise ValueError(MSG_NO_TRAIN)
         self.slice_set = SliceSet(df, list(sfs))
         self.table = ScoreTable(self.slice_set, golds, preds, probs, metrics=metrics)
         self.toggles = SFToggles(self.slice_set)
         self.preview = SlicePreview(self.slice_set, golds=golds, preds=self.table.preds,
                                     text_column=text_column, page_size=page_size)
         self.table.on_predictions(self.preview.set_predictions)
-        self.editor = SFEditor(self.slice_set, namespace=namespace, path=path)
+        self.editable = bool(editable)
+        self.editor = (SFEditor(self.slice_set, namespace=namespace, path=path)
+                       if self.editable else None)
         self.training = None
-        if X is not None:
-            if golds is None:
-                raise ValueError(
-                    "SliceStudio(X=...) trains a model on (X, golds); pass golds= as well, "
-                    "or leave X out to use the studio without the training panel."
-                )
+        self.training_note = ""
+        if train_split is not None:
             from slicewidgets.widgets.training import TrainingPanel
 
+            df_train, X_train, golds_train = train_split
+            k = shared_rows(df_train, df)
+            if k:
+                self.training_note = MSG_OVERLAP.format(k=k, n=len(df))
+            self.train_slice_set = SliceSet(df_train)
             self.training = TrainingPanel.from_arrays(
-                X, golds, self.slice_set, on_predictions=self._set_predictions_from_training,
+                X_train, golds_train, self.train_slice_set, X_eval=X, golds_eval=golds,
+                eval_slice_set=self.slice_set, on_predictions=self._on_trained,
                 **(training_options or {}),
             )
 
-        left = widgets.VBox([_section("Slicing functions", self.editor), self.toggles],
-                            layout=widgets.Layout(width="50%", min_width="360px"))
+        left_parts: list[widgets.Widget] = [self.toggles]
+        if self.editor is not None:
+            left_parts.insert(0, _section("Slicing functions", self.editor))
+        left = widgets.VBox(left_parts, layout=widgets.Layout(flex="1 1 360px",
+                                                              min_width="0"))
         right = widgets.VBox([_section("Scores per slice", self.table)],
-                             layout=widgets.Layout(width="50%", min_width="360px"))
+                             layout=widgets.Layout(flex="1 1 400px", min_width="0"))
         rows: list[widgets.Widget] = [
             _style.style_widget(),
             widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap",
@@ -121,13 +199,24 @@ class SliceStudio(widgets.VBox):
             _section("Rows of a slice", self.preview),
         ]
         if self.training is not None:
-            rows.append(_section("Slice-aware training", self.training))
+            rows.append(_section("Slice-aware training (on the training split; scored on "
+                                 "this one)", self.training))
         self.children = rows
         self.add_class(_style.STUDIO)
 
-    def set_predictions(self, preds: Any = None, probs: Any = None) -> None:
-        """New predictions for the score table and the preview (lengths are checked)."""
-        self.table.set_predictions(preds, probs)
+    def set_predictions(self, preds: Any = None, probs: Any = None, *,
+                        name: str | None = None) -> None:
+        """Predictions of ``df``'s rows for the score table and the preview (lengths are
+        checked); ``name`` adds them to the model list (default: replace the shown ones)."""
+        self.table.set_predictions(preds, probs, name=name)
 
-    def _set_predictions_from_training(self, preds: Any, probs: Any) -> None:
-        self.table.set_predictions(preds, probs)
+    def _on_trained(self, preds: Any, probs: Any) -> None:
+        assert self.training is not None
+        name = f"run {self.training.run_count}"
+        self.table.add_predictions(name, preds, probs, note=self.training_note)
+
+    def close(self) -> None:
+        for part in (self.editor, self.toggles, self.table, self.preview, self.training):
+            if part is not None:
+                part.close()
+        super().close()

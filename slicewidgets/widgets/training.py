@@ -14,6 +14,7 @@ import numpy as np
 
 from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
+from slicewidgets.widgets._mainloop import MainLoop
 from slicewidgets.widgets._util import WidgetBase, escape, pre
 
 __all__ = ["TrainingPanel"]
@@ -140,6 +141,14 @@ class TrainingPanel(WidgetBase):
         self.predictions: tuple[Any, Any] | None = None
         self.training_error: BaseException | None = None
         self.state = "ready"
+        self.seed: int | None = None
+        #: the predictions are of the training rows (``None``: unknown, a custom panel)
+        self.predicts_training_rows: bool | None = None
+        self.n_training_rows: int | None = None
+        self.scores_caption = "per-epoch scores on the training rows"
+        #: runs started so far ("run 1", "run 2", ... in a studio's score table)
+        self.run_count = 0
+        self._loop = MainLoop()
         self._last_update = 0.0
         self._t0 = 0.0
         self._lock = threading.Lock()
@@ -205,6 +214,9 @@ class TrainingPanel(WidgetBase):
         golds: Any,
         slice_set: Any,
         *,
+        X_eval: Any = None,
+        golds_eval: Any = None,
+        eval_slice_set: Any = None,
         hidden: int = 64,
         metric: str = "accuracy",
         slice_aware: bool = True,
@@ -215,21 +227,32 @@ class TrainingPanel(WidgetBase):
         trainer_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> TrainingPanel:
-        """A panel that trains a small MLP (one hidden layer) on ``(X, golds)``.
+        """A panel that trains a small MLP (one hidden layer) on the training split
+        ``(X, golds)`` and predicts the evaluation split ``X_eval``.
 
         With ``slice_aware=True`` it is a
-        :class:`~slicewidgets.slicing.SliceAwareClassifier` over the slices enabled in
-        ``slice_set`` when Start is pressed; otherwise a plain classifier. Per-epoch scores
-        are ``metric`` overall and on each of those slices, **on the training rows**.
+        :class:`~slicewidgets.slicing.SliceAwareClassifier` over the slices enabled when
+        Start is pressed (in ``eval_slice_set`` if given: its SFs are applied to the training
+        rows too; else in ``slice_set``); otherwise a plain classifier. Training uses the
+        training rows only. Predictions (``on_predictions``) are for the evaluation rows;
+        per-epoch scores are ``metric`` overall and per slice on the evaluation rows (on the
+        training rows, and said so, when no evaluation split is given).
 
         Parameters
         ----------
-        X
-            Features, ``[n_rows, n_features]``: numpy array, scipy sparse matrix or tensor.
-        golds
-            Labels (integers from 0).
+        X, golds
+            Features (numpy array, scipy sparse matrix or tensor) and labels (integers from
+            0) of the training rows.
         slice_set
-            The :class:`~slicewidgets.slicing.SliceSet` of the same rows.
+            The :class:`~slicewidgets.slicing.SliceSet` of the training rows.
+        X_eval, golds_eval, eval_slice_set
+            Features, labels and SliceSet of the evaluation rows (the rows a score table
+            scores). Without them the predictions are of the training rows: a score table
+            shows them flagged in red.
+        trainer_options
+            :class:`~slicewidgets.classification.Trainer` settings; ``seed`` (default 0)
+            seeds the panel's own generators (weights, shuffling): the global ``random``,
+            NumPy and torch generators are never seeded, so user code keeps reproducing.
         """
         from slicewidgets._optional import import_optional
 
@@ -245,45 +268,90 @@ class TrainingPanel(WidgetBase):
                 f"X has {len(features)} rows, golds has {len(golds)} and the data has "
                 f"{len(slice_set.df)}; pass the features and labels of the SliceSet's rows."
             )
+        eval_features = None
+        if X_eval is not None:
+            eval_features = _to_tensor(X_eval)
+            if eval_slice_set is not None and len(eval_features) != len(eval_slice_set.df):
+                raise ValueError(
+                    f"X_eval has {len(eval_features)} rows but the evaluation data has "
+                    f"{len(eval_slice_set.df)}; pass the features of the evaluation rows.")
+            if eval_features.shape[1] != features.shape[1]:
+                raise ValueError(
+                    f"X_eval has {eval_features.shape[1]} features but X has "
+                    f"{features.shape[1]}; transform both splits with the same featurizer.")
+        if golds_eval is not None:
+            golds_eval = np.asarray(golds_eval)
         labels = torch.as_tensor(golds, dtype=torch.long)
         num_classes = max(2, int(golds.max()) + 1) if len(golds) else 2
-        options = {"device": "cpu", "seed": 0, **(trainer_options or {})}
+        options = {"device": "cpu", **(trainer_options or {})}
+        seed = options.pop("seed", 0)
+        seed = 0 if seed is None else int(seed)
         scorer = Scorer(metrics=[metric])
         state: dict[str, Any] = {}
 
+        def sync_training_slices() -> list[str]:
+            """The training SliceSet gets the evaluation SliceSet's enabled SFs."""
+            if eval_slice_set is None:
+                return list(slice_set.enabled_names)
+            names = list(eval_slice_set.enabled_names)
+            for name in [n for n in slice_set.names if n not in names]:
+                slice_set.remove(name)
+            for name in names:
+                slice_set.update(eval_slice_set[name], enabled=True)
+            return names
+
         def build_model() -> Any:
-            torch.manual_seed(options.get("seed") or 0)
-            names = list(slice_set.enabled_names)
-            body = torch.nn.Sequential(torch.nn.Linear(features.shape[1], hidden),
-                                       torch.nn.ReLU())
+            names = sync_training_slices()
             state["membership"] = slice_set.membership()
-            if slice_aware:
-                return SliceAwareClassifier(body, hidden, names, num_classes=num_classes,
-                                            device=options["device"])
-            return PlainClassifier(body, hidden, num_classes=num_classes,
-                                   device=options["device"])
+            state["eval_membership"] = (eval_slice_set.membership()
+                                        if eval_slice_set is not None else None)
+            # the panel's own generator: the user's global torch generator is left alone
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                body = torch.nn.Sequential(torch.nn.Linear(features.shape[1], hidden),
+                                           torch.nn.ReLU())
+                if slice_aware:
+                    return SliceAwareClassifier(body, hidden, names, num_classes=num_classes,
+                                                device=options["device"])
+                return PlainClassifier(body, hidden, num_classes=num_classes,
+                                       device=options["device"])
 
         def build_loaders(model: Any, size: int) -> list:
             dataset = DictDataset.from_tensors(features, labels, "train")
+            generator = torch.Generator().manual_seed(seed)
             if slice_aware:
                 return [model.make_slice_dataloader(dataset, state["membership"],
-                                                    batch_size=size, shuffle=True)]
+                                                    batch_size=size, shuffle=True,
+                                                    generator=generator)]
             from slicewidgets.classification import DictDataLoader
 
-            return [DictDataLoader(dataset, batch_size=size, shuffle=True)]
+            return [DictDataLoader(dataset, batch_size=size, shuffle=True,
+                                   generator=generator)]
 
         def predict(model: Any) -> tuple[np.ndarray, np.ndarray]:
-            probs = model.predict_proba(features)
+            probs = model.predict_proba(eval_features if eval_features is not None
+                                        else features)
             return probs.argmax(axis=1), probs
 
         def epoch_scores(model: Any) -> dict[str, float]:
             preds, _ = predict(model)
-            scores = scorer.score_slices(state["membership"], golds, preds)
+            if eval_features is not None:
+                if golds_eval is None or state["eval_membership"] is None:
+                    return {}
+                scores = scorer.score_slices(state["eval_membership"], golds_eval, preds)
+            else:
+                scores = scorer.score_slices(state["membership"], golds, preds)
             return {name: float(values[metric]) for name, values in scores.items()}
 
-        return cls(build_model, build_loaders, predict=predict, epoch_scores=epoch_scores,
-                   on_predictions=on_predictions, n_epochs=n_epochs, lr=lr,
-                   batch_size=batch_size, trainer_options=options, **kwargs)
+        panel = cls(build_model, build_loaders, predict=predict, epoch_scores=epoch_scores,
+                    on_predictions=on_predictions, n_epochs=n_epochs, lr=lr,
+                    batch_size=batch_size, trainer_options=options, **kwargs)
+        panel.seed = seed
+        panel.predicts_training_rows = eval_features is None
+        panel.n_training_rows = len(golds)
+        if not panel.predicts_training_rows:
+            panel.scores_caption = "per-epoch scores on the evaluation split"
+        return panel
 
     # -- control ------------------------------------------------------------------------------
     @property
@@ -306,7 +374,9 @@ class TrainingPanel(WidgetBase):
             loaders = self._loaders_spec
             if callable(loaders):
                 loaders = loaders(model, int(self.batch_size.value))
-            options = {k: v for k, v in self.trainer_options.items() if k != "progress_bar"}
+            # never the Trainer's seed: it seeds the global generators (see from_arrays)
+            options = {k: v for k, v in self.trainer_options.items()
+                       if k not in ("progress_bar", "seed")}
             trainer = Trainer(n_epochs=int(self.n_epochs.value), lr=float(self.lr.value),
                               progress_bar=False, callbacks=[_PanelCallback(self)], **options)
         except Exception as err:
@@ -326,8 +396,10 @@ class TrainingPanel(WidgetBase):
             self.use_button.disabled = True
             self._set_running(True)
         self.state = "running"
-        self._set_status("running: starting")
+        self.run_count += 1
+        self._set_status(f"running: starting run {self.run_count}")
         self._t0 = time.perf_counter()
+        self._loop = MainLoop()  # the thread hands its UI updates to this loop
         self.thread = threading.Thread(target=self._run, args=(trainer, model, list(loaders)),
                                        name="slicewidgets-training", daemon=True)
         self.thread.start()
@@ -353,6 +425,11 @@ class TrainingPanel(WidgetBase):
         self.on_predictions(*self.predictions)
 
     # -- the training thread ------------------------------------------------------------------
+    def _ui(self, fn: Callable[[], Any]) -> None:
+        """Run a UI update on the kernel's main loop (the training thread never touches
+        the widgets itself)."""
+        self._loop.call(fn)
+
     def _run(self, trainer: Any, model: Any, loaders: list) -> None:
         try:
             trainer.fit(model, loaders)
@@ -364,19 +441,23 @@ class TrainingPanel(WidgetBase):
         elapsed = time.perf_counter() - self._t0
         done = len(trainer.history)
         loss = self.losses[-1] if self.losses else math.nan
+        self.state = "stopped" if trainer.stopped else "finished"
+        epoch, batch = trainer.epoch + 1, trainer.batch_num + 1
+        self._ui(lambda: self._show_end(trainer.stopped, elapsed, done, loss, epoch, batch))
+
+    def _show_end(self, stopped: bool, elapsed: float, done: int, loss: float, epoch: int,
+                  batch: int) -> None:
         with self.hold_sync():
             self._draw_loss()
             self._set_running(False)
             self.use_button.disabled = self.predictions is None or self.on_predictions is None
-            if trainer.stopped:
-                self.state = "stopped"
+            if stopped:
                 self.epoch_progress.bar_style = self.batch_progress.bar_style = "warning"
                 self._set_status(
-                    f"stopped at epoch {trainer.epoch + 1}/{self.epoch_progress.max}, batch "
-                    f"{trainer.batch_num + 1}/{self.batch_progress.max} after {elapsed:.1f} s "
+                    f"stopped at epoch {epoch}/{self.epoch_progress.max}, batch "
+                    f"{batch}/{self.batch_progress.max} after {elapsed:.1f} s "
                     f"(loss {loss:.4f}); the model is usable")
             else:
-                self.state = "finished"
                 self.epoch_progress.bar_style = self.batch_progress.bar_style = "success"
                 self._set_status(f"finished: {done} epochs in {elapsed:.1f} s, loss {loss:.4f}")
 
@@ -389,15 +470,20 @@ class TrainingPanel(WidgetBase):
         frames = traceback.extract_tb(err.__traceback__)
         if frames:
             where = f"\n  at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
-        with self.hold_sync():
-            self.error.value = pre(text + where)
-            self._set_running(False)
-            self.add_class(_style.ERROR_STATE)
-            self.epoch_progress.bar_style = self.batch_progress.bar_style = "danger"
-            self._set_status(f"error: {text}")
+
+        def show() -> None:
+            with self.hold_sync():
+                self.error.value = pre(text + where)
+                self._set_running(False)
+                self.add_class(_style.ERROR_STATE)
+                self.epoch_progress.bar_style = self.batch_progress.bar_style = "danger"
+                self._set_status(f"error: {text}")
+
+        self._ui(show)
 
     def _on_begin(self, trainer: Any) -> None:
-        self.batch_progress.max = max(1, trainer.n_batches_per_epoch)
+        n = max(1, trainer.n_batches_per_epoch)
+        self._ui(lambda: setattr(self.batch_progress, "max", n))
 
     def _on_batch(self, trainer: Any, metrics: dict) -> None:
         loss = metrics.get("model/all/train/loss")
@@ -407,14 +493,19 @@ class TrainingPanel(WidgetBase):
         if now - self._last_update < self.update_interval:
             return
         self._last_update = now
-        with self.hold_sync():
-            self.epoch_progress.value = trainer.epoch
-            self.batch_progress.value = trainer.batch_num + 1
-            self._set_status(
-                f"running: epoch {trainer.epoch + 1}/{self.epoch_progress.max}, batch "
-                f"{trainer.batch_num + 1}/{self.batch_progress.max}"
-                + (f", loss {loss:.4f}" if loss is not None else ""))
-            self._draw_loss()
+        epoch, batch = trainer.epoch, trainer.batch_num + 1
+
+        def show() -> None:
+            with self.hold_sync():
+                self.epoch_progress.value = epoch
+                self.batch_progress.value = batch
+                self._set_status(
+                    f"running: epoch {epoch + 1}/{self.epoch_progress.max}, batch "
+                    f"{batch}/{self.batch_progress.max}"
+                    + (f", loss {loss:.4f}" if loss is not None else ""))
+                self._draw_loss()
+
+        self._ui(show)
 
     def _on_epoch(self, trainer: Any, metrics: dict) -> None:
         summary = trainer.history[-1] if trainer.history else {}
@@ -423,12 +514,17 @@ class TrainingPanel(WidgetBase):
             row.update(self.epoch_scores(self.model))
             self.model.train()  # epoch_scores may have switched to eval mode
         self.epoch_history.append(row)
-        with self.hold_sync():
-            self.epoch_progress.value = trainer.epoch + 1
-            self.batch_progress.value = self.batch_progress.max
-            self._draw_loss()
-            self._draw_scores()
-            self._last_update = time.perf_counter()
+        epoch = trainer.epoch + 1
+
+        def show() -> None:
+            with self.hold_sync():
+                self.epoch_progress.value = epoch
+                self.batch_progress.value = self.batch_progress.max
+                self._draw_loss()
+                self._draw_scores()
+                self._last_update = time.perf_counter()
+
+        self._ui(show)
 
     def _on_end(self, trainer: Any) -> None:
         pass  # the thread reports the outcome once fit() has returned
@@ -461,7 +557,7 @@ class TrainingPanel(WidgetBase):
             cells = [f"<td class='sw-num'>{r['epoch']}</td>"]
             cells += [f"<td class='sw-num'>{format_value(r.get(c), 'score')}</td>" for c in cols]
             body.append(f"<tr>{''.join(cells)}</tr>")
-        note = ("<caption>per-epoch scores on the training rows</caption>"
+        note = (f"<caption>{escape(self.scores_caption)}</caption>"
                 if self.epoch_scores is not None else "")
         self.scores.value = (f"<table class='sw-table sw-epoch-scores'>{note}<thead><tr>{head}"
                              f"</tr></thead><tbody>{''.join(body)}</tbody></table>")

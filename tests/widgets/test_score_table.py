@@ -226,4 +226,5 @@ def test_string_golds_status_counts_the_enabled_slices_and_shows_the_error(df):
     golds = np.array(["spam", "ham"] * 5)
     table = ScoreTable(ss, golds, golds, metrics=["accuracy"])
     assert "(1 disabled)" not in table.status.value
-    assert table.status.value.startswith("1 slice ·")
+    assert "· 1 slice · 10 rows" in table.status.value
+    assert "sw-error" in table._dom_classes and table.error.value  # the scoring error is shown
