@@ -42,7 +42,7 @@ class CodeEditor(anywidget.AnyWidget):
     completions
         Names offered after ``<name>.`` (the studio passes the frame's columns).
     height
-        CSS height of the editor (it scrolls inside).
+        Maximum CSS height of the editor (it grows with the text, then scrolls).
 
     Attributes
     ----------
@@ -68,7 +68,7 @@ class CodeEditor(anywidget.AnyWidget):
     completions = traitlets.List(traitlets.Unicode()).tag(sync=True)
     errors = traitlets.Dict(value_trait=traitlets.Unicode()).tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
-    height = traitlets.Unicode("260px").tag(sync=True)
+    height = traitlets.Unicode("380px").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

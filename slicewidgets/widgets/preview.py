@@ -22,6 +22,7 @@ from slicewidgets.widgets._util import Events, WidgetBase, escape
 __all__ = ["SlicePreview", "highlight"]
 
 MAX_CELL_CHARS = 300
+_INITIAL = {"description_width": "initial"}  # labels never truncated
 
 
 def _patterns(sf: SlicingFunction, column: str, negated: bool = False) -> list[re.Pattern]:
@@ -149,24 +150,27 @@ class SlicePreview(WidgetBase):
         self._init_error()
 
         self.slice_select = widgets.Dropdown(options=slice_set.names, description="slice",
-                                             layout=widgets.Layout(width="280px"))
+                                             style=_INITIAL,
+                                             layout=widgets.Layout(width="auto",
+                                                                   max_width="320px"))
         self.slice_select.add_class(_style.PREVIEW_SLICE)
         self.page = widgets.BoundedIntText(value=1, min=1, max=1, description="page",
+                                           style=_INITIAL,
                                            layout=widgets.Layout(width="130px"))
         self.prev_button = widgets.Button(icon="chevron-left", tooltip="previous page",
                                           layout=widgets.Layout(width="36px"))
         self.next_button = widgets.Button(icon="chevron-right", tooltip="next page",
                                           layout=widgets.Layout(width="36px"))
         self.random_order = widgets.Checkbox(value=False, description="random sample",
-                                             indent=False, layout=widgets.Layout(width="120px"))
-        self.seed = widgets.IntText(value=0, description="seed",
-                                    layout=widgets.Layout(width="110px"))
+                                             indent=False, layout=widgets.Layout(width="auto"))
+        self.seed = widgets.IntText(value=0, description="seed", style=_INITIAL,
+                                    layout=widgets.Layout(width="120px"))
         self.resample_button = widgets.Button(description="resample", icon="random",
-                                              layout=widgets.Layout(width="100px"))
+                                              layout=widgets.Layout(width="auto"))
         self.only_mispredicted = widgets.Checkbox(
             value=False, description="only mispredicted", indent=False,
             disabled=self.golds is None or self.preds is None,
-            layout=widgets.Layout(width="150px"))
+            layout=widgets.Layout(width="auto"))
         self.info = widgets.HTML("")
         self.info.add_class("sw-preview-info")
         self.table = widgets.HTML("")
@@ -181,6 +185,8 @@ class SlicePreview(WidgetBase):
         self.random_order.observe(reselect, names="value")
         self.seed.observe(reselect, names="value")
         self.page.observe(redraw, names="value")
+        self.prev_button.add_class("sw-preview-prev")
+        self.next_button.add_class("sw-preview-next")
         self.prev_button.on_click(self._guard(lambda _: self.go(-1), "paging"))
         self.next_button.on_click(self._guard(lambda _: self.go(+1), "paging"))
         self.resample_button.on_click(self._guard(lambda _: self._resample(), "sampling"))

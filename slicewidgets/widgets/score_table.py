@@ -21,6 +21,7 @@ __all__ = ["ScoreTable"]
 
 SORT_OPTIONS = ("gap", "n", "score", "name")
 NO_COMPARISON = "(none)"
+_INITIAL = {"description_width": "initial"}  # labels never truncated
 
 
 def comp_confidence(confidence: float) -> str:
@@ -135,23 +136,24 @@ class ScoreTable(WidgetBase):
 
         metric_names = list(self.scorer.metrics)
         self.sort_by = widgets.Dropdown(options=list(SORT_OPTIONS), value="gap",
-                                        description="sort by",
-                                        layout=widgets.Layout(width="170px"))
+                                        description="sort by", style=_INITIAL,
+                                        layout=widgets.Layout(width="auto"))
         self.metric = widgets.Dropdown(options=metric_names,
                                        value=metric_names[0] if metric_names else None,
-                                       description="metric", layout=widgets.Layout(width="200px"))
+                                       description="metric", style=_INITIAL,
+                                       layout=widgets.Layout(width="auto"))
         self.chart_toggle = widgets.Checkbox(value=show_chart, description="chart", indent=False,
-                                             layout=widgets.Layout(width="70px"))
+                                             layout=widgets.Layout(width="auto"))
         self.refresh_button = widgets.Button(icon="refresh", tooltip="Recompute",
                                              layout=widgets.Layout(width="36px"))
         self.predictions: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
         self.prediction_notes: dict[str, str] = {}
         self.comparison: Any = None
-        self.model_select = widgets.Dropdown(options=[], description="model",
+        self.model_select = widgets.Dropdown(options=[], description="model", style=_INITIAL,
                                              layout=widgets.Layout(width="auto"))
         self.model_select.add_class("sw-score-model")
         self.compare_select = widgets.Dropdown(options=[NO_COMPARISON], value=NO_COMPARISON,
-                                               description="compare with",
+                                               description="compare with", style=_INITIAL,
                                                layout=widgets.Layout(width="auto"))
         self.compare_select.add_class("sw-score-compare")
         self.compare_html = widgets.HTML("")
@@ -366,15 +368,15 @@ class ScoreTable(WidgetBase):
             flag = r.flag if isinstance(r.flag, str) else ""
             cls = " class='sw-overall'" if r.slice == "overall" else (
                 f" class='sw-flag-{escape(flag)}'" if flag else "")
-            ci = "" if _isnan(r.ci_low) else (
-                f" <span class='sw-ci'>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</span>")
-            sign = "+" if not _isnan(r.delta) and r.delta > 0 else ""
+            ci = "" if is_missing(r.ci_low) else (
+                f" <span class='sw-ci'>[{_score(r.ci_low)}, {_score(r.ci_high)}]</span>")
+            sign = "+" if not is_missing(r.delta) and r.delta > 0 else ""
             reason = escape(r.reason if isinstance(r.reason, str) else "")
             rows.append(
                 f"<tr data-slice=\"{escape(r.slice)}\"{cls}><td class='sw-name'>"
                 f"{escape(r.slice)}</td><td class='sw-n'>{int(r.n):,}</td>"
-                f"<td class='sw-num'>{_fmt(r.score_a)}</td><td class='sw-num'>{_fmt(r.score_b)}"
-                f"</td><td class='sw-num sw-score'>{sign}{_fmt(r.delta)}{ci}</td>"
+                f"<td class='sw-num'>{_score(r.score_a)}</td><td class='sw-num'>{_score(r.score_b)}"
+                f"</td><td class='sw-num sw-score'>{sign}{_score(r.delta)}{ci}</td>"
                 f"<td class='sw-flag' title=\"{reason}\">{escape(flag)}</td></tr>")
         metric = escape(self.metric.value or "")
         self.compare_html.value = (
@@ -514,6 +516,23 @@ def _overall_from_report(report: Any, frame: pd.DataFrame) -> dict[str, float]:
     return {m: float(s) for m, s in zip(rows["metric"], rows["score"], strict=True)}
 
 
+#: the theme variable of each colour (JupyterLab light/dark; the hex value is the fallback)
+THEME_VARS = {"#c62828": "--jp-error-color1", "#2e7d32": "--jp-success-color1",
+              "#9e9e9e": "--jp-ui-font-color3", "#1a4d8f": "--jp-brand-color1",
+              "#4a7fb5": "--jp-brand-color1",
+              "#222": "--jp-ui-font-color1", "#333": "--jp-ui-font-color1",
+              "#555": "--jp-ui-font-color2", "#ddd": "--jp-border-color2",
+              "#999": "--jp-ui-font-color3"}
+
+
+def paint(prop: str, color: str) -> str:
+    """``fill='#c62828' style='fill:var(--jp-error-color1, #c62828)'``: the theme's colour,
+    with the attribute as the fallback where CSS variables are unknown."""
+    var = THEME_VARS.get(color)
+    style = f" style='{prop}:var({var}, {color})'" if var else ""
+    return f"{prop}='{color}'{style}"
+
+
 def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall: float,
                   metric: str, width: int = 460) -> str:
     """Horizontal bars of ``(name, score, ci_low, ci_high, flag)`` with error bars and a
@@ -530,8 +549,9 @@ def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall:
         return label_w + max(0.0, min(1.0, v)) * plot_w
 
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"class='sw-chart-svg' font-size='11' font-family='sans-serif'>",
-             f"<text x='{label_w}' y='12' fill='#555'>{escape(metric)} (bars: score, "
+             f"viewBox='0 0 {width} {height}' class='sw-chart-svg' font-size='11' "
+             f"font-family='sans-serif' {paint('fill', '#333')}>",
+             f"<text x='{label_w}' y='12' {paint('fill', '#555')}>{escape(metric)} (bars: score, "
              "whiskers: interval)</text>"]
     for i, (name, score, lo, hi, flag) in enumerate(items):
         y = top + i * (bar_h + gap_h)
@@ -543,17 +563,17 @@ def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall:
         color = FLAG_COLORS.get(flag, FLAG_COLORS["ok"])
         parts.append(f"<rect class='sw-bar' data-slice=\"{escape(name)}\" x='{label_w}' "
                      f"y='{y}' width='{x(score) - label_w:.1f}' height='{bar_h}' "
-                     f"fill='{color}'><title>{escape(name)}: {score:.3f}</title></rect>")
+                     f"{paint('fill', color)}><title>{escape(name)}: {score:.3f}</title></rect>")
         if not (is_missing(lo) or is_missing(hi)):
             ym = y + bar_h / 2
             parts.append(f"<path class='sw-errorbar' d='M{x(lo):.1f},{ym} H{x(hi):.1f} "
                          f"M{x(lo):.1f},{y + 3} V{y + bar_h - 3} M{x(hi):.1f},{y + 3} "
-                         f"V{y + bar_h - 3}' stroke='#222' fill='none'/>")
+                         f"V{y + bar_h - 3}' {paint('stroke', '#222')} fill='none'/>")
         parts.append(f"<text x='{x(score) + 3 if is_missing(hi) else x(hi) + 3:.1f}' "
-                     f"y='{y + bar_h - 3}' fill='#333'>{score:.2f}</text>")
+                     f"y='{y + bar_h - 3}' {paint('fill', '#333')}>{score:.2f}</text>")
     if not is_missing(overall):
         parts.append(f"<line class='sw-overall-line' x1='{x(overall):.1f}' y1='{top - 2}' "
-                     f"x2='{x(overall):.1f}' y2='{height - 4}' stroke='#555' "
+                     f"x2='{x(overall):.1f}' y2='{height - 4}' {paint('stroke', '#555')} "
                      "stroke-dasharray='3,2'><title>overall</title></line>")
     parts.append("</svg>")
     return "".join(parts)

@@ -16,10 +16,12 @@ from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
 from slicewidgets.widgets._mainloop import MainLoop
 from slicewidgets.widgets._util import WidgetBase, escape, pre
+from slicewidgets.widgets.score_table import paint
 
 __all__ = ["TrainingPanel"]
 
 MSG_RUNNING = "Training is already running; press Stop first."
+_INITIAL = {"description_width": "initial"}  # labels never truncated
 
 
 class _PanelCallback:
@@ -155,12 +157,13 @@ class TrainingPanel(WidgetBase):
         self._init_error()
 
         self.n_epochs = widgets.BoundedIntText(value=n_epochs, min=1, max=100_000,
-                                               description="epochs",
+                                               description="epochs", style=_INITIAL,
                                                layout=widgets.Layout(width="150px"))
         self.lr = widgets.BoundedFloatText(value=lr, min=1e-7, max=10.0, step=0.001,
-                                           description="lr", layout=widgets.Layout(width="150px"))
+                                           description="lr", style=_INITIAL,
+                                           layout=widgets.Layout(width="150px"))
         self.batch_size = widgets.BoundedIntText(value=batch_size, min=1, max=1_000_000,
-                                                 description="batch size",
+                                                 description="batch size", style=_INITIAL,
                                                  disabled=not callable(dataloaders),
                                                  layout=widgets.Layout(width="170px"))
         self.start_button = widgets.Button(description="Start", icon="play",
@@ -600,19 +603,22 @@ def loss_curve_svg(losses: Sequence[float], *, n_per_epoch: int = 0, width: int 
     coords = " ".join(f"{x:.1f},{top + h * (hi - v) / span:.1f}" for x, v in zip(xs, pts,
                                                                              strict=True))
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             "class='sw-loss-svg' font-size='10' font-family='sans-serif'>",
-             f"<text x='{left}' y='10' fill='#555'>training loss</text>",
+             f"viewBox='0 0 {width} {height}' class='sw-loss-svg' font-size='10' "
+             f"font-family='sans-serif' {paint('fill', '#333')}>",
+             f"<text x='{left}' y='10' {paint('fill', '#555')}>training loss</text>",
              f"<text x='{left - 4}' y='{top + 4}' text-anchor='end'>{hi:.3g}</text>",
              f"<text x='{left - 4}' y='{top + h}' text-anchor='end'>{lo:.3g}</text>",
-             f"<rect x='{left}' y='{top}' width='{w}' height='{h}' fill='none' stroke='#ddd'/>"]
+             f"<rect x='{left}' y='{top}' width='{w}' height='{h}' fill='none' "
+             f"{paint('stroke', '#ddd')}/>"]
     if n_per_epoch and len(values) > n_per_epoch:
         for e in range(n_per_epoch, len(values), n_per_epoch):
             x = left + w * (e - 1) / n
             parts.append(f"<line x1='{x:.1f}' y1='{top + h}' x2='{x:.1f}' y2='{top + h + 4}' "
-                         "stroke='#999'/>")
+                         f"{paint('stroke', '#999')}/>")
     parts.append(f"<polyline class='sw-loss-line' points='{coords}' fill='none' "
-                 "stroke='#4a7fb5' stroke-width='1.5'/>")
-    parts.append(f"<text x='{left + w}' y='{height - 4}' text-anchor='end' fill='#555'>"
+                 f"{paint('stroke', '#4a7fb5')} stroke-width='1.5'/>")
+    parts.append(f"<text x='{left + w}' y='{height - 4}' text-anchor='end' "
+                 f"{paint('fill', '#555')}>"
                  f"{len(values)} batches</text></svg>")
     return "".join(parts)
 

@@ -38,7 +38,8 @@ pytestmark = [
     ),
 ]
 
-NOTEBOOKS = ("studio_spam.ipynb",)  # copied by the ``lab`` fixture into the server root
+NOTEBOOKS = ("studio_spam.ipynb",)
+REPO_IMG = Path(__file__).resolve().parents[2] / "notebooks" / "img"  # copied by the ``lab`` fixture into the server root
 
 #: the SF a person types into the editor in step 2 (appended to whatever the editor holds)
 NEW_SF_NAME = "mentions_subscribe"
@@ -51,6 +52,8 @@ NEW_SF_LINES = [
     "    return False",
     "",
 ]
+#: an SF that never returns, cancelled from the studio
+ENDLESS_SF_CODE = "\n@slicing_function()\ndef endless(x):\n    while True:\n        pass\n"
 #: a syntax error typed in step 4: an unclosed parenthesis on its first line
 BROKEN_SF_CODE = "\n@slicing_function()\ndef broken_sf(x:\n    return True\n"
 
@@ -394,6 +397,60 @@ def test_04_syntax_error_shows_inline(page, studio, shots, expected_sizes):
     assert_no_new_js_errors(page, "the syntax error round trip")
 
 
+def test_04b_cancel_an_endless_sf_from_the_studio(page, studio, shots, expected_sizes):
+    good = editor_text(page)
+    rows = page.locator(".sw-score-table tr[data-slice]")
+    n_rows = rows.count()
+    set_editor_text(page, good + ENDLESS_SF_CODE)
+    apply_code(page)
+    status = page.locator(".sw-editor .sw-editor-status")
+    cancel = page.locator(".sw-editor .sw-editor-cancel")
+    expect(cancel).to_be_visible(timeout=30_000)
+    expect(page.locator(".sw-editor .sw-editor-apply")).to_be_disabled()
+    expect(status).to_contain_text("Applying")
+    page.wait_for_timeout(1000)
+    # the SF loops in a worker thread: the kernel itself is free
+    assert page.evaluate(KERNEL_IDLE_JS)
+    expect(cancel).to_be_visible()
+    shots.take("applying", focus=".sw-editor")
+    t0 = time.monotonic()
+    cancel.click()
+    expect(status).to_contain_text("Cancelled: nothing was changed", timeout=10_000)
+    elapsed = time.monotonic() - t0
+    print(f"\n[studio] Cancel -> status 'Cancelled' in the browser: {elapsed:.2f} s")
+    assert elapsed < 3.0
+    expect(page.locator(".sw-editor-error")).to_contain_text("Cancelled while applying endless")
+    expect(rows).to_have_count(n_rows)
+    expect(score_row(page, "endless")).to_have_count(0)
+    expect(score_row(page, NEW_SF_NAME).locator(".sw-n")).to_have_text(
+        str(expected_sizes[NEW_SF_NAME]))
+    expect(cancel).to_be_hidden()
+    # the studio is usable again
+    set_editor_text(page, good)
+    apply_code(page)
+    expect(status).to_contain_text("Applied", timeout=30_000)
+    expect(page.locator(".sw-editor-error")).to_have_text("")
+    assert_no_new_js_errors(page, "cancelling an endless SF")
+
+
+def test_04c_page_the_preview(page, studio, expected_sizes):
+    page.locator(".sw-preview .sw-preview-slice select").select_option("short_comment")
+    info = page.locator(".sw-preview .sw-preview-info")
+    total = expected_sizes["short_comment"]
+    expect(info).to_contain_text(f"rows 1–10 of {total}", timeout=30_000)
+    first = page.locator(".sw-preview-table tr[data-row]").first.get_attribute("data-row")
+    page.locator(".sw-preview .sw-preview-next").click()
+    expect(info).to_contain_text(f"rows 11–20 of {total}", timeout=30_000)
+    expect(page.locator(".sw-preview-table tr[data-row]")).to_have_count(10)
+    assert page.locator(".sw-preview-table tr[data-row]").first.get_attribute(
+        "data-row") != first
+    page.locator(".sw-preview .sw-preview-prev").click()
+    expect(info).to_contain_text(f"rows 1–10 of {total}", timeout=30_000)
+    expect(page.locator(".sw-preview-table tr[data-row]").first).to_have_attribute(
+        "data-row", first)
+    assert_no_new_js_errors(page, "paging the preview")
+
+
 def test_05_training_progresses_and_stops(page, studio, shots):
     status = page.locator(".sw-training .sw-train-status")
     assert min(training_progress(page)) >= 0, "no progress bar in .sw-train-epoch/.sw-train-batch"
@@ -413,6 +470,24 @@ def test_05_training_progresses_and_stops(page, studio, shots):
     expect(status).to_contain_text("stopped")
     expect(status).not_to_contain_text("error")
     shots.take("stopped", focus=".sw-training")
+    # the stopped model's predictions of the test rows join the table as "run 1"
+    status_line = page.locator(".sw-score-table .sw-score-status")
+    expect(status_line.locator(".sw-model-name")).to_have_text("baseline")
+    baseline_rows = page.locator(".sw-score-table table.sw-scores").text_content()
+    page.locator(".sw-training .sw-train-use").click()
+    expect(status_line.locator(".sw-model-name")).to_have_text("run 1", timeout=30_000)
+    model = page.locator(".sw-score-table .sw-score-model select")
+    expect(model).to_have_value("run 1")
+    expect(page.locator(".sw-score-table .sw-leak")).to_have_count(0)  # no shared rows
+    shots.take("run_1", focus=".sw-score-table")
+    # compare per slice, then switch back to the baseline: the same table as before
+    page.locator(".sw-score-table .sw-score-compare select").select_option("baseline")
+    expect(page.locator(".sw-score-table .sw-compare")).to_contain_text(
+        "run 1 against baseline", timeout=30_000)
+    page.locator(".sw-score-table .sw-score-compare select").select_option("(none)")
+    model.select_option("baseline")
+    expect(status_line.locator(".sw-model-name")).to_have_text("baseline", timeout=30_000)
+    expect(page.locator(".sw-score-table table.sw-scores")).to_have_text(baseline_rows)
     assert_no_new_js_errors(page, "training")
 
 
@@ -426,3 +501,112 @@ def test_06_no_js_errors_and_no_external_requests(page, studio, shots, artifacts
         print("[studio] benign console errors:", *log.benign, sep="\n  ")
     assert log.unexpected_errors() == [], "JS errors:\n  " + "\n  ".join(log.unexpected_errors())
     assert log.external_requests == [], f"the browser left 127.0.0.1: {log.external_requests}"
+
+
+# --------------------------------------------------------------------------- themes, widths
+#: WCAG contrast ratio of each element's text against its effective background
+CONTRAST_JS = """(selectors) => {
+  const parse = (c) => { const m = (c.match(/[\\d.]+/g) || []).map(Number);
+    return m.length >= 3 ? [m[0], m[1], m[2], m.length > 3 ? m[3] : 1] : [0, 0, 0, 0]; };
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let out = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
+    return out;
+  };
+  const result = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { result[sel] = null; continue; }
+    const style = getComputedStyle(el);
+    const fg = parse(el instanceof SVGElement ? style.fill : style.color);
+    const l1 = lum(fg), l2 = lum(background(el.closest('svg') ? el.closest('svg').parentElement : el));
+    result[sel] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  }
+  return result;
+}"""
+
+#: layout problems at the current width: clipped flag column, wrapped intervals, truncated labels
+LAYOUT_JS = """() => {
+  const studio = document.querySelector('.sw-studio');
+  const box = studio.getBoundingClientRect();
+  const flag = document.querySelector('.sw-score-table table.sw-scores th:last-child');
+  const f = flag.getBoundingClientRect();
+  const scores = [...document.querySelectorAll('.sw-score-table table.sw-scores td.sw-score')];
+  const lineHeight = scores.length ? parseFloat(getComputedStyle(scores[0]).lineHeight) || 16 : 16;
+  const wrapped = scores.filter(td => td.getBoundingClientRect().height > 1.8 * lineHeight).length;
+  const truncated = [...studio.querySelectorAll('.widget-label, .widget-label-basic, button, .widget-toggle-button')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent.trim());
+  const overflowing = [...studio.querySelectorAll('.sw-score-table, .sw-editor, .sw-preview, .sw-toggles')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className);
+  return {studio_left: box.left, studio_right: box.right, flag_right: f.right, flag_visible: f.width > 0,
+          wrapped, truncated, overflowing, viewport: window.innerWidth};
+}"""
+
+
+def test_07_themes_and_widths(page, studio, artifacts):
+    """Light and dark at 1400 and 800 px: readable, nothing clipped; screenshots saved
+    (into notebooks/img/ with SW_UPDATE_SCREENSHOTS=1)."""
+    target = REPO_IMG if os.environ.get("SW_UPDATE_SCREENSHOTS") else artifacts
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    page.locator(".sw-preview .sw-preview-slice select").select_option("short_comment")
+    page.locator(".sw-preview").get_by_text("only mispredicted").click()
+    expect(page.locator(".sw-preview-table tr.sw-mispredicted").first).to_be_visible(
+        timeout=30_000)
+    checks = [".sw-score-table tr.sw-overall td", ".sw-score-table tr[data-slice] td.sw-name",
+              ".sw-score-table td .sw-ci", ".sw-preview-table tr.sw-mispredicted td.sw-text",
+              ".sw-score-chart svg text", ".sw-editor .cm-content"]
+    try:
+        for theme, name in (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark")):
+            page.evaluate("(t) => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                          "{theme: t}); }", name)
+            page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=name,
+                                   timeout=30_000)
+            page.wait_for_timeout(800)
+            contrast = page.evaluate(CONTRAST_JS, checks)
+            low = {k: v for k, v in contrast.items() if v is None or v < 4.5}
+            assert not low, f"{theme}: too little contrast (WCAG < 4.5): {low}"
+            for width in (1400, 800):
+                page.set_viewport_size({"width": width, "height": 1600 if width > 1000 else 2600})
+                page.wait_for_timeout(600)
+                layout = page.evaluate(LAYOUT_JS)
+                assert layout["flag_visible"] and layout["flag_right"] <= layout["viewport"], layout
+                assert layout["wrapped"] == 0, f"{theme} {width}px: intervals wrap: {layout}"
+                assert layout["truncated"] == [], f"{theme} {width}px: {layout}"
+                assert layout["overflowing"] == [], f"{theme} {width}px: {layout}"
+                path = target / f"studio_{theme}_{width}.png"
+                studio.screenshot(path=str(path))
+                print(f"\n[studio] {path} ({layout['studio_right'] - layout['studio_left']:.0f}"
+                      " px wide studio)", end="")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1600})
+        page.evaluate("() => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                      "{theme: 'JupyterLab Light'}); }")
+        page.locator(".sw-preview").get_by_text("only mispredicted").click()
+    assert_no_new_js_errors(page, "themes and widths")
+
+
+def test_08_restart_the_kernel_and_get_the_sfs_back(page, studio, lab, expected_sizes):
+    page.evaluate("() => { window.__swRestarted = false; window.jupyterapp.shell.currentWidget"
+                  ".sessionContext.restartKernel().then(() => { window.__swRestarted = true; }); }")
+    page.wait_for_function("() => window.__swRestarted === true", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    status = page.locator(".sw-editor .sw-editor-status")
+    # the file is loaded into the editor, not run, until Apply
+    expect(status).to_contain_text("without running it: press Apply", timeout=150_000)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+    assert f"def {NEW_SF_NAME}(x):" in editor_text(page)
+    expect(score_row(page, NEW_SF_NAME)).to_have_count(0)
+    apply_code(page)
+    row = score_row(page, NEW_SF_NAME)
+    expect(row.locator(".sw-n")).to_have_text(str(expected_sizes[NEW_SF_NAME]), timeout=60_000)
+    assert_no_new_js_errors(page, "restarting the kernel")

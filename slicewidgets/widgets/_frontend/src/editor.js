@@ -145,7 +145,9 @@ function render({ model, el }) {
     : indentMore(view));
 
   const heightConf = new Compartment();
-  const sizing = (h) => EditorView.theme({ "&": { height: h }, ".cm-scroller": { overflow: "auto" } });
+  // grows with the text up to `height`, then scrolls inside
+  const sizing = (h) => EditorView.theme({ "&": { maxHeight: h, minHeight: "140px" },
+    ".cm-scroller": { overflow: "auto" } });
 
   const view = new EditorView({
     parent: root,
