@@ -342,6 +342,8 @@ class ScoreTable(WidgetBase):
 
         preds_a, probs_a = self.predictions[other]
         preds_b, probs_b = self.predictions[shown]
+        if preds_a is None or preds_b is None:  # sizes-only entries: nothing to compare
+            return
         metric = self.metric.value or "accuracy"
         self.comparison = compare_models(
             self.slice_set.membership(), self.golds, preds_a, preds_b,
