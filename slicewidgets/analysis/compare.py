@@ -13,6 +13,7 @@ from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import is_binary, metric_from_counts, valid_rows
 from slicewidgets.analysis.estimators import (
     call_metric,
+    resample_counts,
     row_bootstrap,
     undefined_mask,
     undefined_reason,
@@ -21,11 +22,11 @@ from slicewidgets.analysis.flags import decide_flag
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import (
+    SliceSeeds,
     as_probs,
     check_auc_probs,
     check_options,
     check_same_length,
-    make_rng,
     slices_of,
 )
 from slicewidgets.membership import MembershipLike
@@ -148,9 +149,9 @@ def _undefined_pair(name: str, ca, cb, j: int, names: Sequence[str], a: float, b
     return "; ".join(parts)
 
 
-def _count_metrics(metrics, joint: _Joint, confidence, n_boot, rng, names) -> dict[str, _Rows]:
+def _count_metrics(metrics, joint: _Joint, confidence, n_boot, seeds: SliceSeeds, names) -> dict[str, _Rows]:
     J = joint.J
-    R = stats.multinomial_resample(J, n_boot, rng)  # (B, k + 1, T)
+    R = resample_counts(J, n_boot, seeds, "paired:" + ",".join(joint.wanted))  # (B, k + 1, T)
     ca, cb = joint.counts(J, "a"), joint.counts(J, "b")
     # rows scored by both models (McNemar's rows for accuracy)
     both = np.ones(J.shape[1], dtype=bool)
@@ -197,7 +198,7 @@ def _count_metrics(metrics, joint: _Joint, confidence, n_boot, rng, names) -> di
 def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
              probs_a: np.ndarray | None, probs_b: np.ndarray | None, membership: np.ndarray,
              abstain_label: int | None, confidence: float, n_boot: int,
-             rng: np.random.Generator) -> _Rows:
+             seeds: SliceSeeds) -> _Rows:
     for label, probs in (("probs_a", probs_a), ("probs_b", probs_b)):
         check_auc_probs(probs, label, f": pass {label}")
     assert probs_a is not None and probs_b is not None
@@ -231,6 +232,7 @@ def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
         sta = None if len(ties_a) == n else ties_a
         stb = None if len(ties_b) == n else ties_b
         reps = np.full(n_boot, np.nan)
+        rng = seeds.rows_rng("paired roc_auc", rows)  # keyed by the slice's rows
         per = max(1, 2**21 // n)
         for lo in range(0, n_boot, per):
             c = min(per, n_boot - lo)
@@ -249,7 +251,7 @@ def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
 def _generic(name: str, func: Callable[..., Any], *, builtin: bool, golds: np.ndarray,
              preds_a: np.ndarray, preds_b: np.ndarray, probs_a: np.ndarray | None,
              probs_b: np.ndarray | None, membership: np.ndarray, abstain_label: int | None,
-             confidence: float, n_boot: int, rng: np.random.Generator) -> _Rows:
+             confidence: float, n_boot: int, seeds: SliceSeeds) -> _Rows:
     def call(preds: np.ndarray, probs: np.ndarray | None, idx: np.ndarray) -> float | str:
         value = call_metric(func, golds, preds, probs, idx)
         if isinstance(value, str):
@@ -289,7 +291,10 @@ def _generic(name: str, func: Callable[..., Any], *, builtin: bool, golds: np.nd
                 f"{who}: {name} undefined on this slice: {v}"
                 for who, v in (("a", va), ("b", vb)) if isinstance(v, str))
             continue
-        reps = row_bootstrap(delta, idx, n_boot, rng)[:, 0]
+        in_slice = np.zeros(len(golds), dtype=bool)
+        in_slice[idx] = True
+        reps = row_bootstrap(delta, idx, n_boot, seeds.rows_rng(f"paired rows:{name}",
+                                                                in_slice))[:, 0]
         low, high, mj = stats.percentile_interval(reps[:, None],
                                                   np.array([res.b[j] - res.a[j]]), confidence)
         res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
@@ -393,7 +398,7 @@ def compare_models(
     names = tuple(str(n) for n in names)
     if len(names) != 2:
         raise ValueError(f"names must hold two model names, got {names!r}.")
-    rng = make_rng(random_state)
+    seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
     slice_names, M = slices_of(S, golds)
     golds = to_int_label_array(golds)
     preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
@@ -408,7 +413,7 @@ def compare_models(
     rows: dict[str, _Rows] = {}
     if counted:
         joint = _Joint(M, golds, preds_a, preds_b, abstain, counted)
-        rows.update(_count_metrics(counted, joint, confidence, n_boot, rng, names))
+        rows.update(_count_metrics(counted, joint, confidence, n_boot, seeds, names))
     for name, func in scorer.metrics.items():
         if name in rows:
             continue
@@ -416,12 +421,12 @@ def compare_models(
             rows[name] = _roc_auc(golds=golds, preds_a=preds_a, preds_b=preds_b,
                                   probs_a=probs_a, probs_b=probs_b, membership=M,
                                   abstain_label=abstain, confidence=confidence,
-                                  n_boot=n_boot, rng=rng)
+                                  n_boot=n_boot, seeds=seeds)
         else:
             rows[name] = _generic(name, func, builtin=name in builtin, golds=golds,
                                   preds_a=preds_a, preds_b=preds_b, probs_a=probs_a,
                                   probs_b=probs_b, membership=M, abstain_label=abstain,
-                                  confidence=confidence, n_boot=n_boot, rng=rng)
+                                  confidence=confidence, n_boot=n_boot, seeds=seeds)
     rows = {m: rows[m] for m in scorer.metrics}
     sizes = np.concatenate([[len(golds)], np.count_nonzero(M, axis=0)]).astype(np.int64)
     columns = _assemble(["overall", *slice_names], sizes, rows, alpha=alpha, min_n=min_n,

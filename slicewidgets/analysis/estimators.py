@@ -26,7 +26,7 @@ import numpy as np
 
 from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import metric_from_counts, valid_rows
-from slicewidgets.analysis.validation import check_auc_probs
+from slicewidgets.analysis.validation import SliceSeeds, check_auc_probs
 
 __all__ = [
     "COUNT_BOOTSTRAP_METRICS",
@@ -36,6 +36,7 @@ __all__ = [
     "call_metric",
     "concat_counts",
     "count_metric",
+    "resample_counts",
     "roc_auc_estimate",
     "row_bootstrap",
     "row_bootstrap_estimates",
@@ -179,13 +180,29 @@ def wilson_estimate(metric: str, c, confidence: float) -> MetricEstimate:
     return res
 
 
+def resample_counts(counts: np.ndarray, n_boot: int, seeds: SliceSeeds, tag: str
+                    ) -> np.ndarray:
+    """:func:`stats.multinomial_resample` of each row of ``counts`` (one slice each) with a
+    generator keyed by that row's counts: a slice's resamples depend only on its own counts
+    and the seed, never on the other slices of the report.
+
+    Returns shape ``(n_boot, k, T)`` like :func:`stats.multinomial_resample`.
+    """
+    X = np.asarray(counts, dtype=np.int64)
+    out = np.empty((n_boot, *X.shape), dtype=np.int64)
+    for j in range(X.shape[0]):
+        out[:, j:j + 1, :] = stats.multinomial_resample(X[j:j + 1], n_boot,
+                                                        seeds.rng(tag, X[j]))
+    return out
+
+
 def count_bootstrap_estimates(metrics: Sequence[str], c, confidence: float, n_boot: int,
-                             rng: np.random.Generator) -> dict[str, MetricEstimate]:
+                             seeds: SliceSeeds) -> dict[str, MetricEstimate]:
     # F1 only needs TP and FP + FN (two binomial draws per resample); MCC needs all four cells
     cats = (["tp", "fp", "fn", "tn", "other"] if "matthews_corrcoef" in metrics
             else ["tp", "fp+fn", "other"])
     X = _types_from_counts(c, cats)  # (k + 1, T)
-    R = stats.multinomial_resample(X, n_boot, rng)  # (B, k + 1, T)
+    R = resample_counts(X, n_boot, seeds, "counts:" + ",".join(cats))  # (B, k + 1, T)
     out: dict[str, MetricEstimate] = {}
     for metric in metrics:
         unit = "rows with a positive gold or prediction" if metric == "f1" else "scored rows"
@@ -252,7 +269,7 @@ def bootstrap_notes(res: MetricEstimate, m: np.ndarray, n_boot: int,
 def roc_auc_estimate(
     *, golds: np.ndarray, preds: np.ndarray | None, probs: np.ndarray | None,
     membership: np.ndarray, abstain_label: int | None, confidence: float, n_boot: int,
-    rng: np.random.Generator,
+    seeds: SliceSeeds,
 ) -> MetricEstimate | None:
     """ROC AUC per slice: sorted-score row bootstrap, Hanley-McNeil z against the rest.
 
@@ -296,6 +313,8 @@ def roc_auc_estimate(
                                 "all golds in the slice are one class: roc_auc undefined")
             continue
         rows = slice(None) if j == 0 else Ms[:, j - 1]
+        # keyed by the slice's rows (in the data's order): other slices never move it
+        rng = seeds.rows_rng("roc_auc", valid if j == 0 else valid & M[:, j - 1])
         reps = stats.bootstrap_auc(pos[rows], s_sorted[rows], n_boot, rng)
         low, high, mj = stats.percentile_interval(reps[:, None], res.score[j:j + 1], confidence)
         res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
@@ -354,9 +373,10 @@ def row_bootstrap(statistic: Callable[[np.ndarray], Any], rows: np.ndarray, n_bo
 def row_bootstrap_estimates(
     name: str, func: Callable[..., Any], *, builtin: bool, golds: np.ndarray,
     preds: np.ndarray | None, probs: np.ndarray | None, membership: np.ndarray,
-    abstain_label: int | None, confidence: float, n_boot: int, rng: np.random.Generator,
+    abstain_label: int | None, confidence: float, n_boot: int, seeds: SliceSeeds,
 ) -> dict[str, MetricEstimate]:
-    """Per-row bootstrap for any metric function (custom or not count-based)."""
+    """Per-row bootstrap for any metric function (custom or not count-based); the resamples
+    of each slice (and of its rest) are keyed by its rows."""
     M = membership
     n, k = M.shape
     full = func(golds, preds, probs)  # errors on all rows propagate, as in Scorer.score
@@ -379,6 +399,9 @@ def row_bootstrap_estimates(
         return [scores[key] for key in keys]
 
     def replicate(idx: np.ndarray) -> dict[str, np.ndarray]:
+        rows = np.zeros(n, dtype=bool)
+        rows[idx] = True
+        rng = seeds.rows_rng(f"rows:{name}", rows)
         reps = row_bootstrap(statistic, idx, n_boot, rng, n_values=len(keys))
         return {key: reps[:, i] for i, key in enumerate(keys)}
 

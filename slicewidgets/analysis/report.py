@@ -31,7 +31,7 @@ from slicewidgets.analysis.metrics import METRICS
 from slicewidgets.analysis.rendering import SLICE_REPORT_CSS, render_html
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
-from slicewidgets.analysis.validation import check_options, make_rng, slices_of
+from slicewidgets.analysis.validation import SliceSeeds, check_options, slices_of
 from slicewidgets.membership import MembershipLike
 
 __all__ = [
@@ -166,7 +166,7 @@ def slice_report(
         confidence, n_boot, alpha, min_n, max_width)
     if scorer is None:
         scorer = Scorer(metrics=["accuracy"])
-    rng = make_rng(random_state)
+    seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
     names, M = slices_of(S, golds)
     golds, preds, probs = scorer.check_inputs(golds, preds, probs, S_len=M.shape[0])
     abstain = scorer.abstain_label
@@ -188,7 +188,7 @@ def slice_report(
         for metric in wilson:
             results[metric] = wilson_estimate(metric, c, confidence)
         if counted:
-            results.update(count_bootstrap_estimates(counted, c, confidence, n_boot, rng))
+            results.update(count_bootstrap_estimates(counted, c, confidence, n_boot, seeds))
     ordered: dict[str, MetricEstimate] = {}
     for name, func in scorer.metrics.items():
         if name in results:
@@ -197,13 +197,13 @@ def slice_report(
         if name == "roc_auc" and name in builtin:
             res = roc_auc_estimate(golds=golds, preds=preds, probs=probs, membership=M,
                                    abstain_label=abstain, confidence=confidence,
-                                   n_boot=n_boot, rng=rng)
+                                   n_boot=n_boot, seeds=seeds)
             if res is not None:
                 ordered[name] = res
                 continue
         ordered.update(row_bootstrap_estimates(
             name, func, builtin=name in builtin, golds=golds, preds=preds, probs=probs,
-            membership=M, abstain_label=abstain, confidence=confidence, n_boot=n_boot, rng=rng))
+            membership=M, abstain_label=abstain, confidence=confidence, n_boot=n_boot, seeds=seeds))
     if wilson or counted:
         sizes = c["size"].astype(np.int64)
     else:

@@ -252,3 +252,27 @@ def test_rendering():
     frame.loc[0, "delta"] = 9.0
     assert cmp.to_frame().loc[0, "delta"] != 9.0
     assert isinstance(cmp.to_frame(metric="accuracy"), pd.DataFrame)
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "roc_auc", "brier"])
+def test_a_paired_interval_depends_only_on_its_own_slice(metric):
+    S, golds, preds_a, preds_b = _models()
+    rng = np.random.default_rng(11)
+    probs_a, probs_b = (np.stack([1 - p, p], axis=1) for p in (
+        np.clip(np.where(preds == 1, 0.7, 0.3) + rng.normal(0, 0.2, len(golds)), 0, 1)
+        for preds in (preds_a, preds_b)))
+    kwargs = {"metrics": [metric]}
+    if metric == "brier":
+        kwargs = {"scorer": Scorer(custom_metric_funcs={
+            "brier": lambda g, p, pr: float(np.mean((pr[:, 1] - g) ** 2))})}
+    cols = ["slice", "metric", "ci_low", "ci_high"]
+
+    def intervals(slices):
+        comp = compare_models(slices, golds, preds_a, preds_b, probs_a=probs_a,
+                              probs_b=probs_b, n_boot=200, **kwargs)
+        return comp.to_frame()[cols].set_index(["slice", "metric"])
+
+    before = intervals(S)
+    more = dict(S, extra=rng.random(len(golds)) < 0.4)
+    after = intervals(dict(reversed(list(more.items()))))
+    pd.testing.assert_frame_equal(after.loc[before.index], before)

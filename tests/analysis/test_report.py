@@ -491,3 +491,49 @@ def test_text_repr(report):
                             "q < 0.05 (Benjamini-Hochberg)")
     assert header.split()[:6] == ["slice", "n", "metric", "score", "interval", "gap"]
     assert "no-evidence" in text and "too small: scored rows = 4 < min_n=10" in text
+
+
+def _mae(golds, preds, probs):  # a custom metric: the row bootstrap path
+    return float(np.mean(np.abs(golds - probs[:, 1])))
+
+
+@pytest.mark.parametrize("metrics", [["f1"], ["f1", "matthews_corrcoef"], ["roc_auc"],
+                                     ["mae"]])
+def test_an_interval_depends_only_on_its_own_slice(metrics):
+    # the live table: adding, removing or reordering other slices never moves an interval
+    S, golds, preds = _synthetic()
+    rng = np.random.default_rng(5)
+    probs = np.clip(np.where(preds == 1, 0.7, 0.3) + rng.normal(0, 0.15, len(golds)), 0, 1)
+    probs = np.stack([1 - probs, probs], axis=1)
+    scorer = (Scorer(custom_metric_funcs={"mae": _mae}) if metrics == ["mae"]
+              else Scorer(metrics))
+    cols = ["slice", "metric", "ci_low", "ci_high"]
+
+    def intervals(slices):
+        frame = scorer.slice_report(slices, golds, preds, probs, n_boot=200).to_frame()
+        return frame[cols].set_index(["slice", "metric"])
+
+    before = intervals(S)
+    more = dict(S, extra=np.arange(len(golds)) % 3 == 0, other=rng.random(len(golds)) < 0.5)
+    after = intervals(dict(reversed(list(more.items()))))  # new slices, another order
+    fewer = intervals({"good": S["good"]})
+    pd.testing.assert_frame_equal(after.loc[before.index], before)
+    pd.testing.assert_frame_equal(fewer.loc[["overall", "good"]],
+                                  before.loc[["overall", "good"]])
+    # the same rows under another name: the same interval
+    renamed = intervals({"copy_of_bad": S["bad"]})
+    assert np.allclose(renamed.loc["copy_of_bad"].to_numpy(),
+                       before.loc["bad"].to_numpy())
+    # and the intervals are real bootstrap draws: another seed moves them
+    other = scorer.slice_report(S, golds, preds, probs, n_boot=200,
+                                random_state=7).to_frame()[cols].set_index(["slice", "metric"])
+    assert not np.allclose(other["ci_low"], before["ci_low"])
+
+
+def test_a_generator_gives_fresh_draws_each_report():
+    S, golds, preds = _synthetic()
+    scorer = Scorer(["f1"])
+    gen = np.random.default_rng(3)
+    a = scorer.slice_report(S, golds, preds, random_state=gen).to_frame()
+    b = scorer.slice_report(S, golds, preds, random_state=gen).to_frame()
+    assert not np.allclose(a["ci_low"], b["ci_low"])
