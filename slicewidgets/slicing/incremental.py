@@ -45,6 +45,9 @@ class SliceSet:
         Processes for row-wise SFs.
     cache_size
         Masks of SF versions no longer in the set kept for a quick undo.
+    progress_bar
+        Show a ``tqdm.auto`` bar over the rows while the initial SFs are computed (row-wise
+        SFs; a studio opened on millions of rows shows its progress).
 
     Examples
     --------
@@ -69,6 +72,7 @@ class SliceSet:
         fault_tolerant: bool = True,
         n_jobs: int | None = None,
         cache_size: int = 256,
+        progress_bar: bool = False,
     ) -> None:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"SliceSet needs a pandas DataFrame, got {type(df).__name__}.")
@@ -90,7 +94,7 @@ class SliceSet:
         sfs = list(sfs)
         if sfs:
             check_sfs(sfs, "SliceSet")
-        for sf, fp in zip(sfs, self._compute_many(sfs), strict=True):
+        for sf, fp in zip(sfs, self._compute_many(sfs, progress_bar=progress_bar), strict=True):
             self._insert(sf, True, fp)
         self._evict()
 
@@ -277,7 +281,8 @@ class SliceSet:
             raise KeyError(f"No slicing function named {name!r}; the set has {self.names}.")
         return name
 
-    def _compute_many(self, sfs: list[SlicingFunction]) -> list[str]:
+    def _compute_many(self, sfs: list[SlicingFunction], *, progress_bar: bool = False
+                      ) -> list[str]:
         """Compute the masks of the SFs not cached yet; return every SF's fingerprint."""
         fps = [sf.fingerprint for sf in sfs]
         todo, todo_fps = [], []  # names are unique here: errors name the user's SFs
@@ -289,7 +294,8 @@ class SliceSet:
                 todo.append(sf)
         if todo:
             result = compute_masks(self._df, todo, fault_tolerant=self.fault_tolerant,
-                                   n_jobs=self.n_jobs, text_cache=self._text_cache)
+                                   n_jobs=self.n_jobs, text_cache=self._text_cache,
+                                   progress_bar=progress_bar)
             self.n_computed += len(todo)
             for j, (sf, fp) in enumerate(zip(todo, todo_fps, strict=True)):
                 meta = ApplierMetadata()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MainLoop"]
+__all__ = ["Debouncer", "MainLoop"]
 
 logger = logging.getLogger("slicewidgets.widgets")
 
@@ -52,3 +54,75 @@ def _safe(fn: Callable[[], Any]) -> None:
         fn()
     except Exception:  # the callers show their own errors; never kill the loop
         logger.exception("slicewidgets: a UI update failed")
+
+
+class Debouncer:
+    """Coalesce bursts of calls to ``fn`` (a table refresh) on the kernel's main loop.
+
+    The first call runs ``fn`` at once (no added latency for a single click); calls that
+    come within ``interval`` seconds after a run ends -- five checkboxes clicked in a row,
+    each a message to the kernel -- are merged into **one** trailing run at the end of the
+    interval. Without a running loop (plain Python, headless tests) every call runs at once.
+    :meth:`flush` runs a pending call now (readers of the result call it first, so they never
+    see a stale result).
+
+    Examples
+    --------
+    >>> calls = []
+    >>> d = Debouncer(lambda: calls.append(1))
+    >>> d(); d()  # no running loop: each call runs
+    >>> len(calls), d.pending
+    (2, False)
+    """
+
+    def __init__(self, fn: Callable[[], Any], interval: float = 0.1) -> None:
+        self.fn = fn
+        self.interval = interval
+        self.pending = False
+        self.runs = 0
+        self._main = MainLoop()
+        self._handle: asyncio.TimerHandle | None = None
+        self._last_end = -math.inf
+
+    def __call__(self) -> None:
+        main = self._main
+        if not main.live:
+            self._run()
+            return
+        if threading.current_thread() is not main.thread:  # never run fn off the loop
+            main.call(self)
+            return
+        now = time.monotonic()
+        if self._handle is None and now - self._last_end >= self.interval:
+            self._run()
+            return
+        self.pending = True
+        if self._handle is None:
+            assert main.loop is not None
+            delay = max(0.0, self._last_end + self.interval - now)
+            self._handle = main.loop.call_later(delay, _safe, self._trailing)
+
+    def flush(self) -> None:
+        """Run the pending call now (nothing if none is pending)."""
+        if self.pending:
+            self._run()
+
+    def cancel(self) -> None:
+        """Forget the pending call."""
+        self.pending = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _trailing(self) -> None:
+        self._handle = None
+        if self.pending:
+            self._run()
+
+    def _run(self) -> None:
+        self.cancel()
+        self.runs += 1
+        try:
+            self.fn()
+        finally:
+            self._last_end = time.monotonic()

@@ -9,7 +9,7 @@ import logging
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import ipywidgets as widgets
@@ -17,7 +17,7 @@ import ipywidgets as widgets
 from slicewidgets.slicing.session import atomic_write
 from slicewidgets.widgets import _style
 
-__all__ = ["SliceSetHub", "WidgetBase", "atomic_write", "escape", "pre"]
+__all__ = ["SliceSetHub", "WidgetBase", "atomic_write", "escape", "hold", "pre"]
 
 logger = logging.getLogger("slicewidgets.widgets")
 
@@ -27,6 +27,17 @@ Events = list[tuple[str, "str | None"]]
 def escape(value: Any) -> str:
     """``html.escape`` of ``str(value)`` (quotes included, safe in attributes)."""
     return html.escape(str(value), quote=True)
+
+
+@contextmanager
+def hold(*parts: widgets.Widget) -> Iterator[None]:
+    """``hold_sync()`` of each widget: every widget sends its changed traits as one message
+    at the end of the block (``hold_sync`` batches the traits of *its own* widget only, so
+    holding a parent batches nothing of its children)."""
+    with ExitStack() as stack:
+        for part in parts:
+            stack.enter_context(part.hold_sync())
+        yield
 
 
 def pre(text: str, cls: str = "") -> str:

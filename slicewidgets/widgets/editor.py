@@ -321,13 +321,12 @@ class SFEditor(WidgetBase):
 
     def _render_file(self, state: FileState) -> None:
         conflict = state.status == "conflict"
-        with self.hold_sync():
-            if conflict:
-                self.conflict_text.value = (
-                    f"<div class='sw-conflict-msg'>{escape(state.message)}</div>"
-                    f"<details><summary>the text on disk</summary>"
-                    f"{pre(state.disk_text or '')}</details>")
-            self.conflict_box.layout.display = None if conflict else "none"
+        if conflict:
+            self.conflict_text.value = (
+                f"<div class='sw-conflict-msg'>{escape(state.message)}</div>"
+                f"<details><summary>the text on disk</summary>"
+                f"{pre(state.disk_text or '')}</details>")
+        self.conflict_box.layout.display = None if conflict else "none"
         if state.status == "error" and state.message:
             if state.message not in self._warned:
                 self._warned.add(state.message)
@@ -443,55 +442,55 @@ class SFEditor(WidgetBase):
             self._render_file(self.session.set_text(self.code.value))
 
     def _set_busy(self, busy: bool) -> None:
-        with self.hold_sync():
-            self.set_trait("busy", busy)
-            self.apply_button.disabled = busy
-            self.cancel_button.disabled = not busy
-            self.cancel_button.layout.display = None if busy else "none"
-            self.progress.layout.display = None if busy else "none"
-            if busy:
+        self.set_trait("busy", busy)
+        self.apply_button.disabled = busy
+        self.cancel_button.disabled = not busy
+        self.cancel_button.layout.display = None if busy else "none"
+        self.progress.layout.display = None if busy else "none"
+        if busy:
+            with self.progress.hold_sync():
                 self.progress.value = 0
                 self.progress.bar_style = "info"
-                self.add_class(_style.BUSY)
-            else:
-                self.remove_class(_style.BUSY)
+            self.add_class(_style.BUSY)
+        else:
+            self.remove_class(_style.BUSY)
         if hasattr(self.code, "busy"):
             self.code.busy = busy
 
     def _show_progress(self, done: int, total: int, name: str) -> None:
         if not self.busy:
             return
-        with self.hold_sync():
+        with self.progress.hold_sync():
             self.progress.max = max(1, total)
             self.progress.value = done
-            what = f" {name}" if name else ""
-            self.status.value = escape(f"Applying: {done}/{total} SFs evaluated"
-                                       + (f", now{what}" if name else ""))
+        what = f" {name}" if name else ""
+        self.status.value = escape(f"Applying: {done}/{total} SFs evaluated"
+                                   + (f", now{what}" if name else ""))
 
     def _render(self, result: ApplyResult) -> None:
         parts = [pre(e) for e in result.errors]
         parts += [pre(w, "sw-warning") for w in result.warnings]
         state = self.file
-        with self.hold_sync():
-            self.error.value = "".join(parts)
-            if result.errors:
-                self.add_class(_style.ERROR_STATE)
-            else:
-                self.remove_class(_style.ERROR_STATE)
-            if state.status == "saved":
-                tail = f" · saved to {self.path}"
-            elif state.status == "error":
-                tail = f" · ⚠ {state.message}"
-            elif state.status == "conflict":
-                tail = " · ⚠ not saved: the file changed on disk"
-            elif state.status == "none":
-                tail = " · kept in memory only (path=None)"
-            else:
-                tail = ""
-            self.status.value = escape(result.summary + tail)
-            if hasattr(self.code, "errors"):
-                self.code.errors = {str(k): v for k, v in result.error_lines.items()}
-            self.set_trait("applied_count", self.applied_count + 1)
+        # each widget once: one message each (hold_sync on self would batch nothing)
+        self.error.value = "".join(parts)
+        if result.errors:
+            self.add_class(_style.ERROR_STATE)
+        else:
+            self.remove_class(_style.ERROR_STATE)
+        if state.status == "saved":
+            tail = f" · saved to {self.path}"
+        elif state.status == "error":
+            tail = f" · ⚠ {state.message}"
+        elif state.status == "conflict":
+            tail = " · ⚠ not saved: the file changed on disk"
+        elif state.status == "none":
+            tail = " · kept in memory only (path=None)"
+        else:
+            tail = ""
+        self.status.value = escape(result.summary + tail)
+        if hasattr(self.code, "errors"):
+            self.code.errors = {str(k): v for k, v in result.error_lines.items()}
+        self.set_trait("applied_count", self.applied_count + 1)
         self._render_file(state)
 
     # -- keyword / regex form -----------------------------------------------------------------

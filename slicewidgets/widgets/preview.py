@@ -235,10 +235,11 @@ class SlicePreview(WidgetBase):
         if list(self.slice_select.options) != names:
             self._selecting = True  # one _select below, not one per trait change
             try:
-                self.slice_select.options = names
-                target = current if current in names else (names[0] if names else None)
-                if self.slice_select.value != target:
-                    self.slice_select.value = target
+                with self.slice_select.hold_sync():  # options and value: one message
+                    self.slice_select.options = names
+                    target = current if current in names else (names[0] if names else None)
+                    if self.slice_select.value != target:
+                        self.slice_select.value = target
             finally:
                 self._selecting = False
         touched = {n for _, n in events}
@@ -266,10 +267,11 @@ class SlicePreview(WidgetBase):
         page = min(self.page.value, n_pages) if keep_page else 1
         self._selecting = True
         try:
-            if self.page.value > n_pages:
-                self.page.value = n_pages
-            self.page.max = n_pages
-            self.page.value = page
+            with self.page.hold_sync():  # max and value: one message
+                if self.page.value > n_pages:
+                    self.page.value = n_pages
+                self.page.max = n_pages
+                self.page.value = page
         finally:
             self._selecting = False
         self.render()
@@ -334,8 +336,7 @@ class SlicePreview(WidgetBase):
             order = f", random order (seed {self.seed.value})" if self.random_order.value else ""
             info = (f"rows {start + 1:,}–{start + len(pos):,} of {total:,}{what} in "
                     f"<b>{escape(name)}</b>{order}")
-        with self.hold_sync():
-            self.table.value = "".join(out)
-            self.info.value = info
-            self.prev_button.disabled = self.page.value <= 1
-            self.next_button.disabled = self.page.value >= self.page.max
+        self.table.value = "".join(out)
+        self.info.value = info
+        self.prev_button.disabled = self.page.value <= 1
+        self.next_button.disabled = self.page.value >= self.page.max

@@ -10,11 +10,13 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+import traitlets
 
 from slicewidgets.analysis.rendering import FLAG_COLORS, format_value, is_missing
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.widgets import _style
+from slicewidgets.widgets._mainloop import Debouncer
 from slicewidgets.widgets._util import Events, WidgetBase, escape
 
 __all__ = ["ScoreTable"]
@@ -84,8 +86,20 @@ class ScoreTable(WidgetBase):
         The last ``SliceReport`` (``None`` without predictions).
     frame : pandas.DataFrame
         The last report as a long frame (``slice, n, metric, score, ci_low, ...``).
-    refresh_count : int
-    last_refresh_s : float
+    shown : str or None (trait)
+        The name of the predictions shown (``"baseline"``, ``"run 1"``, ...).
+    prediction_revision : int (trait)
+        Bumped whenever the predictions shown change (``observe(..., names=...)`` it).
+    refresh_count : int (trait)
+        Refreshes so far.
+    last_refresh_s : float (trait)
+
+    Notes
+    -----
+    Inside a kernel, refreshes caused by SliceSet events are *debounced*: the first runs at
+    once, a burst that follows (several checkboxes clicked in a row) is merged into one
+    refresh 0.1 s later. Reading :attr:`report` or :attr:`frame` runs a pending refresh
+    first, so they never return a stale result.
 
     Examples
     --------
@@ -96,6 +110,13 @@ class ScoreTable(WidgetBase):
     >>> 'data-slice="keyword_check"' in table.table.value
     True
     """
+
+    shown = traitlets.Unicode(None, allow_none=True, read_only=True,
+                              help="The name of the predictions shown.")
+    prediction_revision = traitlets.Int(0, read_only=True,
+                                        help="Bumped when the shown predictions change.")
+    refresh_count = traitlets.Int(0, read_only=True, help="Refreshes so far.")
+    last_refresh_s = traitlets.Float(0.0, read_only=True, help="Seconds the last one took.")
 
     def __init__(
         self,
@@ -126,13 +147,10 @@ class ScoreTable(WidgetBase):
         self.auto_refresh = auto_refresh
         self.preds: np.ndarray | None = None
         self.probs: np.ndarray | None = None
-        self.report: Any = None
-        self.frame: pd.DataFrame = pd.DataFrame(columns=REPORT_COLUMNS)
-        self.overall: dict[str, float] = {}
-        self.refresh_count = 0
-        self.last_refresh_s = 0.0
-        self._prediction_listeners: list[Callable[[np.ndarray | None, np.ndarray | None],
-                                                  None]] = []
+        self._report: Any = None
+        self._frame: pd.DataFrame = pd.DataFrame(columns=REPORT_COLUMNS)
+        self._overall: dict[str, float] = {}
+        self._refresher = Debouncer(self.refresh)
 
         metric_names = list(self.scorer.metrics)
         self.sort_by = widgets.Dropdown(options=list(SORT_OPTIONS), value="gap",
@@ -206,10 +224,21 @@ class ScoreTable(WidgetBase):
             _check_length(preds, n, "preds", "prediction")
         return preds, probs
 
+    # -- results (a pending debounced refresh runs first) --------------------------------------
     @property
-    def shown(self) -> str | None:
-        """Name of the predictions the table shows (``"baseline"``, ``"run 1"``, ...)."""
-        return self.model_select.value
+    def report(self) -> Any:
+        self._refresher.flush()
+        return self._report
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        self._refresher.flush()
+        return self._frame
+
+    @property
+    def overall(self) -> dict[str, float]:
+        self._refresher.flush()
+        return self._overall
 
     def set_predictions(self, preds: Any = None, probs: Any = None, *,
                         name: str | None = None, note: str = "") -> None:
@@ -240,7 +269,7 @@ class ScoreTable(WidgetBase):
         self.predictions[name] = (preds, probs)
         self.prediction_notes[name] = note
         names = list(self.predictions)
-        with self.hold_sync():
+        with self.model_select.hold_sync(), self.compare_select.hold_sync():
             if list(self.model_select.options) != names:
                 current = self.model_select.value
                 self._switching = True
@@ -265,34 +294,36 @@ class ScoreTable(WidgetBase):
 
     def _show(self, name: str) -> None:
         self.preds, self.probs = self.predictions[name]
-        for listener in list(self._prediction_listeners):
-            listener(self.preds, self.probs)
+        self.set_trait("shown", name)
+        self.set_trait("prediction_revision", self.prediction_revision + 1)
         self.refresh()
 
     def on_predictions(self, callback: Callable[[Any, Any], None]) -> None:
-        """Call ``callback(preds, probs)`` whenever :meth:`set_predictions` succeeds."""
-        self._prediction_listeners.append(callback)
+        """Call ``callback(preds, probs)`` whenever the predictions shown change (an
+        observer of :attr:`prediction_revision`)."""
+        self.observe(lambda _: callback(self.preds, self.probs), names="prediction_revision")
 
     def _on_events(self, events: Events) -> None:
         if self.auto_refresh:
-            self.refresh()
+            self._refresher()  # debounced inside a kernel
 
     # -- computing ----------------------------------------------------------------------------
     def refresh(self) -> None:
         """Recompute the report from the SliceSet and redraw (errors are shown, not raised)."""
+        self._refresher.cancel()  # this refresh covers any pending one
         start = time.perf_counter()
         try:
             self._compute()
         except Exception as err:
             self._show_exception(err, "scoring the slices")
-            self.report = None
-            self.frame = pd.DataFrame(columns=REPORT_COLUMNS)
+            self._report = None
+            self._frame = pd.DataFrame(columns=REPORT_COLUMNS)
         else:
             self._clear_error()
         self._compute_comparison()
         self.render()
-        self.refresh_count += 1
-        self.last_refresh_s = time.perf_counter() - start
+        self.set_trait("refresh_count", self.refresh_count + 1)
+        self.set_trait("last_refresh_s", time.perf_counter() - start)
 
     def _compute(self) -> None:
         ss = self.slice_set
@@ -300,9 +331,9 @@ class ScoreTable(WidgetBase):
         membership = ss.membership()
         sizes = membership.sizes
         if self.golds is None or self.preds is None:
-            self.report = None
-            self.overall = {}
-            self.frame = pd.DataFrame({
+            self._report = None
+            self._overall = {}
+            self._frame = pd.DataFrame({
                 "slice": membership.names, "n": sizes.astype(int), "metric": "",
                 "score": np.nan, "ci_low": np.nan, "ci_high": np.nan, "gap": np.nan,
                 "p_value": np.nan, "q_value": np.nan, "flag": "", "reason": "",
@@ -313,23 +344,23 @@ class ScoreTable(WidgetBase):
         try:
             from slicewidgets.analysis.report import slice_report  # noqa: F401
         except ImportError:  # statistics module unavailable: plain scores and sizes
-            self.report = None
+            self._report = None
             scores = self.scorer.score_slices(membership, self.golds, self.preds, self.probs)
-            self.overall = dict(scores.pop("overall"))
+            self._overall = dict(scores.pop("overall"))
             rows = []
             for j, name in enumerate(membership.names):
                 for metric, value in scores[name].items():
-                    gap = value - self.overall.get(metric, np.nan)
+                    gap = value - self._overall.get(metric, np.nan)
                     rows.append((name, int(sizes[j]), metric, value, np.nan, np.nan, gap,
                                  np.nan, np.nan, "", ""))
-            self.frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+            self._frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
             return
         report = self.scorer.slice_report(
             membership, self.golds, self.preds, self.probs, confidence=self.confidence,
             n_boot=self.n_boot, random_state=self.random_state)
-        self.report = report
-        self.overall = dict(report.overall)
-        self.frame = report.to_frame(include_overall=False)
+        self._report = report
+        self._overall = dict(report.overall)
+        self._frame = report.to_frame(include_overall=False)
 
     def _compute_comparison(self) -> None:
         other = self.compare_select.value
@@ -392,7 +423,7 @@ class ScoreTable(WidgetBase):
     def _wide(self) -> tuple[list[str], dict[str, dict]]:
         """Slice order (sorted) and per-slice rows ``{slice: {"n": n, metric: {...}}}``."""
         rows: dict[str, dict] = {}
-        frame = self.frame
+        frame = self._frame
         cols = [frame[c].tolist() for c in REPORT_COLUMNS]
         for name, n, metric, score, lo, hi, gap, _p, q, flag, reason in zip(*cols, strict=True):
             row = rows.setdefault(name, {"n": int(n)})
@@ -421,21 +452,27 @@ class ScoreTable(WidgetBase):
 
     def render(self) -> None:
         """Redraw the table and chart from :attr:`frame` (no recomputation)."""
+        if self._refresher.pending:  # a refresh is due: it redraws
+            self._refresher.flush()
+            return
         names, rows = self._wide()
         scored = self.preds is not None and self.golds is not None
-        metrics = [m for m in self.scorer.metrics if m in set(self.frame["metric"])] \
+        metrics = [m for m in self.scorer.metrics if m in set(self._frame["metric"])] \
             if scored else []
         n_total = len(self.slice_set.df)
         primary = self.metric.value
         head = ["<th>slice</th>", "<th>n</th>"]
         head += [f"<th>{escape(m)}</th>" for m in metrics]
         if metrics:
-            head += [f"<th>gap ({escape(primary)})</th>", "<th>flag</th>"]
+            test = escape(f"tests {primary} on the slice against the rest of the rows "
+                          "(pick the metric above)")
+            head += [f"<th>gap ({escape(primary)})</th>",
+                     f"<th class='sw-flag-head' title=\"{test}\">flag ({escape(primary)})</th>"]
         out = ["<table class='sw-table sw-scores'><thead><tr>", "".join(head),
                "</tr></thead><tbody>"]
-        if metrics and self.overall:
+        if metrics and self._overall:
             cells = [f"<td>overall</td><td class='sw-num'>{n_total:,}</td>"]
-            cells += [f"<td class='sw-num'>{_score(self.overall.get(m))}</td>" for m in metrics]
+            cells += [f"<td class='sw-num'>{_score(self._overall.get(m))}</td>" for m in metrics]
             cells += ["<td></td><td></td>"]
             out.append(f"<tr class='sw-overall'>{''.join(cells)}</tr>")
         empty: dict = {}
@@ -470,9 +507,9 @@ class ScoreTable(WidgetBase):
         note += f" · {n_total:,} rows"
         if not scored:
             note += " · sizes only: pass golds= and preds= (or call set_predictions) to score"
-        elif self.report is not None:
-            note += (f" · {self.report.confidence:.0%} intervals, flags at q < "
-                     f"{self.report.alpha:g}")
+        elif self._report is not None:
+            note += (f" · {self._report.confidence:.0%} intervals, flags at q < "
+                     f"{self._report.alpha:g} on {primary}")
         head_html = ""
         if scored and shown is not None:
             head_html = f"<b class='sw-model-name'>{escape(shown)}</b> · "
@@ -480,15 +517,15 @@ class ScoreTable(WidgetBase):
             if warn:
                 head_html = (f"<span class='sw-leak' title=\"{escape(warn)}\">⚠ "
                              f"{escape(shown)}: {escape(warn)}</span><br>") + head_html
-        with self.hold_sync():
-            self.table.value = "".join(out)
-            self.status.value = head_html + escape(note)
-            if scored and shown is not None and self.prediction_notes.get(shown):
-                self.add_class("sw-leaky")
-            else:
-                self.remove_class("sw-leaky")
-            self._render_comparison()
-            self._render_chart(names, rows)
+        # one message per widget: each value is set once (hold_sync would batch nothing)
+        self.table.value = "".join(out)
+        self.status.value = head_html + escape(note)
+        if scored and shown is not None and self.prediction_notes.get(shown):
+            self.add_class("sw-leaky")
+        else:
+            self.remove_class("sw-leaky")
+        self._render_comparison()
+        self._render_chart(names, rows)
 
     def _render_chart(self, names: list[str] | None = None, rows: dict | None = None) -> None:
         if not self.chart_toggle.value or self.preds is None or self.golds is None:
@@ -504,7 +541,7 @@ class ScoreTable(WidgetBase):
             items.append((name, r.get("score", math.nan), r.get("lo", math.nan),
                           r.get("hi", math.nan), r.get("flag", "")))
         self.chart.layout.display = None
-        self.chart.value = bar_chart_svg(items, overall=self.overall.get(metric, math.nan),
+        self.chart.value = bar_chart_svg(items, overall=self._overall.get(metric, math.nan),
                                          metric=metric)
 
 

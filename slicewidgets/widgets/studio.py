@@ -26,6 +26,9 @@ def _section(title: str, body: widgets.Widget) -> widgets.VBox:
     return widgets.VBox([head, body])
 
 
+#: from this many rows, ``progress_bar="auto"`` shows the first computation's progress
+PROGRESS_ROWS = 200_000
+
 MSG_NO_TRAIN = (
     "SliceStudio(X=...) trains a model, but no training split was given: it would train on "
     "the rows the table scores and report optimistic scores. Pass the training split as "
@@ -108,6 +111,9 @@ class SliceStudio(widgets.VBox):
     training_options
         Keyword arguments for :meth:`~slicewidgets.widgets.TrainingPanel.from_arrays`
         (``n_epochs``, ``lr``, ``batch_size``, ``hidden``, ...).
+    progress_bar
+        Show a progress bar over the rows while ``sfs`` are first computed; ``"auto"``:
+        from 200,000 rows (opening a studio on millions of rows takes seconds).
 
     Attributes
     ----------
@@ -143,6 +149,7 @@ class SliceStudio(widgets.VBox):
         metrics: Sequence[str] = ("accuracy", "f1"),
         page_size: int = 10,
         training_options: dict[str, Any] | None = None,
+        progress_bar: bool | str = "auto",
     ) -> None:
         super().__init__()
         if golds is not None:
@@ -160,7 +167,10 @@ class SliceStudio(widgets.VBox):
                                  "golds= (the labels of df's rows) as well.")
         elif X is not None:
             raise ValueError(MSG_NO_TRAIN)
-        self.slice_set = SliceSet(df, list(sfs))
+        sfs = list(sfs)
+        if progress_bar == "auto":
+            progress_bar = len(df) >= PROGRESS_ROWS and bool(sfs)
+        self.slice_set = SliceSet(df, sfs, progress_bar=bool(progress_bar))
         self.table = ScoreTable(self.slice_set, golds, preds, probs, metrics=metrics)
         self.toggles = SFToggles(self.slice_set)
         self.preview = SlicePreview(self.slice_set, golds=golds, preds=self.table.preds,

@@ -109,8 +109,10 @@ class SFToggles(WidgetBase):
     def _rebuild(self) -> None:
         names = self.slice_set.names
         for name in list(self.checkboxes):
-            if name not in names:
-                del self.checkboxes[name], self.coverage[name], self.rows[name]
+            if name not in names:  # close them: their comms and observers go too
+                for w in (self.checkboxes.pop(name), self.coverage.pop(name),
+                          self.rows.pop(name)):
+                    w.close()
         for name in names:
             if name not in self.checkboxes:
                 self._make_row(name)
@@ -120,21 +122,20 @@ class SFToggles(WidgetBase):
     def _update(self, names: set[str] | None = None) -> None:
         ss = self.slice_set
         n = len(ss.df)
-        with self.hold_sync():
-            for name, box in self.checkboxes.items():
-                if names is not None and name not in names:
-                    continue
-                enabled = ss.is_enabled(name)
-                if box.value != enabled:
-                    box.value = enabled
-                text = escape(coverage_text(int(ss.mask(name).sum()), n))
-                meta = ss.errors.get(name)
-                faults = meta.faults.get(name, 0) if meta is not None else 0
-                if faults:
-                    text += (f" <span class='sw-toggle-faults' title='{escape(meta.errors.get(name, ''))}'>"
-                             f"⚠ {faults:,} failed</span>")
-                if self.coverage[name].value != text:
-                    self.coverage[name].value = text
+        for name, box in self.checkboxes.items():  # one message per changed widget
+            if names is not None and name not in names:
+                continue
+            enabled = ss.is_enabled(name)
+            if box.value != enabled:
+                box.value = enabled
+            text = escape(coverage_text(int(ss.mask(name).sum()), n))
+            meta = ss.errors.get(name)
+            faults = meta.faults.get(name, 0) if meta is not None else 0
+            if faults:
+                text += (f" <span class='sw-toggle-faults' title='{escape(meta.errors.get(name, ''))}'>"
+                         f"⚠ {faults:,} failed</span>")
+            if self.coverage[name].value != text:
+                self.coverage[name].value = text
 
     def _on_toggle(self, change: dict) -> None:
         name = change["owner"].description

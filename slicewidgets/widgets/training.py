@@ -11,11 +11,12 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
 from slicewidgets.widgets._mainloop import MainLoop
-from slicewidgets.widgets._util import WidgetBase, escape, pre
+from slicewidgets.widgets._util import WidgetBase, escape, hold, pre
 from slicewidgets.widgets.score_table import paint
 
 __all__ = ["TrainingPanel"]
@@ -113,6 +114,11 @@ class TrainingPanel(WidgetBase):
     ('finished', 2)
     """
 
+    state = traitlets.Unicode("ready", read_only=True,
+                              help="ready, running, stopped, finished or error.")
+    run_count = traitlets.Int(0, read_only=True,
+                              help='Runs started so far ("run 1", "run 2", ... in a studio).')
+
     def __init__(
         self,
         model: Any,
@@ -142,14 +148,12 @@ class TrainingPanel(WidgetBase):
         self.epoch_history: list[dict[str, float]] = []
         self.predictions: tuple[Any, Any] | None = None
         self.training_error: BaseException | None = None
-        self.state = "ready"
+        self._outcome: str | None = None  # set by the training thread, shown by the loop
         self.seed: int | None = None
         #: the predictions are of the training rows (``None``: unknown, a custom panel)
         self.predicts_training_rows: bool | None = None
         self.n_training_rows: int | None = None
         self.scores_caption = "per-epoch scores on the training rows"
-        #: runs started so far ("run 1", "run 2", ... in a studio's score table)
-        self.run_count = 0
         self._loop = MainLoop()
         self._last_update = 0.0
         self._t0 = 0.0
@@ -207,7 +211,7 @@ class TrainingPanel(WidgetBase):
         self.add_class(_style.TRAINING)
         # The first torch optimizer imports torch._dynamo (3-8 s): do it now, in the background,
         # so that Start answers at once.
-        threading.Thread(target=_warm_up_torch, daemon=True, name="sw-torch-warmup").start()
+        threading.Thread(target=_warm_up_torch, daemon=True, name="slicewidgets-torch-warmup").start()
 
     # -- construction from arrays ------------------------------------------------------------
     @classmethod
@@ -388,18 +392,19 @@ class TrainingPanel(WidgetBase):
         self.model, self.trainer = model, trainer
         n_batches = sum(len(dl) for dl in loaders
                         if dl.dataset.split == trainer.config.train_split)
-        with self.hold_sync():
+        with hold(self.epoch_progress, self.batch_progress):  # one message per bar
             self.epoch_progress.max = int(self.n_epochs.value)
             self.epoch_progress.value = 0
             self.batch_progress.max = max(1, n_batches)
             self.batch_progress.value = 0
             self.epoch_progress.bar_style = self.batch_progress.bar_style = "info"
-            self.loss_plot.value = ""
-            self.scores.value = ""
-            self.use_button.disabled = True
-            self._set_running(True)
-        self.state = "running"
-        self.run_count += 1
+        self.loss_plot.value = ""
+        self.scores.value = ""
+        self.use_button.disabled = True
+        self._set_running(True)
+        self._outcome = None
+        self.set_trait("state", "running")
+        self.set_trait("run_count", self.run_count + 1)
         self._set_status(f"running: starting run {self.run_count}")
         self._t0 = time.perf_counter()
         self._loop = MainLoop()  # the thread hands its UI updates to this loop
@@ -414,10 +419,15 @@ class TrainingPanel(WidgetBase):
             self._set_status("running: stopping after this batch")
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the training thread; ``True`` if it has ended."""
+        """Wait for the training thread; ``True`` if it has ended (and :attr:`state` says
+        how, at once, even before the kernel's loop has drawn the end)."""
         if self.thread is not None:
             self.thread.join(timeout)
-        return not self.running
+        ended = not self.running
+        if ended and self._outcome is not None and self.state != self._outcome \
+                and threading.current_thread() is self._loop.thread:
+            self.set_trait("state", self._outcome)
+        return ended
 
     def use_predictions(self) -> None:
         """Send the trained model's predictions to ``on_predictions`` (the score table)."""
@@ -444,30 +454,30 @@ class TrainingPanel(WidgetBase):
         elapsed = time.perf_counter() - self._t0
         done = len(trainer.history)
         loss = self.losses[-1] if self.losses else math.nan
-        self.state = "stopped" if trainer.stopped else "finished"
+        self._outcome = "stopped" if trainer.stopped else "finished"
         epoch, batch = trainer.epoch + 1, trainer.batch_num + 1
         self._ui(lambda: self._show_end(trainer.stopped, elapsed, done, loss, epoch, batch))
 
     def _show_end(self, stopped: bool, elapsed: float, done: int, loss: float, epoch: int,
                   batch: int) -> None:
-        with self.hold_sync():
-            self._draw_loss()
-            self._set_running(False)
-            self.use_button.disabled = self.predictions is None or self.on_predictions is None
-            if stopped:
-                self.epoch_progress.bar_style = self.batch_progress.bar_style = "warning"
-                self._set_status(
-                    f"stopped at epoch {epoch}/{self.epoch_progress.max}, batch "
-                    f"{batch}/{self.batch_progress.max} after {elapsed:.1f} s "
-                    f"(loss {loss:.4f}); the model is usable")
-            else:
-                self.epoch_progress.bar_style = self.batch_progress.bar_style = "success"
-                self._set_status(f"finished: {done} epochs in {elapsed:.1f} s, loss {loss:.4f}")
+        self._draw_loss()
+        self._set_running(False)
+        self.use_button.disabled = self.predictions is None or self.on_predictions is None
+        if stopped:
+            self.epoch_progress.bar_style = self.batch_progress.bar_style = "warning"
+            self._set_status(
+                f"stopped at epoch {epoch}/{self.epoch_progress.max}, batch "
+                f"{batch}/{self.batch_progress.max} after {elapsed:.1f} s "
+                f"(loss {loss:.4f}); the model is usable")
+        else:
+            self.epoch_progress.bar_style = self.batch_progress.bar_style = "success"
+            self._set_status(f"finished: {done} epochs in {elapsed:.1f} s, loss {loss:.4f}")
+        self.set_trait("state", "stopped" if stopped else "finished")
 
     def _fail(self, err: BaseException) -> None:
         """Turn the panel red and show the error (training thread or Start)."""
         self.training_error = self.last_exception = err
-        self.state = "error"
+        self._outcome = "error"
         text = "".join(traceback.format_exception_only(type(err), err)).strip()
         where = ""
         frames = traceback.extract_tb(err.__traceback__)
@@ -475,14 +485,17 @@ class TrainingPanel(WidgetBase):
             where = f"\n  at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
 
         def show() -> None:
-            with self.hold_sync():
-                self.error.value = pre(text + where)
-                self._set_running(False)
-                self.add_class(_style.ERROR_STATE)
-                self.epoch_progress.bar_style = self.batch_progress.bar_style = "danger"
-                self._set_status(f"error: {text}")
+            self.error.value = pre(text + where)
+            self._set_running(False)
+            self.add_class(_style.ERROR_STATE)
+            self.epoch_progress.bar_style = self.batch_progress.bar_style = "danger"
+            self._set_status(f"error: {text}")
+            self.set_trait("state", "error")
 
-        self._ui(show)
+        if threading.current_thread() is self._loop.thread:
+            show()  # Start failed: show it now
+        else:
+            self._ui(show)
 
     def _on_begin(self, trainer: Any) -> None:
         n = max(1, trainer.n_batches_per_epoch)
@@ -499,14 +512,13 @@ class TrainingPanel(WidgetBase):
         epoch, batch = trainer.epoch, trainer.batch_num + 1
 
         def show() -> None:
-            with self.hold_sync():
-                self.epoch_progress.value = epoch
-                self.batch_progress.value = batch
-                self._set_status(
-                    f"running: epoch {epoch + 1}/{self.epoch_progress.max}, batch "
-                    f"{batch}/{self.batch_progress.max}"
-                    + (f", loss {loss:.4f}" if loss is not None else ""))
-                self._draw_loss()
+            self.epoch_progress.value = epoch
+            self.batch_progress.value = batch
+            self._set_status(
+                f"running: epoch {epoch + 1}/{self.epoch_progress.max}, batch "
+                f"{batch}/{self.batch_progress.max}"
+                + (f", loss {loss:.4f}" if loss is not None else ""))
+            self._draw_loss()
 
         self._ui(show)
 
@@ -520,12 +532,11 @@ class TrainingPanel(WidgetBase):
         epoch = trainer.epoch + 1
 
         def show() -> None:
-            with self.hold_sync():
-                self.epoch_progress.value = epoch
-                self.batch_progress.value = self.batch_progress.max
-                self._draw_loss()
-                self._draw_scores()
-                self._last_update = time.perf_counter()
+            self.epoch_progress.value = epoch
+            self.batch_progress.value = self.batch_progress.max
+            self._draw_loss()
+            self._draw_scores()
+            self._last_update = time.perf_counter()
 
         self._ui(show)
 

@@ -617,3 +617,33 @@ def test_results_equal_snorkel_on_random_data():
     ).apply(df, progress_bar=False)
     assert ours.dtype == theirs.dtype
     assert ours.tolist() == theirs.tolist()
+
+
+def test_no_fork_from_a_worker_thread_or_while_our_threads_run(monkeypatch):
+    # fork copies only the calling thread (the studio's Apply runs in one): the serial path
+    import threading
+
+    from slicewidgets.slicing import apply as apply_module
+
+    forks: list = []
+    real = apply_module._rowwise_parallel
+    monkeypatch.setattr(apply_module, "_rowwise_parallel",
+                        lambda *a, **k: forks.append(1) or real(*a, **k))
+    df = _frame()
+    serial = compute_masks(df, [f, g]).matrix
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.update(m=compute_masks(df, [f, g], n_jobs=2)),
+                              name="slicewidgets-apply")
+    worker.start()
+    worker.join(60)
+    assert forks == [] and (out["m"].matrix == serial).all()
+    # from the main thread while one of our threads runs: no fork either
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, name="slicewidgets-training")
+    busy.start()
+    try:
+        assert (compute_masks(df, [f, g], n_jobs=2).matrix == serial).all() and forks == []
+    finally:
+        release.set()
+        busy.join()
+    assert apply_module._fork_is_safe()  # main thread, none of ours running

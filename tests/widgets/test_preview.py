@@ -176,3 +176,16 @@ def test_duplicate_column_names_are_shown_by_position():
     html = preview.table.value
     assert html.count("<th>author</th>") == 2 and "<td>a</td><td>b</td>" in html
     assert preview.error.value == ""
+
+
+def test_paging_controls_change_in_one_message_each(df, golds, preds):
+    from slicewidgets.slicing import SliceSet, keyword_sf
+    from slicewidgets.widgets import SlicePreview
+
+    ss = SliceSet(df, [keyword_sf(["check", "song", "plz", "love"], name="many")])
+    preview = SlicePreview(ss, golds=golds, preds=preds, page_size=2)
+    preview.page.value = 2
+    sent: list = []
+    preview.page._send = lambda msg, buffers=None: sent.append(msg["state"])
+    ss.update(keyword_sf(["song"], name="many"))  # fewer rows: page and max both change
+    assert len(sent) == 1 and set(sent[0]) >= {"value", "max"}, sent

@@ -228,3 +228,95 @@ def test_string_golds_status_counts_the_enabled_slices_and_shows_the_error(df):
     assert "(1 disabled)" not in table.status.value
     assert "· 1 slice · 10 rows" in table.status.value
     assert "sw-error" in table._dom_classes and table.error.value  # the scoring error is shown
+
+
+# -- stable statistics (issue #16, item 7) -----------------------------------------------------
+def _intervals(table) -> dict:
+    f = table.frame
+    return {(s, m): (lo, hi) for s, m, lo, hi in zip(f.slice, f.metric, f.ci_low, f.ci_high,
+                                                      strict=True)}
+
+
+def test_intervals_of_untouched_slices_never_move(big):
+    ss, golds, preds, *_ = big
+    table = ScoreTable(ss, golds, preds, metrics=["accuracy", "f1"], n_boot=300)
+    before = _intervals(table)
+    assert any(m == "f1" for _, m in before)  # a bootstrap interval is among them
+    ss.add(keyword_sf("plz"))  # a new slice
+    after = _intervals(table)
+    assert {k: after[k] for k in before} == before
+    ss.set_enabled("keyword_love", False)  # a toggle
+    toggled = _intervals(table)
+    assert {k: toggled[k] for k in toggled} == {k: after[k] for k in toggled}
+    ss.update(keyword_sf(["song", "plz"], name="keyword_song"))  # an edit moves only it
+    edited = _intervals(table)
+    assert {k: v for k, v in edited.items() if k[0] != "keyword_song"} == \
+        {k: v for k, v in toggled.items() if k[0] != "keyword_song"}
+
+
+def test_the_flag_column_names_its_metric_and_follows_the_pick(big):
+    ss, golds, preds, *_ = big
+    table = ScoreTable(ss, golds, preds, metrics=["accuracy", "f1"])
+    assert "flag (accuracy)</th>" in table.table.value
+    assert "flags at q &lt; 0.05 on accuracy" in table.status.value
+    table.metric.value = "f1"
+    html = table.table.value
+    assert "flag (f1)</th>" in html and "flag (accuracy)" not in html
+    assert "on f1" in table.status.value
+    f1 = table.frame.query("metric == 'f1'")
+    for name, flag in zip(f1.slice, f1.flag, strict=True):
+        cls = f" class='sw-flag-{flag}'" if flag else ""
+        assert f'<tr data-slice="{name}"{cls}>' in html
+
+
+# -- thin, well-behaved widgets (item 8) -------------------------------------------------------
+def test_state_is_traitlets_that_can_be_observed(big):
+    ss, golds, preds, *_ = big
+    table = ScoreTable(ss, golds, preds)
+    seen: list = []
+    table.observe(lambda c: seen.append((c["name"], c["new"])),
+                  names=["shown", "prediction_revision"])
+    counts: list = []
+    table.observe(lambda c: counts.append(c["new"]), names="refresh_count")
+    table.add_predictions("run 1", golds)
+    assert ("shown", "run 1") in seen and table.shown == "run 1"
+    assert counts and counts[-1] == table.refresh_count
+    table.model_select.value = "baseline"
+    assert seen[-2:] == [("shown", "baseline"), ("prediction_revision", 3)]
+    assert table.preds is preds or (table.preds == preds).all()
+    with pytest.raises(Exception, match="read-only"):
+        table.refresh_count = 0
+
+
+def test_closing_tables_releases_their_subscriptions(big):
+    ss, golds, preds, *_ = big
+    tables = [ScoreTable(ss, golds, preds) for _ in range(5)]
+    before = [t.refresh_count for t in tables]
+    for t in tables[:4]:
+        t.close()
+    ss.set_enabled("keyword_love", False)
+    assert [t.refresh_count - b for t, b in zip(tables, before, strict=True)] == [0, 0, 0, 0, 1]
+
+
+def test_refreshes_are_debounced_inside_a_running_loop(big):
+    import asyncio
+
+    ss, golds, preds, *_ = big
+
+    async def scenario() -> None:
+        table = ScoreTable(ss, golds, preds)  # built on the loop, as in a kernel
+        start = table.refresh_count
+        for name in ss.names:  # a burst: three checkboxes clicked in a row
+            ss.set_enabled(name, False)
+        assert table.refresh_count == start + 1  # the first at once, the rest merged
+        assert table._refresher.pending
+        await asyncio.sleep(0.3)
+        assert table.refresh_count == start + 2 and not table._refresher.pending
+        assert "0 slices (3 disabled)" in table.status.value
+        # a reader never sees a stale result: reading runs the pending refresh
+        ss.set_enabled("keyword_song", True)
+        ss.set_enabled("keyword_love", True)
+        assert set(table.frame.slice) == {"keyword_song", "keyword_love"}
+        assert table.refresh_count == start + 4
+
+    asyncio.run(scenario())

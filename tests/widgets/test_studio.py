@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from slicewidgets.slicing import keyword_sf, regex_sf
+from slicewidgets.slicing import keyword_sf, regex_sf, slicing_function
 from slicewidgets.widgets import (
     ScoreTable,
     SFEditor,
@@ -224,3 +224,20 @@ def test_importing_the_widgets_leaves_torch_and_matplotlib_out():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_opening_a_big_studio_shows_progress(df, golds, preds, capsys, monkeypatch):
+    from slicewidgets.widgets import studio as studio_module
+
+    @slicing_function()
+    def short(x):
+        return len(x.text or "") < 10
+
+    SliceStudio(df, golds, preds, sfs=[short], path=None, progress_bar=True)
+    err = capsys.readouterr().err  # tqdm.auto outside a notebook: the terminal bar
+    assert "Applying SFs" in err and "10/10" in err
+    SliceStudio(df, golds, preds, sfs=[short], path=None)  # "auto": small frame, no bar
+    assert "Applying SFs" not in capsys.readouterr().err
+    monkeypatch.setattr(studio_module, "PROGRESS_ROWS", 5)
+    SliceStudio(df, golds, preds, sfs=[short], path=None)  # "auto" on a "big" frame
+    assert "Applying SFs" in capsys.readouterr().err

@@ -211,3 +211,20 @@ def test_loss_curve_svg():
     long = loss_curve_svg(list(np.linspace(1, 0, 5000)), max_points=100)
     points = long.split("points='")[1].split("'")[0].split()
     assert 100 <= len(points) <= 101
+
+
+def test_state_and_run_count_are_observable_traits(data):
+    X, golds, ss = data
+    panel = TrainingPanel.from_arrays(X, golds, ss, n_epochs=2, trainer_options=OPTIONS)
+    states: list = []
+    panel.observe(lambda c: states.append(c["new"]), names="state")
+    runs: list = []
+    panel.observe(lambda c: runs.append(c["new"]), names="run_count")
+    panel.start_button.click()
+    assert panel.wait(60)
+    panel.start_button.click()
+    assert panel.wait(60)
+    assert states == ["running", "finished", "running", "finished"], states
+    assert runs == [1, 2]
+    with pytest.raises(Exception, match="read-only"):
+        panel.state = "ready"

@@ -309,6 +309,18 @@ def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
     return masks, meta
 
 
+def _fork_is_safe() -> bool:
+    """Forking copies only the calling thread: never fork from a worker thread (the
+    studio's Apply) or while one of our own threads runs (training, an Apply), whose locks
+    the child would inherit held."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    return not any(t.name.startswith("slicewidgets-") and t.is_alive()
+                   for t in threading.enumerate())
+
+
 def _job_ids():
     i = 0
     while True:
@@ -344,10 +356,12 @@ def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
     try:
         import multiprocessing as mp
 
-        if jobs > 1 and n >= 2 * jobs and "fork" in mp.get_all_start_methods():
+        if jobs > 1 and n >= 2 * jobs and "fork" in mp.get_all_start_methods() \
+                and _fork_is_safe():
             return _rowwise_parallel(df, sfs, fault_tolerant, jobs, bar)
         if jobs > 1:
-            logger.info("n_jobs=%s ignored: fork start method unavailable or too few rows", jobs)
+            logger.info("n_jobs=%s ignored: fork unavailable, unsafe here (a worker thread, or "
+                        "a slicewidgets thread running) or too few rows", jobs)
         meta = ApplierMetadata()
         chunks: list[list[np.ndarray]] = []
         for start in range(0, n, CHUNK_ROWS):
