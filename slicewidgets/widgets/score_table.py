@@ -461,13 +461,17 @@ class ScoreTable(WidgetBase):
             if scored else []
         n_total = len(self.slice_set.df)
         primary = self.metric.value
-        head = ["<th>slice</th>", "<th>n</th>"]
-        head += [f"<th>{escape(m)}</th>" for m in metrics]
-        if metrics:
-            test = escape(f"tests {primary} on the slice against the rest of the rows "
-                          "(pick the metric above)")
-            head += [f"<th>gap ({escape(primary)})</th>",
-                     f"<th class='sw-flag-head' title=\"{test}\">flag ({escape(primary)})</th>"]
+        if metrics:  # gap and flag under one head naming the metric they test
+            span = " rowspan='2'"
+            test = escape(f"the gap to overall and the test against the rest of the rows, "
+                          f"of {primary} (pick the metric above)")
+            head = [f"<th{span}>slice</th>", f"<th{span}>n</th>"]
+            head += [f"<th{span}>{escape(m)}</th>" for m in metrics]
+            head += [f"<th colspan='2' class='sw-test-head' title=\"{test}\">"
+                     f"{escape(primary)} vs the rest</th></tr><tr><th>gap ({escape(primary)})</th>"
+                     f"<th class='sw-flag-head'>flag</th>"]
+        else:
+            head = ["<th>slice</th>", "<th>n</th>"]
         out = ["<table class='sw-table sw-scores'><thead><tr>", "".join(head),
                "</tr></thead><tbody>"]
         if metrics and self._overall:
