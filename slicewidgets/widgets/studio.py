@@ -201,7 +201,8 @@ class SliceStudio(widgets.VBox):
         left = widgets.VBox(left_parts, layout=widgets.Layout(flex="1 1 360px",
                                                               min_width="0"))
         right = widgets.VBox([_section("Scores per slice", self.table)],
-                             layout=widgets.Layout(flex="1 1 400px", min_width="0"))
+                             # the table needs ~620 px: below that it goes under the editor
+                             layout=widgets.Layout(flex="1 1 620px", min_width="0"))
         rows: list[widgets.Widget] = [
             _style.style_widget(),
             widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap",

@@ -553,7 +553,7 @@ LAYOUT_JS = """() => {
 
 
 def test_07_themes_and_widths(page, studio, artifacts):
-    """Light and dark at 1400 and 800 px: readable, nothing clipped; screenshots saved
+    """Light and dark at 1400, 1000 and 800 px: readable, nothing clipped; screenshots saved
     (into notebooks/img/ with SW_UPDATE_SCREENSHOTS=1)."""
     target = REPO_IMG if os.environ.get("SW_UPDATE_SCREENSHOTS") else artifacts
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
@@ -574,7 +574,7 @@ def test_07_themes_and_widths(page, studio, artifacts):
             contrast = page.evaluate(CONTRAST_JS, checks)
             low = {k: v for k, v in contrast.items() if v is None or v < 4.5}
             assert not low, f"{theme}: too little contrast (WCAG < 4.5): {low}"
-            for width in (1400, 800):
+            for width in (1400, 1000, 800):  # 1000: the table beside the editor or under it
                 page.set_viewport_size({"width": width, "height": 1600 if width > 1000 else 2600})
                 page.wait_for_timeout(600)
                 layout = page.evaluate(LAYOUT_JS)
