@@ -1,109 +1,71 @@
-"""Content fingerprints of functions and settings, used as cache keys for slice masks.
+"""Content fingerprints of slicing functions, used as cache keys for slice masks.
 
-Two slicing functions with the same code, constants, defaults, closure values and resources
-get the same fingerprint; editing any of those changes it. NumPy arrays and pandas objects are
-hashed by content; other values by ``repr``, which for most objects without a ``__repr__``
-includes their address (so two such objects never share a fingerprint).
+A cached mask may be reused only when it is *provably* the mask the SF would compute now. So a
+fingerprint is a hash of everything that decides the SF's result, by content:
 
-Not included: the values of *global* variables and the code of other functions that a function
-calls by name (they are looked up at call time). After changing those, recompute explicitly
-(:meth:`slicewidgets.slicing.SliceSet.refresh`).
+* numbers, strings, bytes, NumPy arrays, pandas objects, containers (in their order): by value
+  (hashed with :func:`joblib.hash`'s pickler, which reads arrays as raw bytes);
+* Python functions: their byte code and constants, defaults, closure values, and the values of
+  the **global names they read**, recursively, so an edited helper function or a changed global
+  gives a new fingerprint; bound methods: the function and the object; classes defined outside
+  installed libraries: their methods and attributes;
+* any other object: its pickled state (what ``pickle`` saves is, by pickle's contract, what
+  rebuilds the object), with functions and classes inside it hashed as above. A fitted
+  scikit-learn model, refitted in place, gets a new fingerprint.
+
+Installed libraries (the standard library, ``site-packages``, slicewidgets itself) are taken by
+name: ``re.search`` or ``LogisticRegression`` the class. Modules are taken by name, but a
+function that reads ``config.LIMIT`` from one of your own modules hashes ``config.LIMIT``.
+
+An object that cannot be hashed this way (an open file, a lock, a generator, anything pickle
+refuses) makes the fingerprint **volatile**: a fresh value every time, so its mask is never
+reused and is recomputed on every update. To make such an object cacheable, give its class a
+``__slicewidgets_fingerprint__(self)`` method returning a value that changes whenever the
+object's behaviour changes (its settings, or a version number you increment when you change it
+in place); that value is hashed instead of the object.
+
+What no fingerprint can see: state outside Python objects (files the SF reads, the clock,
+environment variables) and objects whose pickled form leaves out state they use. After changing
+those, recompute explicitly (:meth:`slicewidgets.slicing.SliceSet.refresh`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
-import re
+import os
+import pickle
+import site
+import sys
+import sysconfig
 import types
+import uuid
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from joblib.hashing import NumpyHasher
 
-__all__ = ["fingerprint"]
+__all__ = ["fingerprint", "is_volatile", "PROTOCOL"]
 
-_ACTIVE: set[int] = set()  # objects whose fingerprint is being computed
+#: Method name of the opt-in protocol: ``obj.__slicewidgets_fingerprint__()`` returns the value
+#: hashed in place of ``obj``.
+PROTOCOL = "__slicewidgets_fingerprint__"
+#: Prefix of fingerprints that never match another one (nothing reusable).
+VOLATILE = "volatile-"
 
-
-def _code_parts(code: types.CodeType) -> tuple:
-    consts = tuple(
-        _code_parts(c) if isinstance(c, types.CodeType) else _safe_repr(c)
-        for c in code.co_consts
-    )
-    return (code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars)
-
-
-def _parts(obj: Any, depth: int = 0) -> Any:
-    if depth > 20:
-        return _safe_repr(obj)
-    if isinstance(getattr(type(obj), "fingerprint", None), property):
-        # an SF or preprocessor: use its own fingerprint (guarding against self-reference)
-        if id(obj) in _ACTIVE:
-            return ("cycle", type(obj).__qualname__)
-        _ACTIVE.add(id(obj))
-        try:
-            fp = obj.fingerprint
-        finally:
-            _ACTIVE.discard(id(obj))
-        if isinstance(fp, str):
-            return ("fp", fp)
-    if isinstance(obj, functools.partial):
-        return ("partial", _parts(obj.func, depth + 1), _parts(obj.args, depth + 1),
-                _parts(obj.keywords, depth + 1))
-    if isinstance(obj, types.MethodType):
-        return ("method", _parts(obj.__func__, depth + 1), _parts(obj.__self__, depth + 1))
-    if isinstance(obj, types.FunctionType):
-        closure = tuple(
-            _parts(c.cell_contents, depth + 1) if _cell_filled(c) else None
-            for c in (obj.__closure__ or ())
-        )
-        return ("fn", obj.__qualname__, _code_parts(obj.__code__),
-                _parts(obj.__defaults__, depth + 1), _parts(obj.__kwdefaults__, depth + 1),
-                closure)
-    if isinstance(obj, np.ndarray):
-        data = obj.tobytes() if obj.dtype != object else repr(obj.tolist()).encode()
-        return ("ndarray", obj.dtype.str, obj.shape, hashlib.blake2b(data).hexdigest())
-    if isinstance(obj, (pd.Series, pd.DataFrame, pd.Index)):
-        try:
-            values = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
-            digest = hashlib.blake2b(values.to_numpy().tobytes()).hexdigest()
-        except TypeError:  # unhashable cells
-            digest = _safe_repr(obj.to_dict() if not isinstance(obj, pd.Index) else list(obj))
-        columns = tuple(map(repr, obj.columns)) if isinstance(obj, pd.DataFrame) else ()
-        return (type(obj).__name__, obj.shape, columns, digest)
-    if isinstance(obj, dict):
-        return ("dict", tuple(sorted((_safe_repr(k), _parts(v, depth + 1))
-                                     for k, v in obj.items())))
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        items = [_parts(v, depth + 1) for v in obj]
-        if isinstance(obj, (set, frozenset)):
-            items = sorted(map(_safe_repr, items))
-        return (type(obj).__name__, tuple(items))
-    if isinstance(obj, type):
-        return ("type", obj.__module__, obj.__qualname__)
-    if isinstance(obj, re.Pattern):
-        return ("re", obj.pattern, obj.flags)
-    return _safe_repr(obj)
+_CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__doc__", "__qualname__",
+                         "__annotations__", "__slots__", "__firstlineno__",
+                         "__static_attributes__", "_abc_impl"})
 
 
-def _safe_repr(obj: Any) -> str:
-    try:
-        return repr(obj)
-    except Exception:  # a broken __repr__: identify the object by type and address
-        return f"<{type(obj).__qualname__} at {id(obj):#x}>"
-
-
-def _cell_filled(cell: types.CellType) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018
-    except ValueError:
-        return False
-    return True
+class _Volatile(Exception):
+    """Raised inside the hasher: the object has no content hash."""
 
 
 def fingerprint(obj: Any) -> str:
-    """Hex digest identifying ``obj``'s code and values.
+    """Hex digest identifying ``obj``'s content (see the module docstring).
+
+    Equal fingerprints mean equal content; objects without a content hash get a *volatile*
+    fingerprint, different on every call.
 
     Examples
     --------
@@ -111,5 +73,167 @@ def fingerprint(obj: Any) -> str:
     True
     >>> fingerprint(lambda x: x.a > 1) == fingerprint(lambda x: x.a > 2)
     False
+    >>> import threading
+    >>> is_volatile(fingerprint(threading.Lock()))  # no content hash: never reused
+    True
     """
-    return hashlib.blake2b(repr(_parts(obj)).encode(), digest_size=16).hexdigest()
+    try:
+        return _ContentHasher().hash(obj)
+    except Exception:  # noqa: BLE001 - unpicklable or failing __reduce__: no content hash
+        return VOLATILE + uuid.uuid4().hex
+
+
+def is_volatile(fp: str) -> bool:
+    """Whether a fingerprint was made for an object without a content hash."""
+    return fp.startswith(VOLATILE)
+
+
+class _ContentHasher(NumpyHasher):
+    """joblib's hashing pickler, with code hashed by content and nothing reordered."""
+
+    dispatch = NumpyHasher.dispatch.copy()
+    del dispatch[set]  # keep iteration order (joblib sorts): equal order -> equal hash
+
+    def __init__(self) -> None:
+        super().__init__(hash_name="md5")
+        self._active: set[int] = set()
+
+    # dicts in insertion order (joblib sorts their keys)
+    def _batch_setitems(self, items, *args):
+        return pickle._Pickler._batch_setitems(self, items, *args)  # type: ignore[attr-defined]
+
+    def save(self, obj: Any, save_persistent_id: bool = True) -> None:  # noqa: C901
+        if obj is None or isinstance(obj, (str, bytes, int, float, bool, complex)):
+            return NumpyHasher.save(self, obj)
+        key = id(obj)
+        if key in self._active:  # a cycle: the object is being hashed further up
+            return NumpyHasher.save(self, ("cycle", type(obj).__qualname__))
+        token = self._token(obj)
+        if token is None:
+            return NumpyHasher.save(self, obj)
+        self._active.add(key)
+        try:
+            NumpyHasher.save(self, token)
+        finally:
+            self._active.discard(key)
+
+    def _token(self, obj: Any) -> tuple | None:
+        """A picklable stand-in for objects that pickle would take by name (or refuse)."""
+        proto = getattr(type(obj), PROTOCOL, None)
+        if proto is not None and not isinstance(obj, type):
+            return ("proto", _qualname(type(obj)), proto(obj))
+        if isinstance(obj, types.FunctionType):
+            if _is_library(obj.__module__) and _by_name(obj):
+                return ("fnref", obj.__module__, obj.__qualname__)
+            return _function_token(obj)
+        if isinstance(obj, types.MethodType):
+            return ("method", obj.__func__, obj.__self__)
+        if isinstance(obj, types.BuiltinFunctionType):  # C functions and their bound methods
+            owner = obj.__self__
+            if owner is None or isinstance(owner, types.ModuleType):
+                return ("builtin", getattr(obj, "__module__", None), obj.__qualname__)
+            return ("builtin-method", obj.__qualname__, owner)
+        if isinstance(obj, type):
+            if _is_library(obj.__module__) and _by_name(obj):
+                return ("typeref", obj.__module__, obj.__qualname__)
+            attrs = tuple((k, v) for k, v in vars(obj).items() if k not in _CLASS_SKIP)
+            return ("type", obj.__module__, obj.__qualname__, obj.__bases__, attrs)
+        if isinstance(obj, (staticmethod, classmethod)):
+            return (type(obj).__name__, obj.__func__)
+        if isinstance(obj, property):
+            return ("property", obj.fget, obj.fset, obj.fdel)
+        if isinstance(obj, functools.cached_property):
+            return ("cached_property", obj.func)
+        if isinstance(obj, types.ModuleType):
+            return ("module", obj.__name__)
+        if isinstance(obj, types.CodeType):
+            return _code_token(obj)
+        if isinstance(obj, (types.GeneratorType, types.CoroutineType, types.FrameType)):
+            raise _Volatile(type(obj).__name__)
+        return None
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _code_token(code: types.CodeType) -> tuple:
+    # everything that decides behaviour, not the file name or line numbers (a notebook cell run
+    # again gets another file name)
+    return ("code", code.co_code, code.co_consts, code.co_names, code.co_varnames,
+            code.co_freevars, code.co_cellvars, code.co_flags, code.co_argcount,
+            code.co_posonlyargcount, code.co_kwonlyargcount,
+            getattr(code, "co_exceptiontable", b""))
+
+
+def _names_read(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_read(const)
+    return names
+
+
+def _function_token(fn: types.FunctionType) -> tuple:
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(("cell", cell.cell_contents))
+        except ValueError:  # an empty cell (a name assigned later)
+            cells.append(("empty",))
+    names = _names_read(fn.__code__)
+    glob = fn.__globals__
+    read = []
+    for name in sorted(names & glob.keys()):
+        value = glob[name]
+        if isinstance(value, types.ModuleType) and not _is_library(value.__name__):
+            # your own module: the attributes this code reads from it
+            value = ("module", value.__name__,
+                     tuple((a, getattr(value, a)) for a in sorted(names) if hasattr(value, a)))
+        read.append((name, value))
+    return ("fn", fn.__module__, fn.__qualname__, fn.__code__, fn.__defaults__,
+            fn.__kwdefaults__, tuple(cells), tuple(read))
+
+
+def _by_name(obj: Any) -> bool:
+    """Whether ``module.qualname`` leads to ``obj`` itself (so the name identifies it)."""
+    target: Any = sys.modules.get(obj.__module__)
+    for part in obj.__qualname__.split("."):
+        target = getattr(target, part, None)
+    return target is obj
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = [paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    with contextlib.suppress(AttributeError):  # virtualenv's old site.py has neither
+        dirs += site.getsitepackages() + [site.getusersitepackages()]
+    dirs.append(os.path.dirname(__file__))  # slicewidgets itself
+    return tuple(sorted({os.path.realpath(d) + os.sep for d in dirs if d}))
+
+
+_LIBRARY: dict[str, bool] = {}
+
+
+def _is_library(module: str | None) -> bool:
+    """Whether ``module`` is installed code (stdlib, site-packages, slicewidgets): by name."""
+    if not module:
+        return False
+    known = _LIBRARY.get(module)
+    if known is not None:
+        return known
+    mod = sys.modules.get(module)
+    if mod is None:
+        result = False
+    else:
+        file = getattr(mod, "__file__", None)
+        if file is None:
+            spec = getattr(mod, "__spec__", None)
+            result = module in sys.builtin_module_names or getattr(spec, "origin", None) in (
+                "built-in", "frozen")
+        else:
+            result = os.path.realpath(file).startswith(_library_dirs())
+    if mod is not None and module != "__main__":
+        _LIBRARY[module] = result
+    return result

@@ -97,10 +97,13 @@ class BaseMapper:
     @property
     def fingerprint(self) -> str:
         """A hash of this mapper's code and settings (changes when the code is edited)."""
-        return fingerprint(self._fingerprint_parts())
+        return fingerprint(self)
+
+    def __slicewidgets_fingerprint__(self) -> tuple:
+        return self._fingerprint_parts()
 
     def _fingerprint_parts(self) -> tuple:
-        return (type(self).__qualname__, self.name, tuple(m.fingerprint for m in self._pre))
+        return (type(self), self.name, tuple(self._pre))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.name}, Pre: {[m.name for m in self._pre]}"

@@ -1,8 +1,11 @@
 """``SliceSet``: a DataFrame, a set of slicing functions and their cached masks.
 
 Adding, editing, removing or toggling one SF recomputes at most that SF: masks are cached by
-the SF's *fingerprint* (its code, constants, closure values, resources and preprocessors), so
-an SF edited back to an earlier version, or renamed, costs nothing. The text of each column that
+the SF's *fingerprint*, a content hash of its code, constants, closure values, the globals and
+helper functions it reads, its resources and preprocessors (see ``slicewidgets/_fingerprint.py``),
+so an SF edited back to an earlier version, or renamed, costs nothing, and an SF whose resource
+changed (a refitted model, a new threshold) is recomputed. An SF holding an object without a
+content hash is recomputed on every update. The text of each column that
 keyword SFs read is lowercased and tokenized once (see ``_text.py``), so editing a keyword SF
 only searches the column's vocabulary. This is the engine of the live widgets; it is plain
 Python and can be driven without them.
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicewidgets._fingerprint import is_volatile
 from slicewidgets.slicing.apply import (
     ApplierMetadata,
     SliceMembership,
@@ -125,8 +129,9 @@ class SliceSet:
     def refresh(self, name: str | None = None) -> None:
         """Recompute one SF (or all), ignoring cached masks.
 
-        Needed only when an SF's result changed without its code changing: it reads a global
-        variable or calls a helper function that was edited (fingerprints don't follow those).
+        Fingerprints follow code, globals, helpers and resources by content; this is needed
+        only when an SF's result depends on state outside Python objects (a file it reads, the
+        clock) or an object whose pickled form leaves out state the SF uses.
         """
         names = self.names if name is None else [self._check_name(name)]
         saved = {self._fps[n]: self._cache.pop(self._fps[n]) for n in names
@@ -308,8 +313,11 @@ class SliceSet:
         return fps
 
     def _evict(self) -> None:
-        """Keep the masks in use plus the ``cache_size`` most recent others."""
+        """Keep the masks in use plus the ``cache_size`` most recent others (volatile
+        fingerprints never match again: their masks go as soon as they are not in use)."""
         in_use = set(self._fps.values())
+        for fp in [fp for fp in self._cache if fp not in in_use and is_volatile(fp)]:
+            del self._cache[fp]
         extra = [fp for fp in self._cache if fp not in in_use]
         for fp in extra[: max(0, len(extra) - self.cache_size)]:
             del self._cache[fp]

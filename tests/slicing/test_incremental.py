@@ -173,20 +173,20 @@ LIMIT = [2]
 
 
 def _below(x):
-    return x.n < LIMIT[0]  # reads a global: not part of the fingerprint
+    return x.n < LIMIT[0]  # reads a global: its value is part of the fingerprint
 
 
-def test_refresh_recomputes_sfs_that_read_globals(df):
+def test_an_edited_global_is_recomputed_and_refresh_recomputes_anyway(df):
     LIMIT[0] = 2
     try:
         ss = SliceSet(df, [SlicingFunction("below", _below)])
         assert ss.sizes()["below"] == 2
         LIMIT[0] = 4
-        ss.update(SlicingFunction("below", _below))
-        assert ss.sizes()["below"] == 2  # same fingerprint: the cached mask
         n = ss.n_computed
-        ss.refresh()
+        ss.update(SlicingFunction("below", _below))
         assert ss.sizes()["below"] == 5 and ss.n_computed == n + 1
+        ss.refresh()
+        assert ss.sizes()["below"] == 5 and ss.n_computed == n + 2
     finally:
         LIMIT[0] = 2
 

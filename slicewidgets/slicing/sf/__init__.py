@@ -98,15 +98,20 @@ class SlicingFunction:
     # -- identity -----------------------------------------------------------------------------
     @property
     def fingerprint(self) -> str:
-        """Hash of the SF's code, resources and preprocessors (not its name).
+        """Content hash of the SF's code, the globals and helpers it reads, its resources and
+        preprocessors (not its name).
 
-        The incremental engine keys cached masks by it: editing the code invalidates them.
+        The incremental engine reuses a cached mask only for an equal fingerprint. An SF
+        holding an object without a content hash gets a fresh ("volatile") fingerprint on
+        every call, so it is always recomputed; see :mod:`slicewidgets._fingerprint`.
         """
-        return fingerprint(self._fingerprint_parts())
+        return fingerprint(self)
+
+    def __slicewidgets_fingerprint__(self) -> tuple:
+        return self._fingerprint_parts()
 
     def _fingerprint_parts(self) -> tuple:
-        return (type(self).__qualname__, self._f, self._resources,
-                tuple(getattr(p, "fingerprint", p) for p in self._pre), self.vectorized)
+        return (type(self), self._f, self._resources, tuple(self._pre), self.vectorized)
 
     def rename(self, name: str) -> SlicingFunction:
         """A copy of this SF under another name."""
@@ -571,7 +576,7 @@ class CombinedSlicingFunction(SlicingFunction):
         super().__init__(name or self.default_name, self._combine_frame, vectorized=True)
 
     def _fingerprint_parts(self) -> tuple:
-        return ("combined", self.op, tuple(o.fingerprint for o in self.operands))
+        return ("combined", self.op, tuple(self.operands))
 
     def combine(self, masks: Sequence[np.ndarray]) -> np.ndarray:
         """Combine the operands' masks."""
