@@ -648,3 +648,46 @@ def test_no_fork_from_a_worker_thread_or_while_our_threads_run(monkeypatch):
         busy.join()
     ours = [t for t in threading.enumerate() if t.name.startswith("slicewidgets-")]
     assert apply_module._fork_is_safe() == (not ours)  # the main thread: only ours matter
+
+
+# -- vectorized SFs cannot damage the caller's frame (issue #14) -----------------------------------
+def test_a_vectorized_sf_that_changes_its_frame_leaves_the_callers_frame_alone():
+    df = pd.DataFrame({"text": ["Plz SUB", "nice", "plz"], "n": [1, 2, 3]})
+    before = df.copy()
+
+    @slicing_function(vectorized=True)
+    def vandal(frame):
+        frame["text"] = frame.text.str.lower()  # replaces a column
+        frame.loc[0, "n"] = 99  # writes a value
+        frame["extra"] = 1  # adds a column
+        return frame.n > 50
+
+    @slicing_function(vectorized=True)
+    def reader(frame):  # runs after vandal: sees the original data
+        return (frame.n == 1) & (frame.text == "Plz SUB") & ~frame.columns.isin(["extra"]).any()
+
+    S = PandasSFApplier([vandal, reader]).apply(df, progress_bar=False)
+    assert S["vandal"].tolist() == [1, 0, 0]  # its own change counts for its own mask
+    assert S["reader"].tolist() == [1, 0, 0]
+    pd.testing.assert_frame_equal(df, before)
+    assert vandal.mask(df).tolist() == [True, False, False]
+    pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_a_vectorized_sf_that_drops_rows_in_place_gets_an_error_naming_it():
+    df = pd.DataFrame({"n": [1, 2, 3, 4]})
+
+    @slicing_function(vectorized=True)
+    def shrinker(frame):
+        frame.drop(index=[0], inplace=True)
+        return frame.n > 1
+
+    with pytest.raises(ValueError, match="Vectorized slicing function 'shrinker' returned 3 "
+                                         "values for a DataFrame of 4 rows"):
+        PandasSFApplier([shrinker]).apply(df, progress_bar=False)
+    assert len(df) == 4  # the caller's frame did not shrink
+
+    floats = SlicingFunction("floats", lambda frame: frame.n * 0.5, vectorized=True)
+    with pytest.raises(TypeError, match="'floats' returned dtype float64"):
+        PandasSFApplier([floats]).apply(df, progress_bar=False)

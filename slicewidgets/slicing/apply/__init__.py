@@ -36,6 +36,7 @@ from slicewidgets.slicing.sf import (
     KeywordSlicingFunction,
     SFApplyError,
     SlicingFunction,
+    protected_frame,
     validate_mask,
 )
 
@@ -509,7 +510,7 @@ def _combined_mask(sf: SlicingFunction, results: dict) -> np.ndarray:
 def _vectorized_mask(sf: SlicingFunction, df: pd.DataFrame, fault_tolerant: bool,
                      meta: ApplierMetadata) -> np.ndarray:
     try:
-        out = sf._f(df, **sf._resources)
+        out = sf._f(protected_frame(df), **sf._resources)
     except Exception as err:
         if not fault_tolerant:
             raise SFApplyError(sf.name, None, None, err, vectorized=True) from err

@@ -149,7 +149,7 @@ class SlicingFunction:
 
             return compute_masks(df, [self]).matrix[:, 0]
         try:
-            out = self._f(df, **self._resources)
+            out = self._f(protected_frame(df), **self._resources)
         except Exception as err:
             raise SFApplyError(self.name, None, None, err, vectorized=True) from err
         return validate_mask(self.name, out, df)
@@ -243,6 +243,32 @@ class SFApplyError(RuntimeError):
 
 def _rebuild_error(sf_name, index, position, message, partition):
     return SFApplyError(sf_name, index, position, None, message=message, partition=partition)
+
+
+def _copy_on_write() -> bool:
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.options.mode.copy_on_write is True
+
+
+def protected_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame a vectorized SF is given: changing it (new or edited columns, rows dropped in
+    place, values set) leaves ``df`` as it was.
+
+    With pandas' copy-on-write (pandas 3, or ``pd.options.mode.copy_on_write = True``) this is a
+    free shallow copy whose data are copied only if the SF writes to them; with older pandas a
+    copy of the columns (the Python objects inside object columns are shared, not copied).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [1, 2]})
+    >>> view = protected_frame(df)
+    >>> view.loc[0, "n"] = 99
+    >>> view["m"] = 0
+    >>> df.n.tolist(), list(df.columns)
+    ([1, 2], ['n'])
+    """
+    return df.copy(deep=not _copy_on_write())
 
 
 def validate_mask(name: str, out: Any, df: pd.DataFrame) -> np.ndarray:
