@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,56 @@ def skip_or_fail():
         pytest.skip(reason)
 
     return _skip_or_fail
+
+
+# -- under CI=true a required skip is a failure ------------------------------------------------
+# Outside CI, a test that needs something absent (the data, Chromium, Java, snorkel, an extra)
+# skips with a reason. CI installs all of it, so there a skip means a claim went untested: it is
+# turned into a failure, except for the documented skips below (reason pattern -> why allowed).
+ALLOWED_CI_SKIPS = {
+    # doctest examples marked +SKIP on purpose (they would download data or open a browser)
+    r"all tests skipped by \+SKIP option": "doctest examples that are documentation only",
+    r"narrow build": "Python builds without full Unicode; CI's Python is a wide build",
+}
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _required_skip(report) -> str | None:
+    """The reason of a skip that CI must not accept, else None."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return None
+    reason = _skip_reason(report)
+    if any(re.search(pattern, reason) for pattern in ALLOWED_CI_SKIPS):
+        return None
+    return reason
+
+
+def _fail_required_skip(report) -> None:
+    reason = _required_skip(report)
+    if reason is not None:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"Skipped under CI=true, where everything a test needs is installed: {reason}\n"
+            "Install what is missing in .ci/run, or, if this skip is expected in CI, add it with "
+            "a reason to ALLOWED_CI_SKIPS in tests/conftest.py."
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if in_ci():
+        _fail_required_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    if in_ci():  # module-level skips (pytest.importorskip, allow_module_level=True)
+        _fail_required_skip(outcome.get_result())

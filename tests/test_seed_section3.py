@@ -26,6 +26,10 @@ PUBLISHED = {
     "task_slice:textblob_polarity_pred": 0.8,
     "task_slice:base_pred": 0.941704,
 }
+# short_link has 3 test rows, all spam: F1 = 2k / (k + 3) with k of them predicted spam. The
+# published 0.5 is k = 1; one prediction more or less (k = 0 or 2) gives 0.0 or 0.8. Nothing else
+# (1.0, or a value no k gives) is within noise of the published run.
+SHORT_LINK_F1 = {0.0, 0.5, 0.8}
 # "Within noise": the test split has 250 rows (92 / 23 / 45 / 3 / 24 per slice); one prediction
 # more or less moves a small slice's F1 by several points.
 TOLERANCE = {
@@ -33,7 +37,6 @@ TOLERANCE = {
     "task_slice:short_comment_pred": 0.08,
     "task_slice:keyword_please_pred": 0.05,
     "task_slice:regex_check_out_pred": 0.03,
-    "task_slice:short_link_pred": 0.5,  # 3 rows
     "task_slice:textblob_polarity_pred": 0.12,
     "task_slice:base_pred": 0.02,
 }
@@ -126,6 +129,8 @@ def test_section3_slice_aware_learning(spam_splits):
     applier = PandasSFApplier(sfs)
     S_train = applier.apply(df_train, progress_bar=False)
     S_test = applier.apply(df_test, progress_bar=False)
+    in_short_link = S_test["short_link"].astype(bool)
+    assert in_short_link.sum() == 3 and set(Y_test[in_short_link]) == {1}  # see SHORT_LINK_F1
 
     BATCH_SIZE = 64
     train_dl = create_dict_dataloader(X_train, Y_train, "train")
@@ -148,7 +153,11 @@ def test_section3_slice_aware_learning(spam_splits):
     scores = dict(zip(table.label, table.score, strict=True))
     print("\n" + table.to_string())
     for label, published in PUBLISHED.items():
-        assert abs(scores[label] - published) <= TOLERANCE[label], (label, scores[label], published)
+        if label in TOLERANCE:
+            assert abs(scores[label] - published) <= TOLERANCE[label], (label, scores[label],
+                                                                        published)
+    short_link = scores["task_slice:short_link_pred"]
+    assert any(short_link == pytest.approx(v) for v in SHORT_LINK_F1), short_link
     assert 0.93 <= scores["task"] <= 0.95
     assert scores["task_slice:base_pred"] == scores["task"]
     # the tutorial's training log: loss 0.5 after epoch 0, 0.257 after epoch 1

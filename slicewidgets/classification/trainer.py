@@ -248,6 +248,12 @@ class Trainer:
         train_loaders = [dl for dl in dataloaders if dl.dataset.split == cfg.train_split]
         valid_loaders = [dl for dl in dataloaders if dl.dataset.split == cfg.valid_split]
         self.n_batches_per_epoch = sum(len(dl) for dl in train_loaders)
+        if self.n_batches_per_epoch == 0:
+            raise ValueError(
+                f"Trainer.fit got training dataloaders (split {cfg.train_split!r}) with no "
+                f"batches (datasets of {[len(dl.dataset) for dl in train_loaders]} rows): there "
+                "is nothing to train on. Check the data the dataset was built from."
+            )
 
         self._stop_event.clear()
         self.stopped = False

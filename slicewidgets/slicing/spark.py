@@ -19,6 +19,7 @@ workers must run the driver's interpreter with slicewidgets installed (``PYSPARK
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,7 +37,7 @@ from slicewidgets.slicing._distributed import (
 from slicewidgets.slicing.apply import ApplierMetadata, to_recarray
 from slicewidgets.slicing.sf import SFApplyError, SlicingFunction
 
-__all__ = ["SparkSFApplier", "slice_dataframe_spark"]
+__all__ = ["SparkSFApplier", "SparkWorkerError", "slice_dataframe_spark"]
 
 MISSING_SPARK = "{owner} needs pyspark: pip install 'slicewidgets[spark]'"
 NOT_SPARK_DATA = (
@@ -178,12 +179,66 @@ def _reraise_sf_error(err: BaseException) -> None:
                        partition=int(part.group(1)) if part else None) from err
 
 
-def _collect(frame: Any) -> list:
+_WORKER_DIED = re.compile(
+    r"Python worker exited unexpectedly|Python worker (?:failed|crashed)|"
+    r"crashed unexpectedly|EOFException|Connection reset|worker.*(?:killed|lost)", re.I)
+_TASK = re.compile(r"Lost task (\d+)\.\d+ in stage|task (\d+)\.\d+ in stage", re.I)
+
+
+class SparkWorkerError(RuntimeError):
+    """A Spark Python worker died while running slicing functions (killed, out of memory,
+    crashed). The Spark error is chained as ``__cause__``.
+
+    Attributes
+    ----------
+    partition
+        The partition whose task failed (``None`` if Spark's message does not say).
+    sf_names
+        The slicing functions the worker was running.
+    """
+
+    def __init__(self, message: str, partition: int | None, sf_names: Sequence[str]) -> None:
+        super().__init__(message)
+        self.partition = partition
+        self.sf_names = list(sf_names)
+
+
+def _reraise_worker_death(err: BaseException, sf_names: Sequence[str]) -> None:
+    """Replace Spark's (very long) error for a dead Python worker by a short one."""
+    text = str(err)
+    if not _WORKER_DIED.search(text):
+        return
+    task = _TASK.search(text)
+    partition = int(next(g for g in task.groups() if g is not None)) if task else None
+    where = f"partition {partition}" if partition is not None else "a partition"
+    cause = next((line.strip() for line in text.splitlines() if _WORKER_DIED.search(line)), "")
+    raise SparkWorkerError(
+        f"A Spark Python worker died while applying the slicing functions {list(sf_names)} to "
+        f"{where} ({cause[:200]}). It was killed or crashed, often for lack of memory: give the "
+        "executors more memory, use more and smaller partitions (df.repartition(n)), or check "
+        "SFs that call native code. Spark's full error is chained below (__cause__).",
+        partition, sf_names,
+    ) from err
+
+
+def _collect(frame: Any, sf_names: Sequence[str] = ()) -> list:
     try:
         return frame.collect()
     except Exception as err:
         _reraise_sf_error(err)
+        _reraise_worker_death(err, sf_names)
         raise
+
+
+def _quoted(name: str) -> str:
+    """A column reference for ``name`` taken literally (``youtube.com`` is not a struct field)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _col(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col(_quoted(name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,18 +317,19 @@ class SparkSFApplier(EngineSFApplier):
         result: Any = out
         if return_recarray:
             try:
-                selected = out.select(*self._sf_names)
+                selected = out.select(*[_col(n) for n in self._sf_names])
                 frame = (selected.toArrow().to_pandas() if hasattr(selected, "toArrow")
                          else selected.toPandas())
             except Exception as err:
                 _reraise_sf_error(err)
+                _reraise_worker_death(err, self._sf_names)
                 raise
             result = to_recarray(self._sf_names, frame.to_numpy(dtype=bool))
         if not return_meta:
             return result
         meta = ApplierMetadata()
         if fault_tolerant:
-            for row in _collect(sdf.mapInPandas(_meta_fn(blob), _META_SCHEMA)):
+            for row in _collect(sdf.mapInPandas(_meta_fn(blob), _META_SCHEMA), self._sf_names):
                 sub = ApplierMetadata()
                 sub.faults[row.sf] = row.faults
                 sub.fault_rows[row.sf] = [(row.partition, p) for p in row.positions]
@@ -325,7 +381,8 @@ class SparkSFApplier(EngineSFApplier):
                 _COUNTS_SCHEMA,
             )
             cols = [*COUNT_COLUMNS, "n_nonbinary"]
-            rows = _collect(parts.groupBy("slice").agg(*[F.sum(c).alias(c) for c in cols]))
+            rows = _collect(parts.groupBy("slice").agg(*[F.sum(c).alias(c) for c in cols]),
+                            self._sf_names)
             summed = pd.DataFrame([r.asDict() for r in rows], columns=["slice", *cols])
             summed = summed.set_index("slice").sort_index()
         else:
@@ -337,7 +394,7 @@ class SparkSFApplier(EngineSFApplier):
                     abstain_label: int | None) -> pd.DataFrame:
         from pyspark.sql import functions as F
 
-        g, p = F.col(golds), F.col(preds)
+        g, p = _col(golds), _col(preds)
         valid = F.lit(True) if abstain_label is None else (
             (g != abstain_label) & (p != abstain_label))
         conds = {
@@ -349,13 +406,13 @@ class SparkSFApplier(EngineSFApplier):
             "fn": valid & (g == 1) & (p != 1),
             "pred_nonabstain": p != -1,
         }
-        members = [F.lit(True)] + [F.col(n) for n in self._sf_names]
+        members = [F.lit(True)] + [_col(n) for n in self._sf_names]
         exprs = [F.sum(F.when(m & c, 1).otherwise(0)).alias(f"{name}_{j}")
                  for j, m in enumerate(members) for name, c in conds.items()]
         allowed = [0, 1] if abstain_label is None else [0, 1, abstain_label]
         exprs.append(F.sum(F.when(~g.isin(allowed), 1).otherwise(0)
                            + F.when(~p.isin(allowed), 1).otherwise(0)).alias("n_nonbinary"))
-        (row,) = _collect(sdf.agg(*exprs))
+        (row,) = _collect(sdf.agg(*exprs), self._sf_names)
         values = row.asDict()
         summed = pd.DataFrame(
             {name: [values[f"{name}_{j}"] or 0 for j in range(len(members))] for name in conds}

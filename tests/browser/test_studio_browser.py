@@ -99,18 +99,22 @@ def notebook_sfs():
 
 @pytest.fixture(scope="module")
 def expected_sizes(spam_splits) -> dict[str, int]:
-    from slicewidgets.slicing import keyword_sf
-    from slicewidgets.slicing.apply import compute_masks
-
+    """Slice sizes computed with pandas ``.str`` operations only, independent of the library's
+    engines (so a bug in slicewidgets cannot make both sides agree)."""
     _, df_test = spam_splits
-    sizes = {sf.name: int(sf.mask(df_test).sum()) for sf in notebook_sfs()}
-    # the typed SF is keyword_sf(["subscribe"]) written by hand: the core library says its size
-    sizes[NEW_SF_NAME] = int(keyword_sf(["subscribe"], name=NEW_SF_NAME).mask(df_test).sum())
-    # cross-check with the batch engine, so a bug in .mask alone cannot make both sides agree
-    membership = compute_masks(df_test, notebook_sfs())
-    assert {n: int(s) for n, s in zip(membership.names, membership.sizes, strict=True)} == {
-        n: sizes[n] for n in membership.names
+    text = df_test.text
+    assert text.notna().all()
+    lower = text.str.lower()
+    sizes = {
+        "short_comment": int((text.str.split().str.len() < 5).sum()),
+        "keyword_please": int((lower.str.contains("please", regex=False)
+                               | lower.str.contains("plz", regex=False)).sum()),
+        "regex_check_out": int(text.str.contains(r"check.*out", flags=re.I, regex=True).sum()),
+        "short_link": int(text.str.contains(r"\w+\.ly", regex=True).sum()),
+        # the typed SF is keyword_sf(["subscribe"]), written by hand in the editor
+        NEW_SF_NAME: int(lower.str.contains("subscribe", regex=False).sum()),
     }
+    assert [sf.name for sf in notebook_sfs()] == list(sizes)[:-1]
     assert 0 < sizes[NEW_SF_NAME] < len(df_test)
     return sizes
 

@@ -399,3 +399,11 @@ def test_num_threads_auto_uses_one_thread_for_small_models_and_restores():
     assert set(seen) == {2}
     with pytest.raises(ValueError, match="num_threads must be 'auto', None or an int >= 1"):
         quiet(num_threads=0).fit(make_model(), [loader()])
+
+
+def test_fit_on_an_empty_dataloader_says_there_is_nothing_to_train_on():
+    empty = make_data(n=0)
+    with pytest.raises(ValueError, match=r"^Trainer.fit got training dataloaders \(split 'train'\) "
+                                         r"with no batches \(datasets of \[0\] rows\): there is "
+                                         r"nothing to train on\."):
+        quiet(n_epochs=1).fit(make_model(), [loader(empty)])

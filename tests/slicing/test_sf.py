@@ -15,6 +15,7 @@ from slicewidgets.slicing import (
     CombinedSlicingFunction,
     KeywordSlicingFunction,
     RegexSlicingFunction,
+    PandasSFApplier,
     SFApplyError,
     SlicingFunction,
     keyword_sf,
@@ -355,3 +356,38 @@ def test_fingerprint_of_preprocessors_and_bound_methods():
             raise RuntimeError("no repr")
 
     assert isinstance(SlicingFunction("s", f, resources={"o": BadRepr()}).fingerprint, str)
+
+
+# -- clear errors for keyword/regex SFs (issue #14) ------------------------------------------------
+def test_keyword_sf_with_a_non_string_keyword_names_it():
+    with pytest.raises(ValueError, match=r"^keyword_sf: keywords must be a non-empty list of "
+                                         r"non-empty strings, got int 1; write it as text, e\.g\. "
+                                         r"'1'\.$"):
+        keyword_sf([1])
+    with pytest.raises(ValueError, match=r"keyword_sf 'k': .* strings, got bytes b'b'"):
+        keyword_sf(["a", b"b"], name="k")
+    with pytest.raises(TypeError, match="keywords must be a list of strings, got int"):
+        keyword_sf(5)
+    with pytest.raises(ValueError, match="needs at least one keyword"):
+        keyword_sf([])
+
+
+@pytest.mark.parametrize(("values", "kind", "hint"), [
+    ([b"plz", b"nice"], "bytes", r"Decode it first, e.g. df\[column\].str.decode\('utf-8'\)"),
+    ([1, 2], "int64", r"Convert it first, e.g. df\[column\].astype\(str\)"),
+    ([3, None, 4.5], "int", "Convert it first"),
+])
+def test_text_sfs_on_a_column_without_text_raise_instead_of_matching_nothing(values, kind, hint):
+    df = pd.DataFrame({"text": pd.Series(values, dtype=None if kind == "int64" else object)})
+    for sf in (keyword_sf(["plz"]), regex_sf("plz")):
+        with pytest.raises(SFApplyError) as info:
+            PandasSFApplier([sf]).apply(df, progress_bar=False)
+        message = str(info.value)
+        assert f"Slicing function {sf.name!r} searches text, but column 'text' holds {kind} values" \
+            in message
+        assert "which would never match" in message
+        assert re.search(hint, message)
+    # missing values and string dtypes are text columns
+    ok = pd.DataFrame({"text": pd.Series(["plz", None], dtype="string")})
+    assert keyword_sf(["plz"]).mask(ok).tolist() == [True, False]
+    assert keyword_sf(["plz"]).mask(pd.DataFrame({"text": ["plz", np.nan]})).tolist() == [True, False]

@@ -27,7 +27,11 @@ from slicewidgets.slicing import (  # noqa: E402
     slice_dataframe,
     slicing_function,
 )
-from slicewidgets.slicing.spark import SparkSFApplier, slice_dataframe_spark  # noqa: E402
+from slicewidgets.slicing.spark import (  # noqa: E402
+    SparkSFApplier,
+    SparkWorkerError,
+    slice_dataframe_spark,
+)
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -162,6 +166,38 @@ def test_worker_failure_names_sf_partition_and_row(spark):
         "with fault_tolerant=True to count failing rows as not in the slice."
     )
     assert isinstance(err.__cause__, pyspark.errors.PythonException)
+
+
+@slicing_function()
+def kills_its_worker(x):
+    if x.n == 600:
+        os.kill(os.getpid(), 9)  # SIGKILL: as the kernel's OOM killer would
+    return True
+
+
+def test_sf_names_with_dots_are_column_names_not_struct_fields(spark):
+    sfs = [keyword_sf(["youtube.com"], name="youtube.com"), keyword_sf(["plz"], name="a`b")]
+    sdf = spark.createDataFrame(
+        pd.DataFrame({"text": ["see youtube.com", "plz", "x"], "label": [1, 1, 0],
+                      "pred": [1, 0, 0]}), "text string, label long, pred long")
+    applier = SparkSFApplier(sfs)
+    S = applier.apply(sdf, return_recarray=True)
+    assert S["youtube.com"].tolist() == [1, 0, 0] and S["a`b"].tolist() == [0, 1, 0]
+    assert applier.counts(sdf, "label", "pred", S=applier.apply(sdf)).loc[
+        ["youtube.com", "a`b"], "size"].tolist() == [1, 1]
+
+
+def test_a_killed_python_worker_gives_a_short_error_naming_partition_and_sfs(spark):
+    with pytest.raises(SparkWorkerError) as info:
+        SparkSFApplier([keyword_sf(["plz"]), kills_its_worker]).apply(
+            numbered(spark), return_recarray=True)
+    err = info.value
+    message = str(err)
+    assert message.startswith("A Spark Python worker died while applying the slicing functions "
+                              "['keyword_plz', 'kills_its_worker'] to partition 1 (")
+    assert len(message) < 800 and err.partition == 1
+    assert err.sf_names == ["keyword_plz", "kills_its_worker"]
+    assert err.__cause__ is not None and len(str(err.__cause__)) > len(message)
 
 
 def test_fault_tolerant_meta_counts_faults(spark):

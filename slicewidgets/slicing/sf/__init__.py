@@ -401,7 +401,34 @@ def _text_column(df: pd.DataFrame, column: str, sf_name: str) -> pd.Series:
             f"Slicing function {sf_name!r} reads column {column!r}, which appears "
             f"{values.shape[1]} times in the DataFrame; give the columns distinct names."
         )
+    _check_text(values, column, sf_name)
     return values
+
+
+def _check_text(values: pd.Series, column: str, sf_name: str) -> None:
+    """Text SFs on a column holding no text at all (bytes, numbers) would match nothing.
+
+    (A text column with a few non-text cells is fine: those cells never match, like missing
+    values.)"""
+    if isinstance(values.dtype, pd.StringDtype) or (
+        isinstance(values.dtype, pd.ArrowDtype) and str(values.dtype) in (
+            "string[pyarrow]", "large_string[pyarrow]")):
+        return
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        return
+    present = values.notna().to_numpy(dtype=bool)
+    if not present.any() or any(isinstance(v, str) for v in values[present]):
+        return
+    position = int(np.flatnonzero(present)[0])
+    value = values.iloc[position]
+    hint = (" Decode it first, e.g. df[column].str.decode('utf-8')" if isinstance(value, bytes)
+            else " Convert it first, e.g. df[column].astype(str), or search another column")
+    raise TypeError(
+        f"Slicing function {sf_name!r} searches text, but column {column!r} holds "
+        f"{type(value).__name__} values (dtype {values.dtype}; row {values.index[position]!r}: "
+        f"{value!r}), which would never match.{hint}"
+    )
 
 
 def _text_values(df: pd.DataFrame, column: str, sf_name: str) -> list:
@@ -526,11 +553,30 @@ def keyword_sf(
     """
     if isinstance(keywords, str):
         keywords = [keywords]
+    keywords = _check_keywords(keywords, name)
     if name is None:
-        if not keywords:
-            raise ValueError("keyword_sf needs at least one keyword, got an empty list.")
         name = "keyword_" + re.sub(r"\W+", "_", keywords[0]).strip("_")
     return KeywordSlicingFunction(name, keywords, column=column, case=case)
+
+
+def _check_keywords(keywords: Any, name: str | None) -> list[str]:
+    who = "keyword_sf" if name is None else f"keyword_sf {name!r}"
+    try:
+        keywords = list(keywords)
+    except TypeError:
+        raise TypeError(
+            f"{who}: keywords must be a list of strings, got {type(keywords).__name__}; "
+            "e.g. keyword_sf([\"please\", \"plz\"])."
+        ) from None
+    if not keywords:
+        raise ValueError("keyword_sf needs at least one keyword, got an empty list.")
+    bad = [k for k in keywords if not isinstance(k, str)]
+    if bad:
+        raise ValueError(
+            f"{who}: keywords must be a non-empty list of non-empty strings, got "
+            f"{type(bad[0]).__name__} {bad[0]!r}; write it as text, e.g. {str(bad[0])!r}."
+        )
+    return keywords
 
 
 def regex_sf(

@@ -1,0 +1,60 @@
+"""tests/conftest.py: under CI=true a skip is a failure unless it is documented as allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = (Path(__file__).parent / "conftest.py").read_text()
+TESTS = '''
+import pytest
+
+missing = pytest.importorskip("no_such_module_anywhere")  # noqa: F841
+'''
+TESTS_INSIDE = '''
+import pytest
+
+
+def test_needs_data():
+    pytest.skip("the YouTube spam CSVs are not available")
+
+
+@pytest.mark.skipif(True, reason="narrow build")
+def test_documented():
+    pass
+
+
+def test_runs():
+    assert True
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_module_skip=TESTS, test_inside=TESTS_INSIDE)
+    return pytester
+
+
+def test_outside_ci_required_things_skip_with_their_reason(project, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    result = project.runpytest("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=3)
+    result.stdout.fnmatch_lines(["*could not import 'no_such_module_anywhere'*",
+                                 "*the YouTube spam CSVs are not available*"])
+
+
+def test_under_ci_a_required_skip_fails_and_a_documented_one_does_not(project, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    result = project.runpytest("-rs", "-p", "no:cacheprovider", "--continue-on-collection-errors")
+    result.assert_outcomes(passed=1, failed=1, skipped=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*Skipped under CI=true*could not import 'no_such_module_anywhere'*",
+        "*Skipped under CI=true*the YouTube spam CSVs are not available*",
+    ])
+    assert result.ret != 0
+    # without the flag, the collection error stops the run at once: CI is red either way
+    assert project.runpytest("-p", "no:cacheprovider").ret == pytest.ExitCode.INTERRUPTED
