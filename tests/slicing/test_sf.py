@@ -14,8 +14,8 @@ from slicewidgets.preprocess import preprocessor
 from slicewidgets.slicing import (
     CombinedSlicingFunction,
     KeywordSlicingFunction,
-    RegexSlicingFunction,
     PandasSFApplier,
+    RegexSlicingFunction,
     SFApplyError,
     SlicingFunction,
     keyword_sf,
