@@ -40,10 +40,44 @@ def _coverage_score(preds: np.ndarray) -> float:
     return float(np.sum(preds != -1) / len(preds))
 
 
-def _f1_score(golds: np.ndarray, preds: np.ndarray, **kwargs: Any) -> float:
-    if golds.max() > 1:
-        raise ValueError("f1 not supported for multiclass. Try f1_micro or f1_macro instead.")
-    return _sk("f1_score")(golds, preds, **kwargs)
+#: Metrics of a positive class: binary 0/1 labels only; their multiclass alternatives.
+BINARY_ONLY = {"precision": "f1_micro or f1_macro (or precision of one class against the rest)",
+               "recall": "f1_micro or f1_macro (or recall of one class against the rest)",
+               "f1": "f1_micro or f1_macro", "fbeta": "f1_micro or f1_macro"}
+
+
+def _check_binary(metric: str, golds: np.ndarray, preds: np.ndarray) -> None:
+    """Positive-class metrics need 0/1 labels: say which labels were found and what to do."""
+    labels = np.union1d(np.unique(golds), np.unique(preds))
+    if np.isin(labels, [0, 1]).all():
+        return
+    found = [int(v) for v in labels]
+    if len(found) > 2:
+        if metric == "f1":  # Snorkel's message
+            raise ValueError("f1 not supported for multiclass. Try f1_micro or f1_macro instead.")
+        raise ValueError(
+            f"Metric {metric} is defined for binary 0/1 labels, but golds and preds hold "
+            f"{len(found)} classes {found}; use {BINARY_ONLY[metric]} instead."
+        )
+    raise ValueError(
+        f"Metric {metric} needs 0/1 labels (1 is the positive class), but golds and preds hold "
+        f"{found}; map them to 0/1 first, e.g. golds = (golds == {found[-1]}).astype(int) "
+        "(and the same for preds)."
+    )
+
+
+def _binary_metric(name: str) -> Callable[..., float]:
+    sk = _sk(name + "_score")
+
+    def call(golds: np.ndarray, preds: np.ndarray, **kwargs: Any) -> float:
+        _check_binary(name, golds, preds)
+        return sk(golds, preds, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+_f1_score = _binary_metric("f1")
 
 
 def _f1_micro(golds, preds):
@@ -56,10 +90,23 @@ def _f1_macro(golds, preds):
 
 def _roc_auc_score(golds: np.ndarray, probs: np.ndarray) -> float:
     probs = np.asarray(probs)
+    if probs.ndim == 2 and probs.shape[1] == 1:
+        raise ValueError(
+            "Metric roc_auc is currently only defined for binary problems: expected probs of "
+            f"shape [n, 2], got {probs.shape}: probs has one column. Pass one column per class, "
+            "e.g. np.column_stack([1 - p, p]) for a vector p of P(class 1)."
+        )
     if probs.ndim != 2 or probs.shape[1] != 2:
         raise ValueError(
             "Metric roc_auc is currently only defined for binary problems: expected probs of "
             f"shape [n, 2], got {probs.shape}."
+        )
+    classes = [int(v) for v in np.unique(golds)]
+    if not set(classes) <= {0, 1}:
+        raise ValueError(
+            f"Metric roc_auc is currently only defined for binary problems: golds hold "
+            f"{len(classes)} classes {classes} but probs has 2 columns (P(class 0), P(class 1)); "
+            "score 0/1 labels, or one class against the rest."
         )
     return _sk("roc_auc_score")(golds, probs[:, 1])
 
@@ -67,12 +114,12 @@ def _roc_auc_score(golds: np.ndarray, probs: np.ndarray) -> float:
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(_sk("accuracy_score")),
     "coverage": Metric(_coverage_score, ["preds"]),
-    "precision": Metric(_sk("precision_score")),
-    "recall": Metric(_sk("recall_score")),
+    "precision": Metric(_binary_metric("precision")),
+    "recall": Metric(_binary_metric("recall")),
     "f1": Metric(_f1_score),
     "f1_micro": Metric(_f1_micro),
     "f1_macro": Metric(_f1_macro),
-    "fbeta": Metric(_sk("fbeta_score")),
+    "fbeta": Metric(_binary_metric("fbeta")),
     "matthews_corrcoef": Metric(_sk("matthews_corrcoef")),
     "roc_auc": Metric(_roc_auc_score, ["golds", "probs"]),
 }
@@ -81,6 +128,18 @@ assert set(get_args(MetricName)) == set(METRICS)
 
 #: Metrics that are proportions k/n (Wilson intervals apply).
 PROPORTION_METRICS = ("accuracy", "precision", "recall", "coverage")
+
+
+def _nothing_to_score(metric: str, label_dict: Mapping[str, Any],
+                      filter_dict: Mapping[str, Sequence[int]], n: int) -> str:
+    for key, values in filter_dict.items():
+        if label_dict.get(key) is not None and np.isin(label_dict[key], list(values)).all():
+            why = f"every value of {key} is in {list(values)} (the abstain label)"
+            break
+    else:
+        why = f"each row has an abstain label in one of {sorted(filter_dict)}"
+    return (f"Metric {metric} has no rows to score: {why}, so all {n} rows are left out. "
+            "Score rows that have labels.")
 
 
 def metric_score(
@@ -128,7 +187,11 @@ def metric_score(
                 "filter_dict must only include keys in ['golds', 'preds', 'probs'], got "
                 f"{sorted(unknown)}."
             )
-        label_dict = filter_labels(label_dict, filter_dict)
+        n_before = next((len(v) for v in label_dict.values() if v is not None), 0)
+        kept = filter_labels(label_dict, filter_dict)
+        if n_before and not next((len(v) for v in kept.values() if v is not None), 0):
+            raise ValueError(_nothing_to_score(metric, label_dict, filter_dict, n_before))
+        label_dict = kept
     func, inputs = METRICS[metric]
     label_sets = []
     for name in inputs:

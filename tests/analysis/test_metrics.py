@@ -95,3 +95,34 @@ def test_metric_table():
     assert list(METRICS["roc_auc"].inputs) == ["golds", "probs"]
     assert list(METRICS["coverage"].inputs) == ["preds"]
     assert set(PROPORTION_METRICS) <= set(METRICS)
+
+
+# -- clear errors (issue #14) ----------------------------------------------------------------------
+def test_labels_one_and_two_with_f1_say_to_map_them_to_0_1():
+    golds, preds = np.array([1, 2, 1, 2]), np.array([1, 2, 2, 2])
+    with pytest.raises(ValueError, match=r"^Metric f1 needs 0/1 labels \(1 is the positive "
+                                         r"class\), but golds and preds hold \[1, 2\]; map them to "
+                                         r"0/1 first, e\.g\. golds = \(golds == 2\)\.astype\(int\)"):
+        metric_score(golds, preds, metric="f1")
+    assert metric_score((golds == 2).astype(int), (preds == 2).astype(int),
+                        metric="f1") == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("metric", ["precision", "recall", "fbeta"])
+def test_multiclass_with_a_binary_only_metric_names_the_metric(metric):
+    golds, preds = np.array([0, 1, 2, 1]), np.array([0, 1, 2, 2])
+    with pytest.raises(ValueError, match=rf"^Metric {metric} is defined for binary 0/1 labels, "
+                                         r"but golds and preds hold 3 classes \[0, 1, 2\]; use "
+                                         r"f1_micro or f1_macro"):
+        metric_score(golds, preds, metric=metric, beta=1) if metric == "fbeta" else \
+            metric_score(golds, preds, metric=metric)
+
+
+def test_roc_auc_with_multiclass_golds_or_one_column_probs():
+    with pytest.raises(ValueError, match=r"golds hold 3 classes \[0, 1, 2\] but probs has 2 "
+                                         r"columns"):
+        metric_score(np.array([0, 1, 2, 1]), probs=np.full((4, 2), 0.5), metric="roc_auc")
+    with pytest.raises(ValueError, match=r"got \(4, 1\): probs has one column\. Pass one column "
+                                         r"per class, e\.g\. np\.column_stack\(\[1 - p, p\]\)"):
+        metric_score(np.array([0, 1, 1, 0]), probs=np.array([[0.2], [0.9], [0.7], [0.1]]),
+                     metric="roc_auc")

@@ -198,10 +198,15 @@ def test_multiclass_accuracy_fast_and_f1_raises_like_snorkel():
         Scorer(metrics=["f1"]).score_slices(S, golds, preds)
 
 
-def test_all_abstained_overall_raises_as_snorkel():
+def test_all_abstained_overall_raises_a_clear_error():
+    # Snorkel raises numpy's "zero-size array" / sklearn's "Found empty input array" here
     golds = np.array([-1, -1])
-    with pytest.raises(ValueError, match="zero-size array"):
-        Scorer(metrics=["f1"]).score_slices({"a": np.ones(2, bool)}, golds, np.array([1, 0]))
+    for metrics in (["f1"], ["accuracy", "f1"]):
+        with pytest.raises(ValueError, match=r"^Metric (f1|accuracy) has no rows to score: every "
+                                             r"value of golds is in \[-1\] \(the abstain label\), "
+                                             r"so all 2 rows are left out\. Score rows that have "
+                                             r"labels\.$"):
+            Scorer(metrics=metrics).score_slices({"a": np.ones(2, bool)}, golds, np.array([1, 0]))
 
 
 def test_every_form_of_S_gives_the_same_scores():
