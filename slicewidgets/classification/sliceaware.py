@@ -775,6 +775,12 @@ class SliceAwareClassifier(_DictClassifier):
         dupes = sorted({s for s in slice_names if slice_names.count(s) > 1})
         if dupes:
             raise ValueError(f"slice_names must be unique; repeated: {dupes}.")
+        if BASE_SLICE in slice_names:
+            raise ValueError(
+                f"slice_names must not contain {BASE_SLICE!r}: the model adds its own "
+                f"{BASE_SLICE!r} slice of all rows, which a slice of that name would replace. "
+                "Rename the slicing function, e.g. sf.rename('base_rows')."
+            )
         bad = [s for s in slice_names if "/" in s]
         if bad:
             raise ValueError(

@@ -240,6 +240,13 @@ def test_S_fields_must_match_slice_names():
         model_for(["a", "b"]).make_slice_dataloader(ds, S)
 
 
+def test_a_slice_named_base_is_rejected_not_merged_with_the_built_in_one():
+    with pytest.raises(ValueError, match=r"^slice_names must not contain 'base': the model adds "
+                                         r"its own 'base' slice of all rows, which a slice of that "
+                                         r"name would replace\. Rename the slicing function"):
+        model_for(["a", "base"])
+
+
 def test_S_values_must_be_memberships():
     ds, _ = data(n=3, names=("a",))
     S = np.rec.fromarrays([np.array([1, 2, 0])], names="a")
