@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
@@ -125,6 +127,21 @@ METRICS: dict[str, Metric] = {
 }
 
 assert set(get_args(MetricName)) == set(METRICS)
+
+
+@contextlib.contextmanager
+def quiet_resample_warnings() -> Iterator[None]:
+    """Silence only the warnings a metric gives on a resample or slice where it is undefined
+    (scikit-learn's ``UndefinedMetricWarning``, NumPy's 0/0); a user's metric function keeps
+    every other warning it raises."""
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning,
+                                message=r"(invalid value|divide by zero|Mean of empty slice)")
+        yield
+
 
 #: Metrics that are proportions k/n (Wilson intervals apply).
 PROPORTION_METRICS = ("accuracy", "precision", "recall", "coverage")
