@@ -77,7 +77,7 @@ def _skip_reason(report) -> str:
 # job and the oldest/newest-versions jobs of .ci/run), a test may also skip because an optional
 # package is not installed; nothing else (data, Chromium, Java) is excused there either.
 _MISSING_PACKAGE = re.compile(r"could not import '([\w.]+)'|needs (\w+): the '\w+' extra is not "
-                              r"installed")
+                              r"installed|the '\w+' extra \((\w+)\) is not installed")
 
 
 def _expected_in_bare_core(reason: str) -> bool:
@@ -86,7 +86,7 @@ def _expected_in_bare_core(reason: str) -> bool:
     match = _MISSING_PACKAGE.search(reason)
     if match is None:
         return False
-    package = (match.group(1) or match.group(2)).split(".")[0]
+    package = next(g for g in match.groups() if g).split(".")[0]
     return importlib.util.find_spec(package) is None
 
 

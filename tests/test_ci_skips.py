@@ -33,7 +33,8 @@ def test_runs():
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
+def project(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
+    monkeypatch.delenv("SLICEWIDGETS_BARE_CORE", raising=False)  # set in the versions jobs
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_module_skip=TESTS, test_inside=TESTS_INSIDE)
     return pytester

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -301,7 +302,10 @@ def test_missing_text_reaches_row_wise_sfs_and_builders_skip_it():
     assert S.missing.tolist() == [0, 1, 1, 0]
     assert S.keyword_plz.tolist() == [1, 0, 0, 1]
     assert S.regex_w_ly.tolist() == [0, 0, 0, 1]
-    arrow = df.astype("str")  # pandas' Arrow-backed strings: missing values are NaN
+    # pandas' Arrow-backed strings: pandas 3's default "str" dtype (missing values are NaN), or
+    # pd.ArrowDtype before it (missing values are NA; "str" meant object strings there)
+    pandas3 = int(pd.__version__.split(".")[0]) >= 3
+    arrow = df.astype("str") if pandas3 else df.astype(pd.ArrowDtype(pa.string()))
     assert PandasSFApplier(sfs).apply(arrow, progress_bar=False).tolist() == S.tolist()
 
 
