@@ -18,7 +18,6 @@ metric and turns the estimates into a table.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from slicewidgets.analysis import stats
 from slicewidgets.analysis._fast import metric_from_counts, valid_rows
+from slicewidgets.analysis.metrics import quiet_resample_warnings
 from slicewidgets.analysis.validation import SliceSeeds, check_auc_probs
 
 __all__ = [
@@ -340,11 +340,11 @@ def roc_auc_estimate(
 
 def call_metric(func: Callable[..., Any], golds: np.ndarray, preds: np.ndarray | None,
                 probs: np.ndarray | None, idx: np.ndarray) -> Any:
-    """``func`` on the rows ``idx`` (warnings silenced), or the message of its ``ValueError``
-    (the metric is undefined on those rows)."""
+    """``func`` on the rows ``idx``, or the message of its ``ValueError`` (the metric is undefined
+    on those rows). Only the undefined-metric warnings of a resample are silenced; any other
+    warning a user's metric raises reaches the user."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_resample_warnings():
             return func(golds[idx], None if preds is None else preds[idx],
                         None if probs is None else probs[idx])
     except ValueError as err:

@@ -126,3 +126,44 @@ def test_roc_auc_with_multiclass_golds_or_one_column_probs():
                                          r"per class, e\.g\. np\.column_stack\(\[1 - p, p\]\)"):
         metric_score(np.array([0, 1, 1, 0]), probs=np.array([[0.2], [0.9], [0.7], [0.1]]),
                      metric="roc_auc")
+
+
+def test_a_user_metrics_own_warnings_reach_the_user_on_every_call():
+    import warnings
+
+    from slicewidgets.analysis import Scorer
+
+    calls = []
+
+    def noisy(golds, preds, _):
+        calls.append(len(golds))
+        warnings.warn("my metric: 3 rows had no label", UserWarning, stacklevel=1)
+        return float(np.mean(golds == preds))
+
+    golds = np.array([0, 1] * 20)
+    S = {"first": np.arange(40) < 10, "zeros": golds == 0}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Scorer([], custom_metric_funcs={"noisy": noisy}).slice_report(
+            S, golds, golds, n_boot=5, random_state=0)
+    # before: warnings.simplefilter("ignore") around every call but the first hid all the others
+    assert len(calls) > 10
+    assert [str(w.message) for w in caught] == ["my metric: 3 rows had no label"] * len(calls)
+
+
+def test_undefined_metric_warnings_of_a_slice_stay_quiet():
+    import warnings
+
+    from sklearn.metrics import precision_score
+
+    from slicewidgets.analysis import Scorer
+
+    golds = np.array([0, 1] * 20)
+    preds = np.zeros(40, int)
+    preds[:4] = 1  # no predicted positives on rows 20.. : precision is undefined there
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = Scorer([], custom_metric_funcs={"prec": lambda g, p, _: precision_score(g, p)})\
+            .slice_report({"late": np.arange(40) >= 20}, golds, preds, n_boot=5, random_state=0)
+    assert caught == []
+    assert report.to_frame().set_index("slice").loc["late", "score"] == 0.0
