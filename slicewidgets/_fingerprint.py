@@ -175,7 +175,7 @@ def _names_read(code: types.CodeType) -> set[str]:
 
 
 def _function_token(fn: types.FunctionType) -> tuple:
-    cells = []
+    cells: list[tuple[Any, ...]] = []
     for cell in fn.__closure__ or ():
         try:
             cells.append(("cell", cell.cell_contents))
