@@ -24,13 +24,14 @@ from slicewidgets.analysis.table import ResultTable, stack_results, table_column
 from slicewidgets.analysis.validation import (
     SliceSeeds,
     as_probs,
+    check_aligned,
     check_auc_probs,
     check_options,
     check_same_length,
+    label_array,
     slices_of,
 )
 from slicewidgets.membership import MembershipLike
-from slicewidgets.utils import to_int_label_array
 
 __all__ = ["COMPARISON_COLUMNS", "ModelComparison", "compare_models"]
 
@@ -399,9 +400,11 @@ def compare_models(
     if len(names) != 2:
         raise ValueError(f"names must hold two model names, got {names!r}.")
     seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
+    check_aligned(S=S, golds=golds, preds_a=preds_a, preds_b=preds_b, probs_a=probs_a,
+                  probs_b=probs_b)
     slice_names, M = slices_of(S, golds)
-    golds = to_int_label_array(golds)
-    preds_a, preds_b = to_int_label_array(preds_a), to_int_label_array(preds_b)
+    golds = label_array(golds, "golds")
+    preds_a, preds_b = label_array(preds_a, "preds_a"), label_array(preds_b, "preds_b")
     check_same_length(S=M.shape[0], golds=golds, preds_a=preds_a, preds_b=preds_b,
                       probs_a=probs_a, probs_b=probs_b)
     probs_a, probs_b = as_probs(probs_a, "probs_a"), as_probs(probs_b, "probs_b")

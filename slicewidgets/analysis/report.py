@@ -31,7 +31,7 @@ from slicewidgets.analysis.metrics import METRICS
 from slicewidgets.analysis.rendering import SLICE_REPORT_CSS, render_html
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
-from slicewidgets.analysis.validation import SliceSeeds, check_options, slices_of
+from slicewidgets.analysis.validation import SliceSeeds, check_aligned, check_options, slices_of
 from slicewidgets.membership import MembershipLike
 
 __all__ = [
@@ -167,6 +167,7 @@ def slice_report(
     if scorer is None:
         scorer = Scorer(metrics=["accuracy"])
     seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
+    check_aligned(S=S, golds=golds, preds=preds, probs=probs)
     names, M = slices_of(S, golds)
     golds, preds, probs = scorer.check_inputs(golds, preds, probs, S_len=M.shape[0])
     abstain = scorer.abstain_label

@@ -20,7 +20,7 @@ from slicewidgets.analysis._fast import (
     slice_counts,
 )
 from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
-from slicewidgets.analysis.validation import check_labels
+from slicewidgets.analysis.validation import check_aligned, check_labels
 from slicewidgets.membership import MembershipLike, membership_values
 
 __all__ = ["Scorer"]
@@ -167,8 +167,10 @@ class Scorer:
         Raises
         ------
         ValueError
-            ``S``, ``golds``, ``preds`` and ``probs`` differ in length; empty labels; or a
-            metric cannot be computed on all the rows (as :meth:`score`).
+            ``S``, ``golds``, ``preds`` and ``probs`` differ in length, or those that are
+            pandas objects carry different indexes (rows are paired by position, never
+            silently realigned); empty labels; a slice named ``overall``; or a metric cannot
+            be computed on all the rows (as :meth:`score`).
 
         Notes
         -----
@@ -194,7 +196,14 @@ class Scorer:
         ...                                           np.array([1, 0, 0, 1]))
         {'overall': {'accuracy': 0.75}, 'first_two': {'accuracy': 1.0}, 'empty': {'accuracy': nan}}
         """
+        check_aligned(S=S, golds=golds, preds=preds, probs=probs)
         names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
+        if "overall" in names:
+            raise ValueError(
+                "A slice is named 'overall', the name of score_slices' row for all the rows, "
+                "so one would replace the other; rename the slice (e.g. SF(name=...) or "
+                "S.rename(columns={'overall': 'overall_slice'})). slice_report accepts the name."
+            )
         if len(np.asarray(golds)) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=M.shape[0])

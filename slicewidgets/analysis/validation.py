@@ -12,21 +12,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from slicewidgets.membership import as_membership
 from slicewidgets.utils import to_int_label_array
 
 __all__ = [
     "as_probs",
+    "check_aligned",
     "check_auc_probs",
     "check_confidence",
     "check_labels",
     "check_n_boot",
     "check_options",
     "check_same_length",
+    "label_array",
     "lengths_message",
     "make_rng",
     "SliceSeeds",
+    "probs_tolerance",
     "slices_of",
 ]
 
@@ -203,6 +207,104 @@ def check_same_length(**arrays: Any) -> None:
         raise ValueError(lengths_message(lengths))
 
 
+def check_aligned(**inputs: Any) -> None:
+    """Inputs that carry a pandas index (Series, DataFrames) carry the same one, in one order.
+
+    Rows are paired by position (as scikit-learn and Snorkel do). A ``golds`` Series whose index
+    is in another order than ``S``'s would silently pair one row's label with another row's
+    slice membership, so this raises instead, naming the arguments. Plain arrays and lists
+    carry no index and are taken in the order given.
+
+    Examples
+    --------
+    >>> check_aligned(golds=pd.Series([1, 0], index=[7, 8]), preds=[1, 0])
+    >>> check_aligned(golds=pd.Series([1, 0], index=[7, 8]),
+    ...               preds=pd.Series([0, 1], index=[8, 7]))
+    Traceback (most recent call last):
+    ...
+    ValueError: golds and preds are pandas objects with different indexes: golds's index starts [7, 8], preds's index starts [8, 7] (the same labels in another order). Rows are paired by position, so they would be mismatched. Put them in one order first, e.g. preds = preds.reindex(golds.index), or pass preds.to_numpy() if its rows are already in golds's order.
+    """
+    indexed = [(name, value.index) for name, value in inputs.items()
+               if isinstance(value, (pd.Series, pd.DataFrame))]
+    if len(indexed) < 2:
+        return
+    first, ref = indexed[0]
+    for name, index in indexed[1:]:
+        if index.equals(ref):
+            continue
+        if len(index) != len(ref):
+            return  # check_same_length names the lengths
+        how = ("the same labels in another order" if ref.is_unique and index.is_unique
+               and set(ref) == set(index) else "different labels")
+        raise ValueError(
+            f"{first} and {name} are pandas objects with different indexes: {first}'s index "
+            f"starts {_head(ref)}, {name}'s index starts {_head(index)} ({how}). Rows are "
+            "paired by position, so they would be mismatched. Put them in one order first, "
+            f"e.g. {name} = {name}.reindex({first}.index), or pass {name}.to_numpy() if its "
+            f"rows are already in {first}'s order."
+        )
+
+
+def _head(index: pd.Index, n: int = 3) -> str:
+    items = [item.item() if isinstance(item, np.generic) else item for item in index[:n]]
+    return repr(items)[:-1] + (", ...]" if len(index) > n else "]")
+
+
+def label_array(values: Any, argument: str = "golds") -> np.ndarray:
+    """``values`` as a 1-D ``int64`` label array; the error names ``argument`` and what is wrong
+    (strings, missing values, non-integer numbers) and how to fix it.
+
+    Examples
+    --------
+    >>> label_array(["spam", "ham"], "golds")
+    Traceback (most recent call last):
+    ...
+    ValueError: golds must hold integer class labels, but it holds strings (e.g. 'spam', 'ham'); map them to integers first, e.g. golds = (golds == 'spam').astype(int), or golds = pd.factorize(golds)[0].
+    """
+    try:
+        return to_int_label_array(values)
+    except ValueError as err:
+        raise ValueError(_label_problem(values, argument) or f"{argument}: {err}") from err
+
+
+def _label_problem(values: Any, argument: str) -> str | None:
+    flat = np.asarray(values, dtype=object).ravel()
+    missing = np.asarray(pd.isna(flat), dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        return (
+            f"{argument} has {len(rows)} missing value{'s' if len(rows) > 1 else ''} "
+            f"(NaN/NA, first at row {int(rows[0])}); labels must be integers. Drop those rows, "
+            f"or mark them as abstains: {argument} = {argument}.fillna(-1) (rows with the "
+            "scorer's abstain label, -1 by default, are not scored)."
+        )
+    strings = [v for v in flat if isinstance(v, (str, bytes))]
+    if strings:
+        examples = list(dict.fromkeys(strings))[:2]
+        shown = ", ".join(repr(v) for v in examples)
+        return (
+            f"{argument} must hold integer class labels, but it holds strings (e.g. {shown}); "
+            f"map them to integers first, e.g. {argument} = ({argument} == {examples[0]!r})"
+            f".astype(int), or {argument} = pd.factorize({argument})[0]."
+        )
+    for i, v in enumerate(flat):
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            return (
+                f"{argument} must hold integer class labels, but row {i} is {v!r}; pass "
+                "predicted classes (e.g. probs.argmax(axis=1), or (p >= 0.5).astype(int)), "
+                "not scores or probabilities."
+            )
+    return None
+
+
+def probs_tolerance(dtype: np.dtype, n_classes: int) -> float:
+    """How far a row of ``probs`` of this dtype may sum from 1: 1e-4, or the rounding of
+    ``n_classes`` values of a low-precision float (float16 softmax outputs)."""
+    if np.issubdtype(dtype, np.floating):
+        return max(1e-4, float(np.finfo(dtype).eps) * max(n_classes, 2))
+    return 1e-4
+
+
 def as_probs(probs: Any, argument: str = "probs") -> np.ndarray | None:
     """``probs`` as a 2-D float array (``None`` stays ``None``)."""
     if probs is None:
@@ -227,17 +329,26 @@ def check_labels(
     ``probs`` is only made an array, of any shape (Snorkel passes 1-D probabilities to
     custom metrics).
     """
-    golds = to_int_label_array(golds)
+    check_aligned(golds=golds, preds=preds, probs=probs)
+    golds = label_array(golds, "golds")
     if preds is not None:
-        preds = to_int_label_array(preds)
+        preds = label_array(preds, "preds")
+    given = probs.dtype if isinstance(probs, np.ndarray) else np.dtype(float)
     if probs_metrics:
         probs = as_probs(probs)
     elif probs is not None:
         probs = np.asarray(probs)
     check_same_length(S=S_len, golds=golds, preds=preds, probs=probs)
     if probs is not None and probs_metrics:
+        if probs.shape[1] == 1:
+            raise ValueError(
+                f"probs has one column (shape {probs.shape}), but {list(probs_metrics)} need "
+                "one column per class whose rows sum to 1; for a binary model's positive-class "
+                "probability p pass np.column_stack([1 - p, p])."
+            )
         sums = probs.sum(axis=1)
-        bad = np.flatnonzero(~(np.abs(sums - 1) <= 1e-4))  # NaN rows are bad too
+        tol = probs_tolerance(given, probs.shape[1])
+        bad = np.flatnonzero(~(np.abs(sums - 1) <= tol))  # NaN rows are bad too
         if len(bad):
             raise ValueError(
                 f"probs rows must sum to 1 for {list(probs_metrics)}"

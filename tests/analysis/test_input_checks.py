@@ -1,0 +1,143 @@
+"""Inputs the analysis API refuses instead of scoring wrongly (issue #14): pandas inputs in
+different row orders, a slice named ``overall`` in ``score_slices``, labels that are not integer
+classes, one-column probs, and float16 probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from slicewidgets.analysis import Scorer, compare_models, slice_report
+from slicewidgets.analysis.validation import check_aligned, probs_tolerance
+
+
+# -- pandas inputs are paired by position, never silently misaligned -------------------------------
+def _shuffled_case():
+    """A frame in one row order and golds/preds Series in another: slice ``first`` (rows 0-49)
+    is predicted perfectly, the rest never."""
+    index = pd.Index(np.arange(100) * 3 + 7)
+    S = pd.DataFrame({"first": np.arange(100) < 50}, index=index)
+    golds = pd.Series(np.tile([0, 1], 50), index=index)
+    preds = golds.where(np.arange(100) < 50, 1 - golds)
+    return S, golds, preds
+
+
+def test_golds_in_another_row_order_than_S_raise_naming_both():
+    S, golds, preds = _shuffled_case()
+    assert Scorer(["accuracy"]).score_slices(S, golds, preds)["first"]["accuracy"] == 1.0
+    shuffled = golds.sample(frac=1, random_state=0)
+    shuffled_preds = preds.loc[shuffled.index]
+    # before: scored by position, 'first' got an accuracy near 0.5 (the issue's case: 1.0 -> 0.0)
+    with pytest.raises(ValueError, match=r"^S and golds are pandas objects with different "
+                                         r"indexes: S's index starts \[7, 10, 13, \.\.\.\], "
+                                         r"golds's index starts \[\d+, \d+, \d+, \.\.\.\] \(the "
+                                         r"same labels in another order\)\. Rows are paired by "
+                                         r"position.*golds = golds\.reindex\(S\.index\)"):
+        Scorer(["accuracy"]).score_slices(S, shuffled, shuffled_preds)
+    with pytest.raises(ValueError, match="^S and golds are pandas objects"):
+        slice_report(None, S, shuffled, shuffled_preds)
+    with pytest.raises(ValueError, match="^S and preds_b are pandas objects"):
+        compare_models(S, golds, preds.to_numpy(), shuffled_preds)
+    # the fix the message gives yields the true number
+    fixed = Scorer(["accuracy"]).score_slices(S, shuffled.reindex(S.index),
+                                              shuffled_preds.reindex(S.index))
+    assert fixed["first"]["accuracy"] == 1.0
+    report = slice_report(None, S, shuffled.reindex(S.index), shuffled_preds.reindex(S.index))
+    assert report.to_frame().set_index("slice").loc["first", "score"] == 1.0
+
+
+def test_golds_and_preds_series_in_different_orders_raise_in_score():
+    golds = pd.Series([1, 1, 0, 0], index=["a", "b", "c", "d"])
+    preds = golds[::-1]
+    with pytest.raises(ValueError, match=r"^golds and preds are pandas objects with different "
+                                         r"indexes: golds's index starts \['a', 'b', 'c', "
+                                         r"\.\.\.\], preds's index starts \['d', 'c', 'b', "
+                                         r"\.\.\.\]"):
+        Scorer(["accuracy"]).score(golds, preds)
+    other = pd.Series([1, 1, 0, 0], index=["w", "x", "y", "z"])
+    with pytest.raises(ValueError, match=r"\(different labels\)"):
+        Scorer(["accuracy"]).score(golds, other)
+
+
+def test_plain_arrays_beside_indexed_inputs_are_taken_by_position():
+    S, golds, preds = _shuffled_case()
+    assert Scorer(["accuracy"]).score_slices(
+        S, golds.to_numpy(), preds.to_numpy())["first"]["accuracy"] == 1.0
+    # a shuffled Series with plain arrays beside it: nothing to compare its index with
+    shuffled = golds.sample(frac=1, random_state=1)
+    assert Scorer(["accuracy"]).score(shuffled, golds.to_numpy())["accuracy"] < 1.0
+    check_aligned(S=S, golds=golds, preds=list(preds), probs=None)
+
+
+# -- reserved names ----------------------------------------------------------------------------
+def test_a_slice_named_overall_is_refused_by_score_slices():
+    golds = np.array([1, 0] * 20)
+    S = pd.DataFrame({"overall": np.arange(40) < 10, "tail": np.arange(40) >= 30})
+    with pytest.raises(ValueError, match=r"^A slice is named 'overall', the name of "
+                                         r"score_slices' row for all the rows.*rename the slice"):
+        Scorer(["accuracy"]).score_slices(S, golds, golds)
+    with pytest.raises(ValueError, match="A slice is named 'overall'"):
+        Scorer(["accuracy"]).score_slices({"overall": np.arange(40) < 10}, golds, golds,
+                                          as_dataframe=True)
+
+
+# -- labels that are not integer classes --------------------------------------------------------
+def test_string_labels_name_the_argument_and_the_fix():
+    with pytest.raises(ValueError, match=r"^golds must hold integer class labels, but it holds "
+                                         r"strings \(e\.g\. 'spam', 'ham'\); map them to integers "
+                                         r"first, e\.g\. golds = \(golds == 'spam'\)\.astype\(int\)"):
+        Scorer(["accuracy"]).score(np.array(["spam", "ham", "spam"]), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match=r"^preds must hold integer class labels, but it holds "
+                                         r"strings"):
+        slice_report(None, {"a": [1, 0, 1]}, [1, 0, 1], pd.Series(["yes", "no", "yes"]))
+    with pytest.raises(ValueError, match=r"^preds_a must hold integer class labels"):
+        compare_models({"a": [1, 0, 1]}, [1, 0, 1], ["x", "y", "x"], [1, 0, 1])
+
+
+@pytest.mark.parametrize("golds", [
+    np.array([0, 1, np.nan, 1, np.nan]),
+    pd.array([0, 1, None, 1, None], dtype="Int64"),
+    pd.Series([0, 1, None, 1, None], dtype="object"),
+], ids=["nan", "Int64-NA", "object-None"])
+def test_missing_labels_are_named_with_their_row(golds):
+    with pytest.raises(ValueError, match=r"^golds has 2 missing values \(NaN/NA, first at row "
+                                         r"2\); labels must be integers\. Drop those rows, or mark "
+                                         r"them as abstains: golds = golds\.fillna\(-1\)"):
+        Scorer(["accuracy"]).score_slices({"a": np.ones(5, bool)}, golds, np.ones(5, int))
+
+
+def test_scores_given_as_labels_are_named():
+    with pytest.raises(ValueError, match=r"^preds must hold integer class labels, but row 1 is "
+                                         r"0\.7; pass predicted classes"):
+        Scorer(["accuracy"]).score(np.array([0, 1, 1]), np.array([0.0, 0.7, 1.0]))
+
+
+# -- probabilities -------------------------------------------------------------------------------
+def test_one_column_probs_say_so():
+    golds = np.array([0, 1, 1, 0])
+    p = np.array([[0.2], [0.9], [0.7], [0.1]])
+    # before: "probs rows must sum to 1 ... row 0 sums to 0.2"
+    with pytest.raises(ValueError, match=r"^probs has one column \(shape \(4, 1\)\), but "
+                                         r"\['roc_auc'\] need one column per class.*"
+                                         r"np\.column_stack\(\[1 - p, p\]\)"):
+        Scorer(["roc_auc"]).score(golds, probs=p)
+    assert Scorer(["roc_auc"]).score(golds, probs=np.column_stack([1 - p[:, 0], p[:, 0]])) == {
+        "roc_auc": 1.0}
+
+
+def test_float16_softmax_passes_with_a_tolerance_set_by_dtype():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(400, 2)).astype(np.float16)
+    e = np.exp(logits)
+    probs16 = (e / e.sum(axis=1, keepdims=True)).astype(np.float16)
+    assert np.abs(probs16.astype(float).sum(axis=1) - 1).max() > 1e-4  # the old tolerance
+    golds = rng.integers(0, 2, 400)
+    expected = roc_auc_score(golds, probs16[:, 1].astype(float))
+    assert Scorer(["roc_auc"]).score(golds, probs=probs16) == {"roc_auc": expected}
+    assert probs_tolerance(np.dtype(np.float16), 2) == pytest.approx(2 ** -10 * 2)
+    assert probs_tolerance(np.dtype(np.float64), 2) == 1e-4
+    # float64 keeps the 1e-4 tolerance: scores that are not probabilities are still refused
+    with pytest.raises(ValueError, match=r"probs rows must sum to 1 for \['roc_auc'\]: row 0"):
+        Scorer(["roc_auc"]).score(golds[:2], probs=np.array([[0.5, 0.4998], [0.5, 0.5]]))
