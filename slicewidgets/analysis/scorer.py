@@ -169,8 +169,8 @@ class Scorer:
         ValueError
             ``S``, ``golds``, ``preds`` and ``probs`` differ in length, or those that are
             pandas objects carry different indexes (rows are paired by position, never
-            silently realigned); empty labels; a slice named ``overall``; or a metric cannot
-            be computed on all the rows (as :meth:`score`).
+            silently realigned); empty labels; a slice named ``overall`` that is not every row;
+            or a metric cannot be computed on all the rows (as :meth:`score`).
 
         Notes
         -----
@@ -198,12 +198,16 @@ class Scorer:
         """
         check_aligned(S=S, golds=golds, preds=preds, probs=probs)
         names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
-        if "overall" in names:
-            raise ValueError(
-                "A slice is named 'overall', the name of score_slices' row for all the rows, "
-                "so one would replace the other; rename the slice (e.g. SF(name=...) or "
-                "S.rename(columns={'overall': 'overall_slice'})). slice_report accepts the name."
-            )
+        if "overall" in names:  # harmless only when it is every row (the same scores)
+            member = M[:, names.index("overall")] > 0
+            if not member.all():
+                raise ValueError(
+                    f"A slice is named 'overall' but holds {int(member.sum())} of "
+                    f"{len(member)} rows; score_slices' 'overall' row is all the rows, so one "
+                    "would replace the other. Rename the slice (e.g. SF(name=...) or "
+                    "S.rename(columns={'overall': 'overall_slice'})); slice_report accepts "
+                    "the name."
+                )
         if len(np.asarray(golds)) == 0:
             raise ValueError("Cannot score empty labels")
         golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=M.shape[0])

@@ -72,15 +72,22 @@ def test_plain_arrays_beside_indexed_inputs_are_taken_by_position():
 
 
 # -- reserved names ----------------------------------------------------------------------------
-def test_a_slice_named_overall_is_refused_by_score_slices():
+def test_a_slice_named_overall_is_refused_by_score_slices_unless_it_is_every_row():
     golds = np.array([1, 0] * 20)
+    preds = np.where(np.arange(40) < 10, golds, 1 - golds)
     S = pd.DataFrame({"overall": np.arange(40) < 10, "tail": np.arange(40) >= 30})
-    with pytest.raises(ValueError, match=r"^A slice is named 'overall', the name of "
-                                         r"score_slices' row for all the rows.*rename the slice"):
-        Scorer(["accuracy"]).score_slices(S, golds, golds)
+    # before: the slice's accuracy (1.0) silently replaced the overall one (0.25)
+    with pytest.raises(ValueError, match=r"^A slice is named 'overall' but holds 10 of 40 rows; "
+                                         r"score_slices' 'overall' row is all the rows.*Rename "
+                                         r"the slice"):
+        Scorer(["accuracy"]).score_slices(S, golds, preds)
     with pytest.raises(ValueError, match="A slice is named 'overall'"):
-        Scorer(["accuracy"]).score_slices({"overall": np.arange(40) < 10}, golds, golds,
+        Scorer(["accuracy"]).score_slices({"overall": np.arange(40) < 10}, golds, preds,
                                           as_dataframe=True)
+    # an 'overall' slice of every row has the overall row's scores: nothing is replaced
+    every = Scorer(["accuracy"]).score_slices({"overall": np.ones(40, bool), "tail": S["tail"]},
+                                              golds, preds)
+    assert every == {"overall": {"accuracy": 0.25}, "tail": {"accuracy": 0.0}}
 
 
 # -- labels that are not integer classes --------------------------------------------------------
