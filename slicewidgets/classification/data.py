@@ -159,7 +159,7 @@ class _IndexedRows(Sequence):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self.dataset[j] for j in self.indices[i]]
         return self.dataset[self.indices[i]]
@@ -250,6 +250,8 @@ class DictDataLoader(DataLoader):
     (tensor([[0., 1.],
             [2., 3.]]), tensor([0, 1]))
     """
+
+    dataset: DictDataset  # narrowed from DataLoader's Dataset (checked in __init__)
 
     def __init__(
         self,

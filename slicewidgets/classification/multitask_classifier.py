@@ -166,7 +166,7 @@ class MultitaskClassifier(nn.Module):
         self.to(resolve_device(self.config.device))
 
     # -- forward ------------------------------------------------------------------------------
-    def forward(self, X_dict: Mapping[str, Any], task_names: Iterable[str]) -> OutputDict:  # type: ignore[override]
+    def forward(self, X_dict: Mapping[str, Any], task_names: Iterable[str]) -> OutputDict:
         """Run the operations of ``task_names`` on ``X_dict``.
 
         Returns

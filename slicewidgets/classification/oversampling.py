@@ -94,7 +94,7 @@ def make_oversampling_dataloader(
             **_slice_label_tensors(names, M, dataset.Y_dict[task_name].long(), task_name),
         }
     sampler = WeightedRandomSampler(
-        torch.as_tensor(weights, dtype=torch.double),
+        torch.as_tensor(weights, dtype=torch.double),  # type: ignore[arg-type]  # stub: Sequence
         num_samples=num_samples if num_samples is not None else len(dataset),
         replacement=True,
         generator=generator,

@@ -265,7 +265,7 @@ class _DictClassifier(MultitaskClassifier):
         return heads
 
     @property
-    def task_names(self) -> set[str]:
+    def task_names(self) -> set[str]:  # type: ignore[override]  # derived, never assigned
         """The label names this model has a head for (Snorkel's task names)."""
         return set(self._label_heads())
 
@@ -293,7 +293,7 @@ class _DictClassifier(MultitaskClassifier):
     def _heads(self, H: Tensor, need_slices: bool = True) -> _Heads:
         raise NotImplementedError
 
-    def forward(self, X: Any, task_names: Any = None) -> Any:  # type: ignore[override]
+    def forward(self, X: Any, task_names: Any = None) -> Any:
         """Logits ``[batch, num_classes]`` of the final prediction for ``X`` (an ``X_dict`` or
         the input tensor).
 
@@ -318,7 +318,9 @@ class _DictClassifier(MultitaskClassifier):
             if kind == "master":
                 logits = out.master
             else:
-                logits = (out.ind if kind == "ind" else out.pred)[:, j, :]
+                block = out.ind if kind == "ind" else out.pred
+                assert block is not None  # need_slices was set for this task
+                logits = block[:, j, :]
             outputs[seqs[task][-1].name] = logits
         return outputs
 
@@ -354,6 +356,7 @@ class _DictClassifier(MultitaskClassifier):
             group = [(name, j) for name, (k, j) in present if k == kind]
             if not group:
                 continue
+            assert logits is not None  # need_slices was set for this group
             idx = torch.tensor([j for _, j in group], device=device)
             y = torch.stack([Y[name].long() for name, _ in group], dim=1)  # [B, m]
             sel = logits.index_select(1, idx)  # [B, m, c]
@@ -428,7 +431,7 @@ class _DictClassifier(MultitaskClassifier):
         return torch.cat(chunks).numpy()
 
     @torch.no_grad()
-    def predict(
+    def predict(  # type: ignore[override]  # Snorkel's form, plus arrays and tensors
         self,
         data: Any,
         return_preds: bool = False,
@@ -496,18 +499,21 @@ class _DictClassifier(MultitaskClassifier):
                 out = self._heads(self._body(X), need_slices=need_slices)
                 master.append(F.softmax(out.master, dim=-1).cpu())
                 if need_slices:
+                    assert out.ind is not None and out.pred is not None
                     ind.append(F.softmax(out.ind, dim=-1).cpu())
                     pred.append(F.softmax(out.pred, dim=-1).cpu())
                 for label in mapping:
                     golds[label].append(Y[label].cpu())
-        probs = {
+        probs: dict[str, np.ndarray | None] = {
             "master": torch.cat(master).numpy() if master else np.zeros((0, self.num_classes)),
             "ind": torch.cat(ind).numpy() if ind else None,
             "pred": torch.cat(pred).numpy() if pred else None,
         }
         results = {}
         for label, (kind, j) in mapping.items():
-            p = probs[kind] if kind == "master" else probs[kind][:, j, :]
+            block = probs[kind]
+            assert block is not None  # need_slices was set for this label
+            p = block if kind == "master" else block[:, j, :]
             g = torch.cat(golds[label]).numpy() if golds[label] else np.zeros(0, np.int64)
             results[label] = (g.astype(np.int64), p)
         return results
@@ -852,9 +858,11 @@ class SliceAwareClassifier(_DictClassifier):
         ['a', 'base']
         """
         self.eval()
-        chunks = [
-            self._heads(self._body(X)).attention.cpu() for X, _ in self._iter_batches(data, batch_size)
-        ]
+        chunks = []
+        for X, _ in self._iter_batches(data, batch_size):
+            attention = self._heads(self._body(X)).attention
+            assert attention is not None  # need_slices=True
+            chunks.append(attention.cpu())
         values = torch.cat(chunks).numpy() if chunks else np.zeros((0, len(self._slice_list)))
         return pd.DataFrame(values, columns=self._slice_list)
 
