@@ -307,6 +307,11 @@ class ScoreTable(WidgetBase):
         if self.auto_refresh:
             self._refresher()  # debounced inside a kernel
 
+    def close(self) -> None:
+        """Drop a pending refresh, release the subscriptions, close the widgets."""
+        self._refresher.cancel()
+        super().close()
+
     # -- computing ----------------------------------------------------------------------------
     def refresh(self) -> None:
         """Recompute the report from the SliceSet and redraw (errors are shown, not raised)."""

@@ -418,6 +418,11 @@ class TrainingPanel(WidgetBase):
             self.trainer.request_stop()
             self._set_status("running: stopping after this batch")
 
+    def close(self) -> None:
+        """Stop a running training (after its current batch), then close the widgets."""
+        self.stop()
+        super().close()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the training thread; ``True`` if it has ended (and :attr:`state` says
         how, at once, even before the kernel's loop has drawn the end)."""

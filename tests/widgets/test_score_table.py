@@ -320,5 +320,13 @@ def test_refreshes_are_debounced_inside_a_running_loop(big):
         ss.set_enabled("keyword_love", True)
         assert set(table.frame.slice) == {"keyword_song", "keyword_love"}
         assert table.refresh_count == start + 4
+        # closing drops a pending refresh: nothing runs on a closed table
+        ss.set_enabled("keyword_check", True)
+        ss.set_enabled("keyword_check", False)
+        assert table._refresher.pending
+        count = table.refresh_count
+        table.close()
+        await asyncio.sleep(0.3)
+        assert table.refresh_count == count and not table._refresher.pending
 
     asyncio.run(scenario())

@@ -228,3 +228,14 @@ def test_state_and_run_count_are_observable_traits(data):
     assert runs == [1, 2]
     with pytest.raises(Exception, match="read-only"):
         panel.state = "ready"
+
+
+def test_closing_the_panel_stops_its_training(data):
+    X, golds, ss = data
+    panel = TrainingPanel.from_arrays(X, golds, ss, n_epochs=10_000, batch_size=8,
+                                      trainer_options=OPTIONS, update_interval=0.0)
+    panel.start_button.click()
+    wait_until(lambda: len(panel.losses) >= 2)
+    panel.close()
+    assert panel.wait(60) and panel.trainer.stopped
+    assert panel.epoch_progress.value < 10_000
