@@ -2,8 +2,9 @@
 
 For ``k`` slices over ``n`` rows, every count a label metric needs (rows scored, correct,
 TP, FP, FN, non-abstained predictions) is one column of an ``(n, c)`` indicator matrix ``V``;
-``M.T @ V`` gives all ``(k, c)`` counts in one BLAS call, and accuracy, precision, recall,
-F1, F-beta and Matthews' correlation follow elementwise. Results equal scikit-learn's on each
+the ``(k, c)`` counts are ``M.T @ V``, computed in exact integer arithmetic without BLAS
+(popcounts of bit-packed columns, or blocks of rows; see :func:`slice_counts`), and accuracy,
+precision, recall, F1, F-beta and Matthews' correlation follow elementwise. Results equal scikit-learn's on each
 slice (same zero-division conventions: 0.0), with NaN for slices with nothing to score.
 """
 

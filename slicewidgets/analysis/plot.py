@@ -7,16 +7,24 @@ ax=ax1); plot_slice_overlap(S, ax=ax2)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from slicewidgets.analysis.rendering import FLAG_COLORS  # marker colours = the tables' hues
+from slicewidgets.membership import MembershipLike
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from slicewidgets.analysis.compare import ModelComparison
+    from slicewidgets.analysis.overlap import SliceOverlap
+    from slicewidgets.analysis.report import SliceReport
 
 __all__ = ["FLAG_COLORS", "plot_slice_overlap", "plot_slice_report"]
 
 
-def _axes(ax: Any, height: float):
+def _axes(ax: Axes | None, height: float) -> Axes:
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -24,8 +32,8 @@ def _axes(ax: Any, height: float):
     return ax
 
 
-def plot_slice_report(report: Any, metric: str | None = None, ax: Any = None,
-                      sort: bool = True) -> Any:
+def plot_slice_report(report: SliceReport | ModelComparison, metric: str | None = None,
+                      ax: Axes | None = None, sort: bool = True) -> Axes:
     """Per-slice scores with their intervals, sizes and flags.
 
     One row per slice: the score (a dot coloured by flag), its interval (error bar), and the
@@ -122,14 +130,15 @@ def plot_slice_report(report: Any, metric: str | None = None, ax: Any = None,
     present = set(rows["flag"])
     handles = [Line2D([], [], marker="o", linestyle="", color=c, label=f)
                for f, c in FLAG_COLORS.items() if f in present]
-    handles += [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    handles += [line for line in ax.get_lines() if not str(line.get_label()).startswith("_")]
     if handles:
         ax.legend(handles=handles, loc="best", fontsize="small", frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return ax
 
 
-def plot_slice_overlap(S_or_overlap: Any, ax: Any = None, kind: str = "jaccard") -> Any:
+def plot_slice_overlap(S_or_overlap: SliceOverlap | MembershipLike, ax: Axes | None = None,
+                       kind: Literal["jaccard", "count", "containment"] = "jaccard") -> Axes:
     """Heatmap of pairwise slice overlap.
 
     Parameters

@@ -32,9 +32,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 from slicewidgets.analysis.validation import check_confidence, check_n_boot
@@ -70,7 +70,7 @@ def z_value(confidence: float) -> float:
     return float(special.ndtri(0.5 + check_confidence(confidence) / 2.0))
 
 
-def z_test_p_value(z: Any) -> np.ndarray:
+def z_test_p_value(z: ArrayLike) -> np.ndarray:
     """Two-sided p-value of a standard normal statistic: ``2 * (1 - Phi(|z|))``."""
     z = np.asarray(z, dtype=float)
     return special.erfc(np.abs(z) / np.sqrt(2.0))
@@ -78,7 +78,7 @@ def z_test_p_value(z: Any) -> np.ndarray:
 
 # -- intervals -------------------------------------------------------------------------------
 def wilson_interval(
-    successes: Any, n: Any, confidence: float = 0.95
+    successes: ArrayLike, n: ArrayLike, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for the proportion ``successes / n``.
 
@@ -142,7 +142,7 @@ def _quantile_sorted(sorted_values: np.ndarray, m: np.ndarray, q: float) -> np.n
 
 
 def percentile_interval(
-    replicates: Any, estimate: Any = None, confidence: float = 0.95
+    replicates: ArrayLike, estimate: ArrayLike | None = None, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Percentile bootstrap interval, column by column, ignoring undefined (NaN) resamples.
 
@@ -187,7 +187,7 @@ def percentile_interval(
 
 
 # -- resampling ------------------------------------------------------------------------------
-def multinomial_resample(counts: Any, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def multinomial_resample(counts: ArrayLike, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap resamples of category counts, for many samples at once.
 
     Resampling the rows of a sample with replacement and counting them by category (TP, FP,
@@ -244,7 +244,7 @@ def multinomial_resample(counts: Any, n_boot: int, rng: np.random.Generator) -> 
 
 
 # -- tests -----------------------------------------------------------------------------------
-def _log_comb(n: Any, k: Any) -> np.ndarray:
+def _log_comb(n: float | np.ndarray, k: float | np.ndarray) -> np.ndarray:
     return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
 
 
@@ -281,7 +281,7 @@ def fisher_exact_test(a: int, b: int, c: int, d: int) -> float:
 
 
 def two_proportion_test(
-    k1: Any, n1: Any, k2: Any, n2: Any, *, min_expected: float = MIN_EXPECTED
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, *, min_expected: float = MIN_EXPECTED
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided test that two proportions ``k1/n1`` and ``k2/n2`` are equal.
 
@@ -321,7 +321,7 @@ def two_proportion_test(
     return p_value.reshape(shape), method.reshape(shape)
 
 
-def mcnemar_test(b: Any, c: Any) -> np.ndarray:
+def mcnemar_test(b: ArrayLike, c: ArrayLike) -> np.ndarray:
     """Exact McNemar test: two-sided binomial test of ``b`` vs ``c`` discordant pairs.
 
     ``b``: pairs where only the first model is right, ``c``: only the second. Under the null
@@ -342,7 +342,7 @@ def mcnemar_test(b: Any, c: Any) -> np.ndarray:
     return np.where(n > 0, p, 1.0)
 
 
-def benjamini_hochberg(p_values: Any) -> np.ndarray:
+def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values); NaN entries are left out and kept.
 
     ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the ``m`` finite p-values sorted
@@ -375,7 +375,7 @@ def _gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarra
 
 
 def delta_method_variance(
-    f: Callable[[np.ndarray], np.ndarray], counts: Any, *, pseudocount: float = 0.5
+    f: Callable[[np.ndarray], np.ndarray], counts: ArrayLike, *, pseudocount: float = 0.5
 ) -> np.ndarray:
     """Delta-method variance of a metric of multinomial category counts.
 
@@ -408,7 +408,7 @@ def delta_method_variance(
 
 
 def wald_test(
-    estimate_a: Any, var_a: Any, estimate_b: Any, var_b: Any
+    estimate_a: ArrayLike, var_a: ArrayLike, estimate_b: ArrayLike, var_b: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided Wald z-test of ``a == b`` for independent estimates with given variances.
 
@@ -433,9 +433,9 @@ def wald_test(
 
 def paired_permutation_z_test(
     f: Callable[[np.ndarray], np.ndarray],
-    joint_counts: Any,
-    to_a: Any,
-    to_b: Any,
+    joint_counts: ArrayLike,
+    to_a: ArrayLike,
+    to_b: ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paired test that two models score the same on the same rows (count-based metrics).
 
@@ -521,7 +521,7 @@ def roc_auc_from_weights(
 
 
 def bootstrap_auc(
-    is_pos: Any, scores: Any, n_boot: int, rng: np.random.Generator, *, chunk_elems: int = 2**21
+    is_pos: ArrayLike, scores: ArrayLike, n_boot: int, rng: np.random.Generator, *, chunk_elems: int = 2**21
 ) -> np.ndarray:
     """ROC AUC on ``n_boot`` row-bootstrap resamples of one sample.
 
@@ -568,7 +568,7 @@ def bootstrap_auc(
     return out
 
 
-def hanley_mcneil_variance(auc: Any, n_pos: Any, n_neg: Any) -> np.ndarray:
+def hanley_mcneil_variance(auc: ArrayLike, n_pos: ArrayLike, n_neg: ArrayLike) -> np.ndarray:
     """Hanley & McNeil (1982) variance of an AUC estimate with ``n_pos`` and ``n_neg`` rows.
 
     ``(A(1-A) + (n_pos-1)(Q1-A^2) + (n_neg-1)(Q2-A^2)) / (n_pos n_neg)`` with
@@ -602,7 +602,7 @@ def _placements(pos_scores: np.ndarray, neg_scores: np.ndarray) -> tuple[np.ndar
 
 
 def delong_paired(
-    is_pos: Any, scores_a: Any, scores_b: Any
+    is_pos: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike
 ) -> tuple[float, float, float]:
     """DeLong et al. (1988): two correlated ROC AUCs on the same rows and their difference.
 

@@ -88,9 +88,10 @@ class SliceSyntheticData:
         or, with ``truth=True``, a field ``flipped`` marking the true critical slice."""
         df = self.frame(split)
         if truth:
-            return np.rec.fromarrays([df["flipped"].to_numpy().astype(np.int64)], names="flipped")
+            return np.rec.fromarrays([df["flipped"].to_numpy().astype(np.int64)],
+                                     dtype=[("flipped", np.int64)])
         mask = _circle_mask(df, *self.sf_circle)
-        return np.rec.fromarrays([mask.astype(np.int64)], names=self.sf_name)
+        return np.rec.fromarrays([mask.astype(np.int64)], dtype=[(self.sf_name, np.int64)])
 
     def tensors(self, split: str) -> tuple[Any, Any]:
         """``(X, Y)``: float32 features ``[n, 2]`` and int64 labels ``[n]`` (torch tensors)."""
@@ -175,5 +176,6 @@ def make_slice_synthetic(
     n_train = int(round(fractions[0] * n_samples))
     n_valid = int(round(fractions[1] * n_samples))
     parts = np.split(np.arange(n_samples), [n_train, n_train + n_valid])
-    frames = [df.iloc[idx].reset_index(drop=True) for idx in parts]
-    return SliceSyntheticData(*frames, flip_circles=circles, sf_circle=sf, sf_name=sf_name)
+    train, valid, test = (df.iloc[idx].reset_index(drop=True) for idx in parts)
+    return SliceSyntheticData(train, valid, test, flip_circles=circles, sf_circle=sf,
+                              sf_name=sf_name)

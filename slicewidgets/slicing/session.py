@@ -189,13 +189,13 @@ class Plan:
 # namespaces and file names
 
 
-def default_namespace() -> MutableMapping[str, Any]:
+def default_namespace() -> dict[str, Any]:
     """The IPython user namespace if running in IPython, else a fresh module namespace.
 
     ``slicing_function``, ``keyword_sf``, ``regex_sf``, ``preprocessor`` and ``re`` are
     added when missing, so code written in the editor runs unchanged after a kernel restart.
     """
-    ns: MutableMapping[str, Any] | None = None
+    ns: dict[str, Any] | None = None
     try:
         from IPython import get_ipython
 
@@ -325,7 +325,7 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _sf_functions(sf: SlicingFunction) -> list[Any]:
-    funcs = [sf._f]
+    funcs: list[Any] = [sf._f]
     funcs += [getattr(p, "_f", getattr(p, "f", None)) for p in getattr(sf, "_pre", [])]
     for operand in getattr(sf, "operands", []):
         funcs += _sf_functions(operand)
@@ -430,9 +430,13 @@ class SFCodeSession:
         self.slice_set = slice_set
         if namespace is None:
             namespace = default_namespace()
+        elif not isinstance(namespace, dict):  # exec() runs code in a dict of globals only
+            raise TypeError(
+                f"SFCodeSession: namespace must be a dict (the globals the code runs in), got "
+                f"{type(namespace).__name__}; pass dict(namespace), or globals() in a notebook.")
         else:
             preload(namespace)
-        self.namespace = namespace
+        self.namespace: dict[str, Any] = namespace
         if isinstance(path, str) and path == "auto":
             path = default_path(namespace)
         self.path = Path(path) if path is not None else None
@@ -630,10 +634,10 @@ class SFCodeSession:
                 "changed; fix the code (does it loop forever?) and press Apply.")
             return plan
         except BaseException as err:  # noqa: BLE001 - SystemExit too: shown, never raised
-            line, msg = self._exec_message(err, tree, lines)
+            failing_line, msg = self._exec_message(err, tree, lines)
             result.errors.append(msg)
-            if line:
-                result.error_lines[line] = msg
+            if failing_line:
+                result.error_lines[failing_line] = msg
             return plan
 
         bindings = _bindings(tree)
@@ -848,6 +852,7 @@ class SFCodeSession:
         ValueError
             Empty keywords, an invalid regular expression, a slice name already taken.
         """
+        sf: SlicingFunction
         if kind == "keyword":
             keywords = [k.strip() for k in pattern.split(",") if k.strip()]
             if not keywords:

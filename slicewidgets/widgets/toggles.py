@@ -131,7 +131,7 @@ class SFToggles(WidgetBase):
             text = escape(coverage_text(int(ss.mask(name).sum()), n))
             meta = ss.errors.get(name)
             faults = meta.faults.get(name, 0) if meta is not None else 0
-            if faults:
+            if faults and meta is not None:
                 text += (f" <span class='sw-toggle-faults' title='{escape(meta.errors.get(name, ''))}'>"
                          f"⚠ {faults:,} failed</span>")
             if self.coverage[name].value != text:

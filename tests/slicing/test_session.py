@@ -251,3 +251,14 @@ def test_form_never_binds_over_a_variable_that_is_not_an_sf(ss):
     r = session.add_form_sf("regex", "nice", name="nice")
     assert r.ok and ss.names == ["df", "re", "nice"]
     assert "re_sf = keyword_sf(['love'], name='re')" in session.text
+
+
+def test_a_namespace_that_is_not_a_dict_is_refused_at_construction(ss):
+    from collections import ChainMap
+
+    # exec() runs code only in a dict of globals; refusing here beats failing at every Apply
+    with pytest.raises(TypeError, match=r"namespace must be a dict .* got ChainMap; pass "
+                                        r"dict\(namespace\)"):
+        SFCodeSession(ss, ChainMap({}), path=None)
+    ns: dict = {}
+    assert SFCodeSession(ss, ns, path=None).apply(TWO_SFS).ok and ns["please"].name == "please"
