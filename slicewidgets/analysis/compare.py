@@ -22,6 +22,7 @@ from slicewidgets.analysis.flags import decide_flag
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import (
+    RandomState,
     SliceSeeds,
     as_probs,
     check_aligned,
@@ -321,7 +322,7 @@ def compare_models(
     scorer: Scorer | None = None,
     confidence: float = 0.95,
     n_boot: int = 1000,
-    random_state: Any = None,
+    random_state: RandomState = None,
     names: Sequence[str] = ("a", "b"),
     alpha: float = 0.05,
     min_n: int = 10,

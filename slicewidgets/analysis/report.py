@@ -9,7 +9,6 @@ and by the live ScoreTable widget.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +30,13 @@ from slicewidgets.analysis.metrics import METRICS
 from slicewidgets.analysis.rendering import SLICE_REPORT_CSS, render_html
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
-from slicewidgets.analysis.validation import SliceSeeds, check_aligned, check_options, slices_of
+from slicewidgets.analysis.validation import (
+    RandomState,
+    SliceSeeds,
+    check_aligned,
+    check_options,
+    slices_of,
+)
 from slicewidgets.membership import MembershipLike
 
 __all__ = [
@@ -61,7 +66,7 @@ def slice_report(
     *,
     confidence: float = 0.95,
     n_boot: int = 1000,
-    random_state: Any = None,
+    random_state: RandomState = None,
     alpha: float = 0.05,
     min_n: int = 10,
     max_width: float = 0.5,

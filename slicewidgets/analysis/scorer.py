@@ -20,7 +20,7 @@ from slicewidgets.analysis._fast import (
     slice_counts,
 )
 from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
-from slicewidgets.analysis.validation import check_aligned, check_labels
+from slicewidgets.analysis.validation import RandomState, check_aligned, check_labels
 from slicewidgets.membership import MembershipLike, membership_values
 
 __all__ = ["Scorer"]
@@ -271,7 +271,7 @@ class Scorer:
         *,
         confidence: float = 0.95,
         n_boot: int = 1000,
-        random_state: int | None = None,
+        random_state: RandomState = None,
     ):
         """Per-slice scores with sizes, confidence intervals, gaps, tests and flags.
 

@@ -20,6 +20,7 @@ from slicewidgets.analysis.rendering import (
     render_html,
     render_text,
 )
+from slicewidgets.analysis.validation import RandomState
 
 __all__ = ["ResultTable", "stack_results", "table_columns"]
 
@@ -139,7 +140,7 @@ class ResultTable:
         return self._meta["max_width"]
 
     @property
-    def random_state(self) -> Any:
+    def random_state(self) -> RandomState:
         """The seed given (``None``: the fixed default seed)."""
         return self._meta["random_state"]
 

@@ -34,6 +34,9 @@ __all__ = [
     "slices_of",
 ]
 
+#: What ``random_state`` accepts (``None``: a fixed default seed, so reports are reproducible).
+RandomState = int | np.random.SeedSequence | np.random.Generator | None
+
 _DEFAULT_SEED = 0
 
 
@@ -92,7 +95,7 @@ def check_options(
     return confidence, n_boot, alpha_f, int(min_n), width
 
 
-def make_rng(random_state: Any) -> np.random.Generator:
+def make_rng(random_state: RandomState) -> np.random.Generator:
     """``None`` -> a fixed seed (reports are reproducible); an int, SeedSequence or Generator."""
     if random_state is None:
         return np.random.default_rng(_DEFAULT_SEED)
@@ -127,7 +130,7 @@ class SliceSeeds:
     True
     """
 
-    def __init__(self, random_state: Any = None) -> None:
+    def __init__(self, random_state: RandomState = None) -> None:
         # one number from the generator (an int and default_rng(int) agree; a Generator
         # passed in advances, so the next report draws afresh)
         self.base = str(int(make_rng(random_state).integers(0, 2**63)))

@@ -298,7 +298,7 @@ class DaskSFApplier(EngineSFApplier):
         pd.DataFrame
             Index ``overall`` then the slice names; integer columns ``size``, ``n_valid``,
             ``correct``, ``tp``, ``fp``, ``fn``, ``tn``, ``pred_nonabstain``
-            (see :func:`slicewidgets.analysis._fast.slice_counts`).
+            (see :func:`slicewidgets.analysis.slice_counts`).
         """
         dask, dd = _import_dask(type(self).__name__)
         self._check_frame(df, "score")
