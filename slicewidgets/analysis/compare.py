@@ -78,7 +78,8 @@ def _fields_to_counts(F: np.ndarray, wanted: Sequence[str]) -> dict[str, np.ndar
 class _Joint:
     """Joint row types of two models and their per-slice counts."""
 
-    def __init__(self, M, golds, preds_a, preds_b, abstain_label, metrics):
+    def __init__(self, M: np.ndarray, golds: np.ndarray, preds_a: np.ndarray,
+                 preds_b: np.ndarray, abstain_label: int | None, metrics: Sequence[str]) -> None:
         wanted = sorted({b for m in metrics for b in _NEEDS[m]}, key=_BITS.index)
         self.wanted = [*wanted, "_size"]
         bits_a = _row_bits(golds, preds_a, abstain_label, wanted)
@@ -142,7 +143,8 @@ def _notes(res: _Rows, m: np.ndarray, n_boot: int) -> None:
         res.notes[j] = "; ".join(notes)
 
 
-def _undefined_pair(name: str, ca, cb, j: int, names: Sequence[str], a: float, b: float) -> str:
+def _undefined_pair(name: str, ca: Mapping[str, np.ndarray], cb: Mapping[str, np.ndarray], j: int,
+                    names: Sequence[str], a: float, b: float) -> str:
     parts = []
     if np.isnan(a):
         parts.append(f"{names[0]}: {undefined_reason(name, ca, j)}")
@@ -151,7 +153,8 @@ def _undefined_pair(name: str, ca, cb, j: int, names: Sequence[str], a: float, b
     return "; ".join(parts)
 
 
-def _count_metrics(metrics, joint: _Joint, confidence, n_boot, seeds: SliceSeeds, names) -> dict[str, _Rows]:
+def _count_metrics(metrics: Sequence[str], joint: _Joint, confidence: float, n_boot: int,
+                   seeds: SliceSeeds, names: Sequence[str]) -> dict[str, _Rows]:
     J = joint.J
     R = resample_counts(J, n_boot, seeds, "paired:" + ",".join(joint.wanted))  # (B, k + 1, T)
     ca, cb = joint.counts(J, "a"), joint.counts(J, "b")
@@ -179,7 +182,7 @@ def _count_metrics(metrics, joint: _Joint, confidence, n_boot, seeds: SliceSeeds
         else:
             idx = [i for i, b in enumerate(joint.wanted) if b != "_size"]
 
-            def f(F, name=name, idx=idx):
+            def f(F: np.ndarray, name: str = name, idx: list[int] = idx) -> np.ndarray:
                 full = np.zeros((*F.shape[:-1], len(joint.wanted)))
                 full[..., idx] = F
                 c = _fields_to_counts(full, joint.wanted)
@@ -440,8 +443,9 @@ def compare_models(
                            names=names)
 
 
-def _assemble(labels, sizes, rows: Mapping[str, _Rows], *, alpha, min_n, max_width,
-              confidence, names) -> dict[str, np.ndarray]:
+def _assemble(labels: Sequence[str], sizes: np.ndarray, rows: Mapping[str, _Rows], *,
+              alpha: float, min_n: int, max_width: float, confidence: float,
+              names: Sequence[str]) -> dict[str, np.ndarray]:
     k1, metrics = len(labels), list(rows)
     n_m = len(metrics)
     a, b, low, high, p, n_scored = stack_results(rows, ("a", "b", "low", "high", "p",
@@ -498,7 +502,7 @@ class ModelComparison(ResultTable):
         """``{metric: overall delta}`` (b - a)."""
         return self._by_metric("delta")
 
-    def _headers(self):
+    def _headers(self) -> tuple[tuple[str, str, str], ...]:
         a, b = self.names
         return tuple((c, a if c == "score_a" else b if c == "score_b" else h, kind)
                      for c, h, kind in self._columns)
@@ -506,7 +510,7 @@ class ModelComparison(ResultTable):
     def _reference(self) -> dict[str, float]:
         return {m: 0.0 for m in self.metrics}
 
-    def _bar_domain(self, cols):
+    def _bar_domain(self, cols: Mapping[str, np.ndarray]) -> tuple[float, float] | None:
         ends = np.abs(np.concatenate([cols["ci_low"], cols["ci_high"]]).astype(float))
         ends = ends[np.isfinite(ends)]
         half = max(float(ends.max()) if ends.size else 0.0, 0.05)

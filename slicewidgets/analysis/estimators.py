@@ -151,7 +151,8 @@ class MetricEstimate:
         self.unit = unit
 
 
-def wilson_estimate(metric: str, c, confidence: float) -> MetricEstimate:
+def wilson_estimate(metric: str, c: Mapping[str, np.ndarray], confidence: float
+                    ) -> MetricEstimate:
     succ_name, trials_name, unit = WILSON_METRICS[metric]
     k1 = len(c["size"])
     res = MetricEstimate(k1, "wilson", unit)
@@ -196,8 +197,9 @@ def resample_counts(counts: np.ndarray, n_boot: int, seeds: SliceSeeds, tag: str
     return out
 
 
-def count_bootstrap_estimates(metrics: Sequence[str], c, confidence: float, n_boot: int,
-                             seeds: SliceSeeds) -> dict[str, MetricEstimate]:
+def count_bootstrap_estimates(metrics: Sequence[str], c: Mapping[str, np.ndarray],
+                              confidence: float, n_boot: int,
+                              seeds: SliceSeeds) -> dict[str, MetricEstimate]:
     # F1 only needs TP and FP + FN (two binomial draws per resample); MCC needs all four cells
     cats = (["tp", "fp", "fn", "tn", "other"] if "matthews_corrcoef" in metrics
             else ["tp", "fp+fn", "other"])
@@ -208,7 +210,7 @@ def count_bootstrap_estimates(metrics: Sequence[str], c, confidence: float, n_bo
         unit = "rows with a positive gold or prediction" if metric == "f1" else "scored rows"
         res = MetricEstimate(X.shape[0], "bootstrap (counts)", unit)
 
-        def f(Y, metric=metric):
+        def f(Y: np.ndarray, metric: str = metric) -> np.ndarray:
             return count_metric(metric, _counts_from_types(Y, cats))
 
         res.score = f(X)

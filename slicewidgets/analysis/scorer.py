@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from slicewidgets.analysis._fast import (
 from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
 from slicewidgets.analysis.validation import RandomState, check_aligned, check_labels
 from slicewidgets.membership import MembershipLike, membership_values
+
+if TYPE_CHECKING:
+    from slicewidgets.analysis.report import SliceReport
 
 __all__ = ["Scorer"]
 
@@ -125,8 +128,8 @@ class Scorer:
         golds, preds, probs = self.check_inputs(golds, preds, probs)
         return self._score(golds, preds, probs)
 
-    def _score(self, golds, preds, probs, skip: Mapping[str, float] | None = None
-               ) -> dict[str, float]:
+    def _score(self, golds: np.ndarray, preds: np.ndarray | None, probs: np.ndarray | None,
+               skip: Mapping[str, float] | None = None) -> dict[str, float]:
         result: dict[str, float] = {}
         for name, func in self.metrics.items():
             if skip and name in skip:
@@ -272,7 +275,7 @@ class Scorer:
         confidence: float = 0.95,
         n_boot: int = 1000,
         random_state: RandomState = None,
-    ):
+    ) -> SliceReport:
         """Per-slice scores with sizes, confidence intervals, gaps, tests and flags.
 
         See :func:`slicewidgets.analysis.report.slice_report`.
@@ -282,7 +285,8 @@ class Scorer:
         return slice_report(self, S, golds, preds, probs, confidence=confidence,
                             n_boot=n_boot, random_state=random_state)
 
-    def _score_subset(self, names, golds, preds, probs) -> dict[str, float]:
+    def _score_subset(self, names: Sequence[str], golds: np.ndarray, preds: np.ndarray | None,
+                      probs: np.ndarray | None) -> dict[str, float]:
         result: dict[str, float] = {}
         for name in names:
             try:

@@ -9,7 +9,7 @@ recomputing anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,8 @@ from slicewidgets.analysis.rendering import (
 from slicewidgets.analysis.validation import RandomState
 
 __all__ = ["ResultTable", "stack_results", "table_columns"]
+
+_Table = TypeVar("_Table", bound="ResultTable")
 
 def stack_results(results: Mapping[str, Any], attrs: Sequence[str]) -> list[np.ndarray]:
     """Each attribute of the per-metric results as one slice-major column (metrics within)."""
@@ -150,7 +152,7 @@ class ResultTable:
         return {str(m): float(v) for m, v in zip(self._cols["metric"][ref].tolist(),
                                                  self._cols[column][ref].tolist(), strict=True)}
 
-    def _worst(self, k: int, metric: str | None, skip_no_evidence: bool):
+    def _worst(self: _Table, k: int, metric: str | None, skip_no_evidence: bool) -> _Table:
         """The ``k`` slice rows with the most negative ``_gap_column`` for ``metric``, after
         that metric's reference row."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
@@ -166,7 +168,7 @@ class ResultTable:
         idx = idx[np.argsort(gap[idx].astype(float), kind="stable")][: int(k)]
         return self._take(np.concatenate([np.flatnonzero(is_metric & cols["_ref"]), idx]))
 
-    def _take(self, index: np.ndarray):
+    def _take(self: _Table, index: np.ndarray) -> _Table:
         return type(self)({k: v[index] for k, v in self._cols.items()}, **self._meta)
 
     def _check_metric(self, metric: str | None) -> str:
@@ -208,7 +210,7 @@ class ResultTable:
         # np.lexsort: the last key is the primary one; ties keep the computed order
         return np.lexsort((np.arange(len(self)), values, nan, metric_rank, ~self._cols["_ref"]))
 
-    def sorted(self, by: str = "gap", *, ascending: bool = True):
+    def sorted(self: _Table, by: str = "gap", *, ascending: bool = True) -> _Table:
         """A copy sorted by ``by`` within each metric (``overall`` rows first, NaN last)."""
         return self._take(self._order(by, ascending))
 
