@@ -354,13 +354,22 @@ def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
     >>> benjamini_hochberg([0.01, np.nan, 0.02, 0.5]).round(3).tolist()
     [0.03, nan, 0.03, 0.5]
     """
-    from scipy.stats import false_discovery_control
-
+    # Written out (equal to scipy.stats.false_discovery_control, the tests' oracle) because
+    # it is measured faster: 10x per call, and importing scipy.stats for it alone made every
+    # later slice_report ~15 % slower in the same process (benchmarks/bench_stats.py).
     p = np.asarray(p_values, dtype=float)
     q = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    if ok.any():
-        q[ok] = false_discovery_control(p[ok], method="bh")
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    ps = p[ok]
+    order = np.argsort(ps, kind="stable")
+    ranked = ps[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(ranked, 1.0)
+    q[ok] = adjusted
     return q
 
 
