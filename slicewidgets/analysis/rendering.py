@@ -97,26 +97,29 @@ def format_value(value: Any, kind: str) -> str:
     >>> format_value(float("nan"), "score"), format_value("n/a", "score")
     ('–', '–')
     """
-    if kind in ("text", "flag", "reason"):
+    if kind in _TEXT_KINDS:
         return "" if value is None else str(value)
-    if is_missing(value):
-        return "–"
-    if kind in ("int", "score", "signed", "p"):
+    if kind in _NUMBER_KINDS:  # one float() and one NaN check: tables format thousands of cells
+        if value is None:
+            return "–"
         try:
-            value = float(value)
+            number = float(value)
         except (TypeError, ValueError):  # not a number: nothing to show
             return "–"
-        if value != value:
+        if number != number:
             return "–"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "score":
-        return f"{float(value):.3f}"
-    if kind == "signed":
-        return f"{float(value):+.3f}"
-    if kind == "p":
-        return format_p(float(value))
-    return str(value)
+        if kind == "score":
+            return f"{number:.3f}"
+        if kind == "int":
+            return f"{int(number):,}"
+        if kind == "signed":
+            return f"{number:+.3f}"
+        return format_p(number)
+    return "–" if is_missing(value) else str(value)
+
+
+_TEXT_KINDS = frozenset(("text", "flag", "reason"))
+_NUMBER_KINDS = frozenset(("int", "score", "signed", "p"))
 
 
 #: (column, header, kind) for the HTML and text tables of a SliceReport
