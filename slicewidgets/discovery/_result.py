@@ -134,10 +134,10 @@ CSS = """
 .sw-discovery td { text-align: right; padding: 2px 8px; border-bottom: 1px solid var(--jp-border-color2, #e4e4e4); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .sw-discovery td.sw-text, .sw-discovery th.sw-text { text-align: left; white-space: normal; }
 .sw-discovery .sw-flag { padding: 0 6px; border-radius: 8px; font-size: 11px; }
-.sw-discovery .sw-flag-worse { background: #fde0dc; color: #b3261e; }
-.sw-discovery .sw-flag-better { background: #dcf3e0; color: #1b6e2d; }
-.sw-discovery .sw-flag-ok { background: #e8f0fe; color: #1a4d8f; }
-.sw-discovery .sw-flag-no-evidence { background: #eeeeee; color: #666; font-style: italic; }
+.sw-discovery .sw-flag-worse { background: rgba(211, 47, 47, 0.14); color: var(--jp-error-color1, #b3261e); }
+.sw-discovery .sw-flag-better { background: rgba(46, 125, 50, 0.14); color: var(--jp-success-color1, #1b6e2d); }
+.sw-discovery .sw-flag-ok { background: rgba(25, 118, 210, 0.12); color: var(--jp-info-color1, #1a4d8f); }
+.sw-discovery .sw-flag-no-evidence { background: rgba(128, 128, 128, 0.14); color: var(--jp-ui-font-color2, #666); font-style: italic; }
 """
 
 

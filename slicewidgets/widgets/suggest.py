@@ -236,7 +236,8 @@ class SuggestPanel(WidgetBase):
     @classmethod
     def for_studio(cls, studio: Any, **kwargs: Any) -> SuggestPanel:
         """A panel over a :class:`~slicewidgets.widgets.SliceStudio`'s rows, predictions and
-        editor; it follows the model the studio's table shows."""
+        editor; it follows the model the studio's table shows (the predictions of
+        ``discover_on``, when given, stay those passed: pass them for the same model)."""
         table = studio.table
         if table.golds is None or table.preds is None:
             raise ValueError("The studio has no golds/preds to find errors in; create it with "
