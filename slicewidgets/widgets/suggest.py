@@ -45,6 +45,15 @@ CSS = """
 .sw-suggest { color: var(--jp-content-font-color1, #1f1f1f); min-width: 0; }
 .sw-suggest-status, .sw-suggest-note { font-size: 12px; color: var(--jp-ui-font-color2, #555); }
 .sw-suggest-note.sw-suggest-warn { color: var(--jp-warn-color0, #8a5300); }
+.sw-suggest table.sw-table { color: var(--jp-content-font-color1, #1f1f1f); }
+.sw-suggest table.sw-table tr.sw-mispredicted td { background: rgba(255, 152, 0, 0.16); }
+.sw-suggest table.sw-table tr.sw-flag-worse td { background: rgba(211, 47, 47, 0.12); }
+.sw-suggest table.sw-table tr.sw-flag-worse td.sw-flag { color: inherit; font-weight: bold;
+  border-left: 3px solid var(--jp-error-color1, #b3261e); }
+.sw-suggest table.sw-table tr.sw-flag-no-evidence td.sw-flag {
+  color: var(--jp-ui-font-color2, #707070); font-style: italic; }
+.sw-suggest .sw-suggest-scroll { overflow-x: auto; max-width: 100%; }
+.sw-suggest .widget-html, .sw-suggest .widget-html-content { min-width: 0; max-width: 100%; }
 .sw-suggest table.sw-table td.sw-desc { white-space: normal; overflow-wrap: anywhere; }
 .sw-suggest table.sw-table tr.sw-chosen td { outline: 1px solid var(--jp-brand-color1, #1976d2); }
 .sw-suggest pre.sw-suggest-code { font-family: var(--jp-code-font-family, monospace);
@@ -450,9 +459,10 @@ class SuggestPanel(WidgetBase):
                 f"<td class='sw-num'>{k.ci_low:.0%}–{k.ci_high:.0%}</td>"
                 f"<td class='sw-num'>{_q(k.q_value)}</td>"
                 f"<td class='sw-flag' title='{escape(k.reason)}'>{escape(k.flag)}</td></tr>")
-        return (f"<table class='sw-table'><caption>found on one split (n, error, gap) · "
+        return (f"<div class='sw-suggest-scroll'>"
+                f"<table class='sw-table'><caption>found on one split (n, error, gap) · "
                 f"confirmed on held-out rows (n, error, interval, BH q, flag)</caption>"
-                f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
+                f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>")
 
     @property
     def chosen(self) -> Any:
@@ -494,10 +504,10 @@ class SuggestPanel(WidgetBase):
             cells = "".join(f"<td>{_cell(row[c])}</td>" for c in cols)
             body.append(f"<tr{cls}>{cells}<td>{escape(self.golds[i])}</td>"
                         f"<td>{escape(self.preds[i])}</td></tr>")
-        return (f"<table class='sw-table'><caption>{len(idx):,} rows of this data in the "
+        return (f"<div class='sw-suggest-scroll'><table class='sw-table'><caption>{len(idx):,} rows of this data in the "
                 f"slice, {int(wrong.sum()):,} mispredicted; the first {len(order)}, "
                 f"mispredicted first</caption><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table>")
+                f"<tbody>{''.join(body)}</tbody></table></div>")
 
     # -- into the editor ----------------------------------------------------------------------
     def add(self, name: str | None = None, *, background: bool = False) -> Any:

@@ -153,7 +153,71 @@ def test_03_add_to_editor_adds_a_scored_slice(lab, page, suggest, expected, arti
     shot(page, artifacts, "added", focus=".sw-score-table")
 
 
-def test_04_no_js_errors_and_no_external_requests(page, suggest):
+#: WCAG contrast ratio of each element's text against its effective background
+CONTRAST_JS = """(selectors) => {
+  const parse = (c) => { const m = (c.match(/[\\d.]+/g) || []).map(Number);
+    return m.length >= 3 ? [m[0], m[1], m[2], m.length > 3 ? m[3] : 1] : [0, 0, 0, 0]; };
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let out = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
+    return out;
+  };
+  const result = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { result[sel] = null; continue; }
+    const l1 = lum(parse(getComputedStyle(el).color)), l2 = lum(background(el));
+    result[sel] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  }
+  return result;
+}"""
+
+#: labels or buttons cut off, and horizontal overflow, inside the panel
+LAYOUT_JS = """() => {
+  const panel = document.querySelector('.sw-suggest');
+  const truncated = [...panel.querySelectorAll('.widget-label, .widget-label-basic, button')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent.trim());
+  return {truncated, overflow: panel.scrollWidth > panel.clientWidth + 1};
+}"""
+
+
+def test_04_readable_in_light_and_dark_wide_and_narrow(page, suggest, artifacts):
+    checks = [".sw-suggest-status", ".sw-suggest-note", ".sw-suggest-table tr.sw-flag-worse td.sw-flag",
+              ".sw-suggest-table td.sw-desc code", ".sw-suggest-code",
+              ".sw-suggest-rows tr.sw-mispredicted td"]
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    try:
+        for theme, name in (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark")):
+            page.evaluate("(t) => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                          "{theme: t}); }", name)
+            page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=name,
+                                   timeout=30_000)
+            page.wait_for_timeout(800)
+            contrast = page.evaluate(CONTRAST_JS, checks)
+            low = {k: v for k, v in contrast.items() if v is None or v < 4.5}
+            assert not low, f"{theme}: too little contrast (WCAG < 4.5): {low}"
+            for width in (1400, 800):
+                page.set_viewport_size({"width": width, "height": 1600})
+                page.wait_for_timeout(600)
+                layout = page.evaluate(LAYOUT_JS)
+                assert layout == {"truncated": [], "overflow": False}, (theme, width, layout)
+                suggest.screenshot(path=str(artifacts / f"suggest_{theme}_{width}.png"))
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1600})
+        page.evaluate("() => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                      "{theme: 'JupyterLab Light'}); }")
+
+
+def test_05_no_js_errors_and_no_external_requests(page, suggest):
     log = page.sw_log
     assert log.unexpected_errors() == [], "JS errors:\n  " + "\n  ".join(log.unexpected_errors())
     assert log.external_requests == [], f"the browser left 127.0.0.1: {log.external_requests}"
