@@ -114,11 +114,17 @@ class SliceStudio(widgets.VBox):
     progress_bar
         Show a progress bar over the rows while ``sfs`` are first computed; ``"auto"``:
         from 200,000 rows (opening a studio on millions of rows takes seconds).
+    suggest
+        Add the "Suggest slices" panel (:class:`~slicewidgets.widgets.SuggestPanel`):
+        ``(df_dev, golds_dev, preds_dev)`` searches those rows and confirms on ``df``'s
+        (recommended: a slice is never confirmed on the rows it was found on); ``True``
+        searches a random half of ``df`` and confirms on the other half.
 
     Attributes
     ----------
-    slice_set, editor, toggles, table, preview, training
-        ``editor`` is ``None`` when ``editable=False``; ``training`` without ``train``.
+    slice_set, editor, toggles, table, preview, training, suggest
+        ``editor`` is ``None`` when ``editable=False``; ``training`` without ``train``;
+        ``suggest`` without ``suggest``.
 
     Examples
     --------
@@ -150,6 +156,7 @@ class SliceStudio(widgets.VBox):
         page_size: int = 10,
         training_options: dict[str, Any] | None = None,
         progress_bar: bool | str = "auto",
+        suggest: Any = False,
     ) -> None:
         super().__init__()
         if golds is not None:
@@ -209,6 +216,14 @@ class SliceStudio(widgets.VBox):
                                                              width="100%")),
             _section("Rows of a slice", self.preview),
         ]
+        self.suggest = None
+        if suggest is not False and suggest is not None:
+            from slicewidgets.widgets.suggest import SuggestPanel
+
+            self.suggest = SuggestPanel.for_studio(
+                self, discover_on=None if suggest is True else suggest)
+            rows.append(_section("Suggest slices (found on one split, confirmed on another)",
+                                 self.suggest))
         if self.training is not None:
             rows.append(_section("Slice-aware training (on the training split; scored on "
                                  "this one)", self.training))
@@ -227,7 +242,8 @@ class SliceStudio(widgets.VBox):
         self.table.add_predictions(name, preds, probs, note=self.training_note)
 
     def close(self) -> None:
-        for part in (self.editor, self.toggles, self.table, self.preview, self.training):
+        for part in (self.editor, self.toggles, self.table, self.preview, self.training,
+                     self.suggest):
             if part is not None:
                 part.close()
         super().close()

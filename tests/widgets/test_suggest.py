@@ -221,3 +221,26 @@ def test_find_slices_reports_progress_by_stage(data):
 
 def test_no_editor_message_is_pinned():
     assert MSG_NO_EDITOR.startswith("No editor to add to")
+
+
+def test_studio_suggest_section(data):
+    df, golds, preds, weak = data
+    dev = planted(seed=1)
+    studio = SliceStudio(df, golds=golds, preds=preds, path=None, namespace={},
+                         suggest=dev[:3])
+    panel = studio.suggest
+    assert isinstance(panel, SuggestPanel)
+    assert any(panel in getattr(child, "children", ()) for child in studio.children)
+    assert panel.editor is studio.editor and panel.discover_on is not None
+    panel.background = False
+    studio.editor.background = False
+    panel.run_button.click()
+    top = panel.result[0]
+    assert top.confirmation.n == weak.sum()
+    panel.add_button.click()
+    assert top.name in studio.slice_set
+    np.testing.assert_array_equal(studio.slice_set.mask(top.name), weak)
+    # without suggest= there is no panel; suggest=True splits df itself
+    assert SliceStudio(df, golds=golds, preds=preds, path=None, namespace={}).suggest is None
+    halves = SliceStudio(df, golds=golds, preds=preds, path=None, namespace={}, suggest=True)
+    assert halves.suggest.discover_on is None
