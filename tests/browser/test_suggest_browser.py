@@ -2,7 +2,8 @@
 
 The notebook ``suggest_spam.ipynb`` (spam data, the tutorial's logistic regression, out-of-fold
 predictions of the training rows as the discovery split) shows a studio over the evaluation rows
-and a ``SuggestPanel`` for it. In order (one page, one kernel):
+with its "Suggest slices" section (``SliceStudio(..., suggest=...)``). In order (one page, one
+kernel):
 
 1. *Suggest slices* runs the search in the kernel's background and lists the candidates the
    core library finds for the same data, with their confirmation flags;
@@ -76,7 +77,7 @@ def expected(spam_data_dir):
 
     preds_eval = make_model().fit(X_train, Y_train).predict(X_eval)
     oof = cross_val_predict(make_model(), X_train, Y_train, cv=5)
-    found = find_slices(df_train[["text"]].reset_index(drop=True), Y_train, oof, k=8,
+    found = find_slices(df_train[["text"]].reset_index(drop=True), Y_train, oof,
                         confirm_on=(df_eval, Y_eval, preds_eval))
     confirmed = found.confirmed()
     assert confirmed, "the notebook's data should give a confirmed slice"
