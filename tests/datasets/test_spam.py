@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 
 from slicewidgets.datasets import spam
 from slicewidgets.datasets.spam import (
@@ -51,7 +52,12 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         opened.append(getattr(request, "full_url", request))
         raise urllib.error.URLError("network disabled in tests")
 
+    def offline_get(url, *args, **kwargs):  # downloads go through pooch -> requests
+        opened.append(url)
+        raise requests.ConnectionError("network disabled in tests")
+
     monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(requests, "get", offline_get)
     monkeypatch.setenv("SLICEWIDGETS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("SLICEWIDGETS_DATA_DIR", raising=False)
     return opened
@@ -91,18 +97,23 @@ def _zip_bytes(real_dir: Path, tamper: str | None = None, prefix: str = "") -> b
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, payloads: dict[str, bytes]) -> list[str]:
-    """Make urlopen serve ``payloads`` (url -> bytes); other URLs fail. Returns URLs opened."""
+    """Make HTTP GETs (pooch -> requests) serve ``payloads`` (url -> bytes); other URLs fail.
+
+    Returns the URLs opened."""
     opened: list[str] = []
 
-    def fake_urlopen(request, timeout=None):
-        url = getattr(request, "full_url", request)
+    def fake_get(url, timeout=None, **kwargs):
         opened.append(url)
         assert timeout is not None and timeout > 0
         if url not in payloads:
-            raise urllib.error.URLError(f"no route to {url}")
-        return io.BytesIO(payloads[url])
+            raise requests.ConnectionError(f"no route to {url}")
+        response = requests.Response()
+        response.status_code, response.url = 200, url
+        response.raw = io.BytesIO(payloads[url])
+        response.headers["content-length"] = str(len(payloads[url]))
+        return response
 
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(requests, "get", fake_get)
     return opened
 
 
@@ -155,10 +166,13 @@ def test_import_does_not_touch_network(_isolated: list[str], monkeypatch) -> Non
 
     monkeypatch.setattr(socket, "socket", no_socket)
     monkeypatch.setattr(socket, "create_connection", no_socket)
-    spec = importlib.util.spec_from_file_location("_spam_fresh_copy", spam.__file__)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.SPAM_FILENAMES == SPAM_FILENAMES
+    from slicewidgets.datasets import _download, tutorial
+
+    for source in (spam, _download, tutorial):
+        spec = importlib.util.spec_from_file_location("_fresh_copy", source.__file__)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    assert spam.SPAM_FILENAMES == SPAM_FILENAMES
     assert _isolated == []
 
 

@@ -1,0 +1,114 @@
+"""``python -m slicewidgets.datasets fetch``: the prefetch command and its report (no network)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from slicewidgets.datasets import __main__ as cli
+from slicewidgets.datasets._download import SPAM_FILENAMES, SPAM_SIZES, SPAM_URLS
+
+
+@pytest.fixture(autouse=True)
+def _offline(tmp_path, monkeypatch):
+    """An empty private cache, no SLICEWIDGETS_DATA_DIR, and HTTP GETs that fail."""
+    opened: list[str] = []
+
+    def offline_get(url, *args, **kwargs):
+        opened.append(url)
+        raise requests.ConnectionError("network disabled in tests")
+
+    monkeypatch.setattr(requests, "get", offline_get)
+    monkeypatch.setenv("SLICEWIDGETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SLICEWIDGETS_DATA_DIR", raising=False)
+    return opened
+
+
+def _run(*argv: str) -> tuple[int, str]:
+    """Run the command in this process (so the network stays patched); capture its report."""
+    out = io.StringIO()
+    status = cli.main(["fetch", *argv], out=out)
+    return status, out.getvalue()
+
+
+def test_report_for_a_local_copy(spam_data_dir):
+    status, text = _run("--data-dir", str(spam_data_dir))
+    assert status == 0
+    assert f"folder: {spam_data_dir}  (--data-dir)" in text
+    for name in SPAM_FILENAMES:
+        assert f"{name:<24} {SPAM_SIZES[name]:>7,} bytes" in text
+    assert " 64,419 bytes   438 rows  sha256 702ef589860a... ok" in text
+    assert "tutorial splits: train 1,586, dev 100, valid 120, test 250" in text
+    assert text.rstrip().endswith("the tutorials will load it without network.")
+
+
+def test_download_goes_into_the_cache_and_says_so(spam_data_dir, tmp_path, monkeypatch):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in SPAM_FILENAMES:
+            zf.writestr(name, (spam_data_dir / name).read_bytes())
+            zf.writestr(f"__MACOSX/._{name}", b"\x00\x05\x16\x07resource fork")
+    payload = buf.getvalue()
+
+    def fake_get(url, timeout=None, **kwargs):
+        response = requests.Response()
+        response.status_code, response.url, response.raw = 200, url, io.BytesIO(payload)
+        return response
+
+    monkeypatch.setattr(requests, "get", fake_get)
+    status, text = _run()
+    assert status == 0
+    cache = tmp_path / "cache" / "youtube-spam"
+    assert f"folder: {cache}  (downloaded just now into the cache)" in text
+    assert sorted(p.name for p in cache.iterdir()) == list(SPAM_FILENAMES)  # no __MACOSX
+    status, text = _run("--no-download")  # second run: found in the cache, no network
+    assert status == 0 and f"folder: {cache}  (the cache)" in text
+
+
+def test_no_data_and_no_network_fails_with_the_fix(_offline):
+    status, text = _run()
+    assert status == 1
+    assert text.startswith("YouTube Spam Collection")
+    assert "NOT READY: The YouTube Spam Collection could not be found locally or downloaded." in text
+    assert "export SLICEWIDGETS_DATA_DIR=/path/to/folder" in text
+    assert _offline == list(SPAM_URLS)  # both official URLs tried, nothing else
+
+
+def test_no_download_never_touches_the_network(_offline):
+    status, text = _run("--no-download")
+    assert status == 1 and "download: skipped (download=False)" in text
+    assert _offline == []
+
+
+def test_a_modified_file_is_named(spam_data_dir, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(spam_data_dir, folder, ignore=shutil.ignore_patterns("README*"))
+    (folder / "Youtube02-KatyPerry.csv").chmod(0o644)
+    with open(folder / "Youtube02-KatyPerry.csv", "ab") as fh:
+        fh.write(b"extra,row,,,1\n")
+    status, text = _run("--data-dir", str(folder))
+    assert status == 1
+    assert "NOT READY: Youtube02-KatyPerry.csv in " in text and "is not the original UCI file" in text
+
+
+def test_module_entry_point_runs(spam_data_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "slicewidgets.datasets", "fetch", "--no-download",
+         "--data-dir", str(spam_data_dir)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "READY: every file is the original" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "slicewidgets.datasets"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "fetch" in bad.stderr
+
+
+def test_sizes_are_those_of_the_real_files(spam_data_dir):
+    assert {name: (spam_data_dir / name).stat().st_size for name in SPAM_FILENAMES} == SPAM_SIZES
+    assert Path(spam_data_dir, "README.md").exists()

@@ -1,0 +1,39 @@
+"""The CPU quota of a container, read from fake cgroup files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from slicewidgets._resources import available_cpus, cgroup_cpu_quota
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("200000 100000", 2.0), ("50000 100000", 0.5), ("max 100000", None)])
+def test_cgroup_v2(tmp_path, content, expected):
+    (tmp_path / "cpu.max").write_text(content + "\n")
+    assert cgroup_cpu_quota(tmp_path) == expected
+
+
+def test_cgroup_v1(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(tmp_path) == 1.0
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(tmp_path) is None
+
+
+def test_no_cgroup_files_means_no_quota(tmp_path):
+    assert cgroup_cpu_quota(tmp_path / "missing") is None
+
+
+def test_quota_caps_the_cores_and_rounds_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(72)), raising=False)
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert available_cpus(tmp_path) == 2  # 1.5 CPUs: two threads, not 72
+    (tmp_path / "cpu.max").write_text("10000 100000\n")
+    assert available_cpus(tmp_path) == 1  # never 0
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert available_cpus(tmp_path) == 72
