@@ -37,3 +37,21 @@ def test_quota_caps_the_cores_and_rounds_up(tmp_path, monkeypatch):
     assert available_cpus(tmp_path) == 1  # never 0
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert available_cpus(tmp_path) == 72
+
+
+def test_binder_start_sets_the_thread_count_from_the_quota():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    start = Path(__file__).resolve().parents[1] / "binder" / "start"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    out = subprocess.run(["bash", str(start), "env"], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert f"OMP_NUM_THREADS={available_cpus()}\n" in out
+    assert f"MKL_NUM_THREADS={available_cpus()}\n" in out
+    env["OMP_NUM_THREADS"] = "3"  # a value set by the user is kept
+    out = subprocess.run(["bash", str(start), "env"], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert "OMP_NUM_THREADS=3\n" in out
