@@ -11,7 +11,8 @@ means no ``sudo`` and no clash with the system Python (Debian/Ubuntu's PEP 668
 "externally-managed-environment" error). On Linux, torch comes from PyTorch's CPU-only index
 (about 200 MB instead of several GB of CUDA libraries); set ``SLICEWIDGETS_TORCH_INDEX`` to
 another index URL, or to an empty string for PyPI's default build. Run as root (a container),
-JupyterLab gets ``--allow-root``. Needs only Python >= 3.10 and its standard library.
+JupyterLab gets ``--allow-root``. JupyterLab's file browser opens in the notebook's folder
+(``notebooks/``). Needs only Python >= 3.10 and its standard library.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The first run creates a virtual environment in ``.venv-tests`` at the top of the clone and
 installs slicewidgets there, editable, with everything the tests use
-(``.[dev,dask,spark]``: test tools, JupyterLab, torch, TextBlob, Dask, Spark); later runs reuse
+(``.[dev,dask,spark,nlp,tensorboard]``: test tools, JupyterLab, torch, TextBlob, Dask, Spark,
+spaCy, TensorBoard); later runs reuse
 it and install nothing unless ``pyproject.toml`` changed. No ``sudo``, works as root and on
 systems whose Python refuses ``pip install`` (PEP 668). Arguments go to pytest, e.g.
 ``python3 tests/run.py tests/slicing -x -q``. This is the command CI runs (``.ci/run``).
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = "dev,dask,spark"
+EXTRAS = "dev,dask,spark,nlp,tensorboard"
 
 
 def _lab_module():

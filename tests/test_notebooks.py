@@ -6,11 +6,13 @@ repository). Notebooks that read the YouTube spam data get ``SLICEWIDGETS_DATA_D
 data in ``../shared/data/youtube-spam``) and are skipped when it is missing; nothing touches the
 network. The notebooks are committed without outputs, which a cheap (unmarked) test checks.
 
-Run only these: ``python -m pytest -m notebooks -s`` (``-s`` shows the wall time per notebook).
+With ``SLICEWIDGETS_EXECUTED_NOTEBOOKS=<folder>`` the executed notebooks are saved there (CI's
+documentation gallery uses them). Run only these: ``python -m pytest -m notebooks -s`` (``-s`` shows the wall time per notebook).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -109,6 +111,11 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, reques
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert errors == []
+    if os.environ.get("SLICEWIDGETS_EXECUTED_NOTEBOOKS"):
+        # CI's documentation build shows these outputs instead of executing the notebook again
+        saved = Path(os.environ["SLICEWIDGETS_EXECUTED_NOTEBOOKS"])
+        saved.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, saved / path.name)
     if any("SliceStudio(" in cell.source for cell in nb.cells if cell.cell_type == "code"):
         # the studio's save file went to the kernel's working directory, not into the repo
         assert SAVED_SF[path.name] in (tmp_path / f"{path.stem}.sfs.py").read_text()
