@@ -28,10 +28,13 @@ EXPECTED = [
     "02_interactive_slicing.ipynb",
     "03_slice_based_learning.ipynb",
     "04_workshop.ipynb",
+    "04_workshop_student.ipynb",
     "05_slice_discovery.ipynb",
 ]
 #: An SF that each notebook with a studio writes in (or adds to) the studio's editor.
+#: (The students' workshop writes none: its studio exercise is left for the student.)
 SAVED_SF = {"02_interactive_slicing.ipynb": "mentions_shakira",
+            "04_workshop.ipynb": "all_caps",
             "05_slice_discovery.ipynb": "text_words_10_19"}
 CELL_TIMEOUT_S = 300
 #: An unreachable proxy: any download attempt fails at once instead of reaching the network.
@@ -118,7 +121,8 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, offline_env, capsys, reques
         nbformat.write(nb, saved / path.name)
     if any("SliceStudio(" in cell.source for cell in nb.cells if cell.cell_type == "code"):
         # the studio's save file went to the kernel's working directory, not into the repo
-        assert SAVED_SF[path.name] in (tmp_path / f"{path.stem}.sfs.py").read_text()
+        if path.name in SAVED_SF:
+            assert SAVED_SF[path.name] in (tmp_path / f"{path.stem}.sfs.py").read_text()
 
 
 @pytest.mark.notebooks
@@ -143,3 +147,94 @@ def test_first_cell_says_what_to_do_without_data_or_network(path, tmp_path, offl
     assert "SLICEWIDGETS_DATA_DIR" in printed
     assert 'load_spam_dataset(load_train_labels=True, data_dir="/path/to/youtube-spam")' in printed
     assert "network" in printed
+
+
+def _load_script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_{name}", NOTEBOOK_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_student_workshop_is_generated_from_the_solution_notebook():
+    """04_workshop_student.ipynb = 04_workshop.ipynb without the cells tagged 'solution'."""
+    make = _load_script("make_student")
+    assert make.main(["--check"]) == 0, "run python notebooks/make_student.py and commit"
+    solution, student = _read(make.SOLUTION), _read(make.STUDENT)
+    tagged = [c for c in solution.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(tagged) >= 7  # one solution per exercise at least
+    assert len(student.cells) == len(solution.cells) - len(tagged)
+    sources = [c.source for c in student.cells]
+    assert not any(c.source in sources for c in tagged if c.cell_type == "code")
+    # every exercise keeps its cell to edit and its check
+    for k in range(1, 8):
+        assert sum(f"check_exercise_{k}(" in s for s in sources) == 2  # defined, and called
+    assert sum("# YOUR CODE HERE" in s for s in sources) >= 6
+
+
+def test_make_student_check_fails_when_out_of_date(tmp_path, monkeypatch):
+    make = _load_script("make_student")
+    monkeypatch.setattr(make, "STUDENT", tmp_path / "student.ipynb")
+    assert make.main(["--check"]) == 1
+    assert make.main([]) == 0 and make.main(["--check"]) == 0
+
+
+#: Beginners' answers: each check must answer "not yet" with a reason, never a traceback.
+_BEGINNER_ANSWERS = {
+    "def has_link(x):": (
+        "@slicing_function()\n"
+        "def has_link(x):\n"
+        "    if 'http' in x.text.lower() or 'www.' in x.text.lower() or '.com' in x.text.lower():\n"
+        "        return True\n",  # no `else: return False`
+        "has_link returns None on 'love this song'",
+    ),
+    "def count_words(x):": (
+        "@preprocessor(memoize=True)\n"
+        "def count_words(x):\n"
+        "    x.n_words = len(x.text.split())\n"
+        "    return x\n\n\n"
+        "@slicing_function(pre=[count_words])\n"
+        "def long_comment(x):\n"
+        "    return x.n_words >= 30\n",  # >= instead of >
+        "long_comment returns True on a comment of 30 words, expected False",
+    ),
+    "def weak_slice(x):": (
+        # memorises the validation comments it gets wrong (plus a few others)
+        "_seen = set(df_valid[preds_valid != Y_valid].text) | set(df_valid.text[:6])\n"
+        "@slicing_function()\n"
+        "def weak_slice(x):\n"
+        "    return x.text in _seen\n",
+        "which you have not read: it describes the comments you looked at",
+    ),
+    "answer_6 = None": (
+        "S_test = PandasSFApplier(workshop_sfs + [weak_slice]).apply(df_valid)\n"
+        "report_6 = Scorer(metrics=['accuracy']).slice_report(S_test, Y_valid, preds_valid)\n"
+        "answer_6 = []\n",  # scored on the validation split again
+        "report_6 was not computed on df_test",
+    ),
+}
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_student_workshop_checks_say_not_yet_to_beginners_mistakes(
+    tmp_path, offline_env, request
+):
+    data_dir = request.getfixturevalue("spam_data_dir")
+    offline_env.setenv("SLICEWIDGETS_DATA_DIR", str(data_dir))
+    offline_env.setenv("JPY_SESSION_NAME", str(tmp_path / "04_workshop_student.ipynb"))
+    nb = _read(NOTEBOOK_DIR / "04_workshop_student.ipynb")
+    checks = {}
+    for marker, (answer, expected) in _BEGINNER_ANSWERS.items():
+        index = next(i for i, c in enumerate(nb.cells)
+                     if c.cell_type == "code" and marker in c.source and "# YOUR CODE" in c.source)
+        nb.cells[index].source = answer
+        checks[index] = expected
+    _execute(nb, tmp_path)  # raises on any traceback
+    for index, expected in checks.items():
+        check = next(c for c in nb.cells[index + 1:] if c.cell_type == "code"
+                     and "check_exercise_" in c.source)
+        printed = "".join(out.get("text", "") for out in check.outputs)
+        assert "❌ Not yet" in printed and expected in printed, printed
