@@ -6,6 +6,8 @@ those threads wait for each other: a small torch model in the tutorial ran 1.5-4
 default thread count than with one thread on Binder. :func:`available_cpus` reads the cgroup CPU
 quota (``cpu.max`` of cgroup v2, ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` of v1) and the CPU
 affinity, and returns the smallest. ``binder/start`` exports it as ``OMP_NUM_THREADS``.
+:func:`available_memory` does the same for memory (a Binder pod has 1-2 GB whatever the host
+has), so that a notebook can say before a large run whether it fits.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["available_cpus", "cgroup_cpu_quota"]
+__all__ = ["available_cpus", "available_memory", "cgroup_cpu_quota"]
 
 _CGROUP = Path("/sys/fs/cgroup")
 
@@ -75,6 +77,33 @@ def available_cpus(root: str | os.PathLike[str] = _CGROUP) -> int:
     if quota is not None:
         cpus = min(cpus, max(1, math.ceil(quota)))
     return max(1, cpus)
+
+
+def available_memory(root: str | os.PathLike[str] = _CGROUP,
+                     meminfo: str | os.PathLike[str] = "/proc/meminfo") -> int | None:
+    """Bytes of memory this process can still use: the cgroup's limit minus its usage, capped by
+    the machine's ``MemAvailable``; ``None`` where neither can be read (macOS, Windows).
+
+    Examples
+    --------
+    >>> memory = available_memory()
+    >>> memory is None or memory > 0
+    True
+    """
+    root = Path(root)
+    free: list[int] = []
+    for limit_file, usage_file in (("memory.max", "memory.current"),  # cgroup v2
+                                   ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+                                   ("memory.limit_in_bytes", "memory.usage_in_bytes")):  # v1
+        limit, usage = _read(root / limit_file), _read(root / usage_file)
+        if limit is not None and limit.isdigit() and int(limit) < 2**60:  # v1 "no limit" is huge
+            free.append(max(0, int(limit) - int(usage or 0)))
+            break
+    text = _read(Path(meminfo)) or ""
+    for line in text.splitlines():
+        if line.startswith("MemAvailable:"):
+            free.append(int(line.split()[1]) * 1024)
+    return min(free) if free else None
 
 
 if __name__ == "__main__":  # pragma: no cover - used by binder/start

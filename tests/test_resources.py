@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from slicewidgets._resources import available_cpus, cgroup_cpu_quota
+from slicewidgets._resources import available_cpus, available_memory, cgroup_cpu_quota
 
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -55,3 +55,22 @@ def test_binder_start_sets_the_thread_count_from_the_quota():
     out = subprocess.run(["bash", str(start), "env"], capture_output=True, text=True, env=env,
                          check=True).stdout
     assert "OMP_NUM_THREADS=3\n" in out
+
+
+def test_memory_is_the_cgroup_limit_minus_usage_capped_by_memavailable(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       32000000 kB\nMemAvailable:   20000000 kB\n")
+    (tmp_path / "memory.max").write_text("2147483648\n")  # a 2 GiB pod
+    (tmp_path / "memory.current").write_text("536870912\n")
+    assert available_memory(tmp_path, meminfo) == 2147483648 - 536870912
+    (tmp_path / "memory.max").write_text("max\n")  # no limit: the machine's MemAvailable
+    assert available_memory(tmp_path, meminfo) == 20000000 * 1024
+
+
+def test_memory_cgroup_v1_and_nothing_readable(tmp_path):
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("1073741824\n")
+    (tmp_path / "memory" / "memory.usage_in_bytes").write_text("73741824\n")
+    assert available_memory(tmp_path, tmp_path / "no-meminfo") == 1_000_000_000
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert available_memory(tmp_path, tmp_path / "no-meminfo") is None
