@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -49,7 +50,16 @@ def ensure_venv(env_dir: Path, extras: str, *, say=print) -> Path:
         return python
     if not python.exists():
         say(f"Creating a virtual environment in {env_dir} (once) ...")
-        venv.EnvBuilder(with_pip=True).create(env_dir)
+        try:
+            venv.EnvBuilder(with_pip=True).create(env_dir)
+        except (OSError, subprocess.CalledProcessError) as err:
+            shutil.rmtree(env_dir, ignore_errors=True)  # no half-made environment next time
+            raise SystemExit(
+                f"Could not create a virtual environment in {env_dir}: {err}\n"
+                "On Debian and Ubuntu, Python's venv module is a separate package: install it "
+                "once with\n    sudo apt install python3-venv\n"
+                "(or python3.X-venv for your Python version), then run this command again."
+            ) from err
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     if "learn" in extras or "dev" in extras:
         # torch first, from the CPU index on Linux: PyPI's Linux wheel pulls GBs of CUDA libraries

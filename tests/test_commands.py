@@ -119,6 +119,22 @@ def test_a_missing_environment_is_created(lab, recorded, tmp_path, monkeypatch):
     assert created == [tmp_path / "new-env"]
 
 
+def test_without_the_venv_module_the_message_says_what_to_install(lab, recorded, tmp_path,
+                                                                  monkeypatch):
+    """Debian/Ubuntu ship venv's pip bootstrap separately (python3-venv): say so, clean up."""
+    import subprocess
+
+    def create(self, path):
+        Path(path, "bin").mkdir(parents=True)
+        raise subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(lab.venv.EnvBuilder, "create", create)
+    with pytest.raises(SystemExit) as info:
+        lab.ensure_venv(tmp_path / "env", "lab", say=lambda _: None)
+    assert "sudo apt install python3-venv" in str(info.value)
+    assert not (tmp_path / "env").exists() and recorded == []
+
+
 @pytest.mark.skipif(os.name == "nt", reason="exec and root are POSIX")
 @pytest.mark.parametrize("uid, root_flag", [(0, True), (1000, False)])
 def test_lab_starts_jupyterlab_on_the_notebook_with_allow_root_only_as_root(
