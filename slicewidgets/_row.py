@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import operator
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
@@ -207,15 +208,19 @@ def _column_values(part: pd.DataFrame) -> list[list]:
     return [part.iloc[:, i].tolist() for i in range(part.shape[1])]
 
 
-def frame_rows(df: pd.DataFrame, start: int = 0, stop: int | None = None) -> list[FrameRow]:
+def frame_rows(df: pd.DataFrame, start: int = 0, stop: int | None = None,
+               columns: list[int] | None = None) -> list[FrameRow]:
     """One :class:`FrameRow` per DataFrame row (positions ``start:stop``).
 
     Values are Python objects (``Series.tolist``); missing values stay ``None``/``nan`` as
-    pandas holds them.
+    pandas holds them. ``columns``: positions of the only columns to put in the rows (those a
+    row-wise SF reads), default all.
     """
-    part = df.iloc[start:stop]
+    part = df.iloc[start:stop] if columns is None else df.iloc[start:stop, columns]
     cls = _row_class(_hashable_columns(part.columns))
     new = functools.partial(tuple.__new__, cls)
+    if part.shape[1] == 0:  # an SF that reads no field: empty rows, one per row
+        return list(map(new, itertools.repeat((), len(part))))
     return list(map(new, zip(*_column_values(part), strict=True)))
 
 

@@ -214,7 +214,8 @@ def membership_values(S: Any, argument: str = "S") -> tuple[list[str], np.ndarra
     For counting (``_fast.slice_counts`` reads it once); use :func:`as_membership` for masks.
     """
     if isinstance(S, np.ndarray) and S.dtype.names and S.ndim == 1:
-        dtypes = {S.dtype.fields[name][0] for name in S.dtype.names}
+        fields = S.dtype.fields  # a new mapping per access: read it once, not once per field
+        dtypes = {fields[name][0] for name in S.dtype.names}
         if len(dtypes) == 1:
             (dtype,) = dtypes
             if dtype.shape == () and dtype.kind in "biuf":

@@ -85,7 +85,8 @@ def _indicators(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None)
     valid = valid_rows(golds, preds, abstain_label=abstain_label)
     g1 = golds == 1
     p1 = preds == 1
-    V = np.empty((len(golds), len(COUNT_NAMES) + 1), dtype=bool)
+    # column-major: each indicator is one contiguous column (counted in one pass each)
+    V = np.empty((len(golds), len(COUNT_NAMES) + 1), dtype=bool, order="F")
     V[:, -1] = True  # the slice size
     V[:, 0] = valid
     np.logical_and(valid, golds == preds, out=V[:, 1])
@@ -154,7 +155,8 @@ def slice_counts(
     V = _indicators(golds, preds, abstain_label) if indicators is None else indicators
     if M.shape[1] == 0 or M.shape[0] == 0:
         counts = np.zeros((M.shape[1], V.shape[1]), dtype=np.int64)
-    elif (M.dtype == bool and M.flags.f_contiguous and not M.flags.c_contiguous
+    elif (M.dtype == bool and M.flags.f_contiguous
+          and (not M.flags.c_contiguous or M.shape[1] == 1)  # one slice: both flags hold
           and hasattr(np, "bitwise_count")):
         counts = _bit_counts(M, V)
     else:
@@ -246,7 +248,8 @@ def overall_counts(
     if indicators is None:
         indicators = _indicators(np.asarray(golds), np.asarray(preds), abstain_label)
     V = indicators
-    counts = np.count_nonzero(V, axis=0).astype(np.int64)[None, :]
+    counts = np.array([[np.count_nonzero(V[:, c]) for c in range(V.shape[1])]],
+                      dtype=np.int64)  # column by column: contiguous in a column-major V
     return _finish(counts)
 
 

@@ -18,6 +18,8 @@ metric and turns the estimates into a table.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -192,9 +194,27 @@ def resample_counts(counts: np.ndarray, n_boot: int, seeds: SliceSeeds, tag: str
     X = np.asarray(counts, dtype=np.int64)
     out = np.empty((n_boot, *X.shape), dtype=np.int64)
     for j in range(X.shape[0]):
-        out[:, j:j + 1, :] = stats.multinomial_resample(X[j:j + 1], n_boot,
-                                                        seeds.rng(tag, X[j]))
+        key = (seeds.base, tag, n_boot, X[j].tobytes())
+        with _RESAMPLES_LOCK:
+            draws = _RESAMPLES.get(key)
+            if draws is not None:
+                _RESAMPLES.move_to_end(key)
+        if draws is None:  # a slice whose counts changed (or a new seed): drawn afresh
+            draws = stats.multinomial_resample(X[j:j + 1], n_boot, seeds.rng(tag, X[j]))
+            with _RESAMPLES_LOCK:
+                _RESAMPLES[key] = draws
+                while len(_RESAMPLES) > _RESAMPLES_MAX:
+                    _RESAMPLES.popitem(last=False)
+        out[:, j:j + 1, :] = draws
     return out
+
+
+#: Resamples of one slice's counts by (seed, tag, n_boot, counts): a pure function of its key
+#: (the generator is keyed by the same things), so a live table re-draws only the slices whose
+#: counts changed. At most 256 entries (n_boot x T integers each).
+_RESAMPLES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_RESAMPLES_MAX = 256
+_RESAMPLES_LOCK = threading.Lock()
 
 
 def count_bootstrap_estimates(metrics: Sequence[str], c: Mapping[str, np.ndarray],

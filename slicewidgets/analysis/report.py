@@ -15,7 +15,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from slicewidgets.analysis import stats
-from slicewidgets.analysis._fast import is_binary, overall_counts, slice_counts
+from slicewidgets.analysis._fast import (
+    is_binary,
+    overall_counts,
+    row_indicators,
+    slice_counts,
+)
 from slicewidgets.analysis.estimators import (
     COUNT_BOOTSTRAP_METRICS,
     MetricEstimate,
@@ -190,7 +195,9 @@ def slice_report(
     results: dict[str, MetricEstimate] = {}
     if wilson or counted:
         assert preds is not None  # both need predictions
-        c = concat_counts(overall_counts(golds, preds, abstain), slice_counts(M, golds, preds, abstain))
+        V = row_indicators(golds, preds, abstain)  # once, for the overall row and the slices
+        c = concat_counts(overall_counts(golds, preds, abstain, indicators=V),
+                          slice_counts(M, golds, preds, abstain, indicators=V))
         for metric in wilson:
             results[metric] = wilson_estimate(metric, c, confidence)
         if counted:

@@ -21,6 +21,7 @@ SF costs a search of the vocabulary and one gather.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +69,7 @@ class TextIndex:
         self._arrow: Any = None
         self._tokens: Any = None
         self._postings: tuple | None = None
+        self._non_ascii: np.ndarray | None = None
 
     # -- representations -------------------------------------------------------------------
     def python_values(self) -> list:
@@ -92,7 +94,6 @@ class TextIndex:
 
     def _build_arrow(self) -> Any:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         arr = None
         if isinstance(self._source, pd.Series) and isinstance(self._source.dtype,
@@ -102,24 +103,19 @@ class TextIndex:
                 arr = arr.combine_chunks()
             if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
                 arr = None
-        if arr is None:  # object columns: keep strings only, prepare in Python
-            try:
-                return pa.array(self.python_values(), type=pa.large_string())
-            except (UnicodeError, pa.ArrowException):  # e.g. lone surrogates
-                return _UNAVAILABLE
+        if arr is None:  # object columns (or any sequence): strings only, the rest missing
+            arr = _object_to_arrow(self._source)
+            if arr is _UNAVAILABLE:
+                return arr
         if self.case:
             return arr
-        lowered = pc.ascii_lower(arr)  # equals str.lower on ASCII strings
-        ascii_ = pc.string_is_ascii(arr).fill_null(True).to_numpy(zero_copy_only=False)
-        other = np.flatnonzero(~ascii_)
-        if len(other):  # Python's lowering for the rest (special casing, final sigma...)
-            texts = arr.take(pa.array(other)).to_pylist()
-            mask = np.zeros(len(arr), dtype=bool)
-            mask[other] = True
-            lowered = pc.replace_with_mask(
-                lowered, pa.array(mask), pa.array([t.lower() for t in texts], type=arr.type)
-            )
-        return lowered
+        return _lower(arr)
+
+    def non_ascii_rows(self) -> np.ndarray:
+        """Positions of the rows whose prepared text holds a non-ASCII character (Arrow only)."""
+        if self._non_ascii is None:
+            self._non_ascii = _non_ascii_rows(self.arrow_values())
+        return self._non_ascii
 
     def tokens(self) -> tuple | None:
         """``(vocabulary, token ids, row starts)``, or ``None`` without Arrow."""
@@ -174,6 +170,48 @@ class TextIndex:
         return np.fromiter((t is not None and needle in t for t in values), dtype=bool,
                            count=self.n)
 
+    def _phrase(self, needle: str) -> np.ndarray:
+        """:meth:`contains` for a needle holding the separator, on a kept token index: only
+        the rows holding a token that one of its parts requires (a suffix of a token for the
+        first part, a whole token for a middle one, a prefix for the last; the rarest part is
+        used) are scanned."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = self.arrow_values()
+        tokens = self.tokens()
+        if arr is None or tokens is None:
+            return self.contains(needle)
+        vocab = tokens[0]
+        counts, ptr, rows = self.postings()
+        parts = needle.split(SEPARATOR)
+        best: tuple | None = None
+        for j, part in enumerate(parts):
+            if not part:
+                continue
+            if j == 0:
+                hit = pc.ends_with(vocab, part)
+            elif j == len(parts) - 1:
+                hit = pc.starts_with(vocab, part)
+            else:
+                hit = pc.equal(vocab, part)
+            matched = np.flatnonzero(hit.fill_null(False).to_numpy(zero_copy_only=False))
+            total = int(counts[matched].sum())
+            if best is None or total < best[0]:
+                best = (total, matched)
+        if best is None or best[0] * 8 > self.n:  # common parts: scan every row
+            return self.contains(needle)
+        total, matched = best
+        lengths = counts[matched]
+        first = np.cumsum(lengths) - lengths
+        where = np.repeat(ptr[matched] - first, lengths) + np.arange(total)
+        candidates = np.unique(rows[where])
+        mask = np.zeros(self.n, dtype=bool)
+        if len(candidates):
+            found = _utf8_contains(arr.take(pa.array(candidates)), needle)
+            mask[candidates[found]] = True
+        return mask
+
     def masks(self, needle_groups: Sequence[Sequence[str]], *,
               use_tokens: bool | None = None) -> list[np.ndarray]:
         """One mask per group: rows whose text contains any needle of the group.
@@ -189,7 +227,9 @@ class TextIndex:
         tokens = self.tokens() if (use_tokens and tokenizable) else None
         if tokens is None:
             tokenizable = []
-        direct = {k: self.contains(k) for k in distinct if k not in set(tokenizable)}
+        skip = set(tokenizable)
+        direct = {k: self._phrase(k) if self.prefer_tokens and self.has_tokens
+                  else self.contains(k) for k in distinct if k not in skip}
         if tokenizable:
             keep = set(tokenizable)
             token_groups = [[k for k in g if k in keep] for g in groups]
@@ -206,6 +246,127 @@ class TextIndex:
                     mask |= direct[k]
             out.append(mask)
         return out
+
+
+def _object_to_arrow(source: Any) -> Any:
+    """A ``large_string`` Arrow array of the strings of ``source``, every value that is not a
+    ``str`` missing (or ``_UNAVAILABLE`` when Arrow cannot hold a string: lone surrogates)."""
+    import pyarrow as pa
+
+    values = (source.to_numpy(dtype=object) if isinstance(source, pd.Series)
+              else np.asarray(list(source) if not isinstance(source, np.ndarray) else source,
+                              dtype=object))
+    if values.ndim != 1:  # e.g. a sequence of tuples
+        values = np.fromiter(iter(source), dtype=object, count=len(source))
+    try:
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            # only str and missing values (None, NaN, pd.NA): converted in C
+            return pa.array(values, type=pa.large_string(), from_pandas=True)
+        return pa.array([t if isinstance(t, str) else None for t in values],
+                        type=pa.large_string())
+    except (UnicodeError, pa.ArrowException):  # e.g. lone surrogates
+        return _UNAVAILABLE
+
+
+def _non_ascii_rows(arr: Any) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    ascii_ = pc.string_is_ascii(arr).fill_null(True).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(~ascii_)
+
+
+# -- lowercasing: Arrow's utf8_lower, patched where Python's str.lower differs -----------------
+
+#: Code points whose lowercase differs between Python's ``str.lower`` and Arrow's
+#: ``utf8_lower``, by (Unicode database of Python, pyarrow build). Computed by
+#: :func:`_compute_lower_differences` (``tests/slicing/test_text.py`` checks the entry of the
+#: environment it runs in); other environments compute theirs once per process (~0.5 s).
+_LOWER_DIFFERENCES: dict[tuple, tuple[int, ...]] = {
+    ("14.0.0", "26.0.1", "python-wheel-manylinux228"): (
+        0x130, 0x1C89, 0xA7CB, 0xA7CC, 0xA7CE, 0xA7D2, 0xA7D4, 0xA7DA, 0xA7DC, 0xA7DD,
+        0xA7E2, 0xAB6C, 0xAB6D, *range(0x10D50, 0x10D66), *range(0x16EA0, 0x16EB9),
+        0x1DF40, 0x1DF48, 0x1DF4A, 0x1DF4D, 0x1DF51, 0x1DF68, 0x1DF6A, 0x1DF6C, 0x1DF6E,
+        *range(0x1DF72, 0x1DF7F, 2),
+    ),
+}
+#: Python lowers capital sigma by context (final sigma); Arrow always to U+03C3.
+_CONTEXT_SENSITIVE = (0x3A3,)
+
+
+def _arrow_key() -> tuple:
+    import unicodedata
+
+    import pyarrow as pa
+
+    info = pa.cpp_build_info
+    return (unicodedata.unidata_version, pa.__version__,
+            getattr(info, "package_kind", "") + getattr(info, "git_id", ""))
+
+
+def _compute_lower_differences() -> tuple[int, ...]:
+    """Every code point ``c`` with ``chr(c).lower()`` different from Arrow's ``utf8_lower``
+    of ``chr(c)`` (a scan of all 1.1M code points)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cps = np.concatenate([np.arange(0x80, 0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
+    text = cps.tobytes().decode("utf-32-le")
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    lens = np.where(cps < 0x800, 2, np.where(cps < 0x10000, 3, 4)).astype(np.int32)
+    offsets = np.zeros(len(cps) + 1, dtype=np.int32)
+    np.cumsum(lens, out=offsets[1:])
+    arr = pa.Array.from_buffers(pa.string(), len(cps),
+                                [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    low = pc.utf8_lower(arr)
+    low_offsets = np.frombuffer(low.buffers()[1], dtype=np.int32)[low.offset:
+                                                                  low.offset + len(cps) + 1]
+    low_data = np.frombuffer(low.buffers()[2], dtype=np.uint8)
+    changed = np.diff(low_offsets) != lens
+    for k in range(4):
+        idx = np.flatnonzero(~changed & (lens > k))
+        changed[idx] = data[offsets[idx] + k] != low_data[low_offsets[idx] + k]
+    changed |= np.fromiter((c.lower() != c for c in text), dtype=bool, count=len(text))
+    cand = np.flatnonzero(changed)
+    arrow_lower = low.take(pa.array(cand)).to_pylist()
+    out = {int(cps[i]) for i, low_c in zip(cand.tolist(), arrow_lower, strict=True)
+           if text[i].lower() != low_c}
+    return tuple(sorted(out))
+
+
+@functools.lru_cache(maxsize=1)
+def _lower_patch_class() -> str:
+    """An RE2 class of the characters after which Arrow's lowering must be redone by Python."""
+    known = _LOWER_DIFFERENCES.get(_arrow_key())
+    points = known if known is not None else _compute_lower_differences()
+    chars = sorted(set(points) | set(_CONTEXT_SENSITIVE))
+    return "[" + "".join(f"\\x{{{c:x}}}" for c in chars) + "]"
+
+
+def _lower(arr: Any) -> Any:
+    """``str.lower`` of every string of the Arrow array ``arr``.
+
+    ASCII rows: Arrow's ``ascii_lower``; the other rows: Arrow's ``utf8_lower``, except the rows
+    holding a character on which it differs from Python (U+0130, capital sigma...: a few rows),
+    which Python lowers. The three parts are assembled with one ``take``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lowered = pc.ascii_lower(arr)
+    other = _non_ascii_rows(arr)
+    if not len(other):
+        return lowered
+    sub = arr.take(pa.array(other))
+    parts = [lowered, pc.utf8_lower(sub)]
+    order = np.arange(len(arr), dtype=np.int64)
+    order[other] = len(arr) + np.arange(len(other))
+    hit = pc.match_substring_regex(sub, _lower_patch_class()).fill_null(False)
+    patch = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    if len(patch):
+        texts = sub.take(pa.array(patch)).to_pylist()
+        parts.append(pa.array([t.lower() for t in texts], type=arr.type))
+        order[other[patch]] = len(arr) + len(other) + np.arange(len(patch))
+    return pa.concat_arrays(parts).take(pa.array(order))
 
 
 def _byte_rarity() -> np.ndarray:
@@ -266,14 +427,12 @@ def _token_masks(tokens: tuple, n: int, groups: list[list[str]],
                  postings: Any = None) -> list[np.ndarray | None]:
     """Masks of each group's token keywords: all groups in one gather per 64 groups (or, with
     ``postings`` and a few groups of rare keywords, the rows of the matching tokens only)."""
-    import pyarrow.compute as pc
-
     vocab, ids, starts = tokens
     hits: dict[str, np.ndarray] = {}
     for g in groups:
         for k in g:
             if k not in hits:
-                hits[k] = pc.match_substring(vocab, k).to_numpy(zero_copy_only=False)
+                hits[k] = _utf8_contains(vocab, k)
     out: list[np.ndarray | None] = [None] * len(groups)
     active = [j for j, g in enumerate(groups) if g]
     if postings is not None and 0 < len(active) <= 4:

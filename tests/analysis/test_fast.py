@@ -19,6 +19,7 @@ from slicewidgets.analysis._fast import (
     _indicators,
     metric_from_counts,
     overall_counts,
+    row_indicators,
     slice_counts,
 )
 
@@ -137,3 +138,20 @@ def test_metrics_from_counts_nan_where_nothing_to_score_and_any_shape():
     boot = {k: np.stack([v, v]) for k, v in overall_counts(np.array([1, 0]),
                                                            np.array([1, 1])).items()}
     assert metric_from_counts("accuracy", boot).shape == (2, 1)
+
+
+def test_one_slice_takes_the_bit_kernel_and_indicators_are_column_major(monkeypatch):
+    from slicewidgets.analysis import _fast
+
+    rng = np.random.default_rng(3)
+    golds, preds = rng.integers(0, 2, 300), rng.integers(-1, 2, 300)
+    V = row_indicators(golds, preds)
+    assert V.flags.f_contiguous  # each indicator column is contiguous
+    one = np.asfortranarray(rng.random((300, 1)) < 0.3)  # C- and F-contiguous at once
+    want = slice_counts(np.hstack([one, one]).astype(np.int64), golds, preds)
+    monkeypatch.setattr(_fast, "_blocked_counts", None)  # the slow branch must not be taken
+    got = slice_counts(one, golds, preds, indicators=V)
+    assert {k: v.tolist() for k, v in got.items()} == {k: v[:1].tolist() for k, v in want.items()}
+    overall = overall_counts(golds, preds, indicators=V)
+    assert overall["size"].tolist() == [300]
+    assert overall["n_valid"].tolist() == [int(((golds != -1) & (preds != -1)).sum())]

@@ -537,3 +537,38 @@ def test_a_generator_gives_fresh_draws_each_report():
     a = scorer.slice_report(S, golds, preds, random_state=gen).to_frame()
     b = scorer.slice_report(S, golds, preds, random_state=gen).to_frame()
     assert not np.allclose(a["ci_low"], b["ci_low"])
+
+
+def test_a_refresh_redraws_only_the_slices_whose_counts_changed(monkeypatch):
+    # the live table: resamples are a pure function of (seed, counts), kept between reports
+    from slicewidgets.analysis import estimators
+
+    rng = np.random.default_rng(11)
+    n = 2000
+    golds = rng.integers(0, 2, n)
+    preds = np.where(rng.random(n) < 0.8, golds, 1 - golds)
+    S = {f"s{j}": rng.random(n) < 0.2 + 0.05 * j for j in range(6)}
+    scorer = Scorer(["accuracy", "f1"])
+    estimators._RESAMPLES.clear()
+    fresh = scorer.slice_report(S, golds, preds, random_state=4).to_frame()
+    drawn = []
+    real = st.multinomial_resample
+
+    def counting(counts, n_boot, gen):
+        drawn.append(np.asarray(counts).tolist())
+        return real(counts, n_boot, gen)
+
+    monkeypatch.setattr(st, "multinomial_resample", counting)
+    edited = dict(S, s2=rng.random(n) < 0.5)  # one slice edited
+    again = scorer.slice_report(edited, golds, preds, random_state=4).to_frame()
+    assert len(drawn) == 1  # only the edited slice was drawn again
+    same = again["slice"] != "s2"
+    cols = ["slice", "metric", "n", "score", "ci_low", "ci_high", "p_value"]
+    pd.testing.assert_frame_equal(again.loc[same, cols].reset_index(drop=True),
+                                  fresh.loc[same, cols].reset_index(drop=True))
+    assert not np.allclose(again.loc[~same, "ci_low"], fresh.loc[~same, "ci_low"])
+    # and a cached draw equals a fresh one: clear the cache and compare
+    estimators._RESAMPLES.clear()
+    monkeypatch.setattr(st, "multinomial_resample", real)
+    pd.testing.assert_frame_equal(
+        scorer.slice_report(edited, golds, preds, random_state=4).to_frame(), again)

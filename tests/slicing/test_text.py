@@ -163,3 +163,63 @@ def test_token_search_equals_python_substring_search(texts, groups, case, dtype)
     kept = TextIndex(pd.Series(texts, dtype=dtype), case=case, prefer_tokens=True)
     for j, group in enumerate(needles):
         assert kept.masks([group])[0].tolist() == want[j]
+
+
+# -- Arrow lowering + exact patch -------------------------------------------------------------
+
+_SPECIAL = "İΣσςΟΔΟΣ\u1e9eßﬁKſ\u0130\u1c89\ua7cb\U00010d50\U00016ea0\U0001df40 aZé"
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=12),
+                                st.text(alphabet=_SPECIAL, max_size=8)), max_size=25),
+       large=st.booleans())
+def test_arrow_lowering_with_patch_equals_str_lower(texts, large):
+    from slicewidgets.slicing._text import _lower
+
+    arr = pa.array(texts, type=pa.large_string() if large else pa.string())
+    assert _lower(arr).to_pylist() == [t if t is None else t.lower() for t in texts]
+
+
+def test_lower_differences_table_is_this_environments():
+    # the stored table must be exactly what a scan of every code point finds here; other
+    # environments scan at first use
+    from slicewidgets.slicing._text import (
+        _LOWER_DIFFERENCES,
+        _arrow_key,
+        _compute_lower_differences,
+    )
+
+    found = _compute_lower_differences()
+    assert 0x130 in found  # İ lowers to two characters in Python, one in Arrow
+    if _arrow_key() in _LOWER_DIFFERENCES:
+        assert tuple(sorted(_LOWER_DIFFERENCES[_arrow_key()])) == found
+
+
+def test_object_column_goes_to_arrow_in_one_conversion_non_strings_missing():
+    values = pd.Series(["Plz", None, float("nan"), 3, b"plz", "PLZ é"], dtype=object)
+    index = TextIndex(values)
+    assert index.arrow_values().to_pylist() == ["plz", None, None, None, None, "plz é"]
+    assert index.masks([["plz"]])[0].tolist() == [True, False, False, False, False, True]
+
+
+def test_word_index_searches_the_vocabulary_with_the_byte_scan():
+    # the byte scan must find keywords inside tokens exactly as match_substring did
+    texts = ["checkout bit.ly/x", "x", "ο δρόμος", "", None]
+    index = TextIndex(pd.Series(texts, dtype="str"), prefer_tokens=True)
+    groups = [["eck"], ["ly/"], ["δρ"], ["x"], ["zz"]]
+    assert [m.tolist() for m in index.masks(groups, use_tokens=True)] == \
+        _reference(texts, groups)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(alphabet="ab c", max_size=12)), max_size=40),
+       phrases=st.lists(st.text(alphabet="ab c", min_size=1, max_size=5).filter(
+           lambda k: SEPARATOR in k), min_size=1, max_size=4))
+def test_phrases_on_a_kept_index_scan_only_candidate_rows_and_equal_substring_search(
+        texts, phrases):
+    kept = TextIndex(pd.Series(texts, dtype="str"), prefer_tokens=True)
+    kept.masks([["a"]])  # the token index exists, as in a SliceSet after its first apply
+    assert kept.has_tokens
+    want = _reference(texts, [[p] for p in phrases])
+    assert [m.tolist() for m in kept.masks([[p] for p in phrases])] == want

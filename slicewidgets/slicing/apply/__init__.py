@@ -7,9 +7,13 @@
 * keyword SFs of the same column share one lowercased, tokenized copy of the text and are
   all answered in one pass over it (see ``_text.py``);
 * other vectorized SFs are called once on the whole frame;
-* row-wise SFs run over light read-only :class:`~slicewidgets._row.FrameRow` objects built in
-  C (no ``pd.Series`` per row), one SF at a time over all rows; each chain of preprocessors runs
-  once per row and is shared by every SF that uses it; ``n_jobs`` spreads rows over processes;
+* row-wise SFs whose body is a recognised operation (``len(x.text.split()) < 5``,
+  ``bool(re.search(p, x.text))``, ``x.label == 1``...) run vectorized, with identical results
+  (see ``_rowwise.py``);
+* other row-wise SFs run over light read-only :class:`~slicewidgets._row.FrameRow` objects
+  built in C (no ``pd.Series`` per row) from only the columns the SFs read, one SF at a time
+  over all rows; each chain of preprocessors runs once per row and is shared by every SF that
+  uses it; ``n_jobs`` spreads rows over processes;
 * combined SFs (``a & b``) reuse their operands' masks.
 
 Snorkel's ``S`` is built from the boolean matrix in one conversion (:func:`to_recarray`).
@@ -34,6 +38,7 @@ from slicewidgets.slicing.sf import (
     INT_TYPES,
     CombinedSlicingFunction,
     KeywordSlicingFunction,
+    RegexSlicingFunction,
     SFApplyError,
     SlicingFunction,
     protected_frame,
@@ -199,8 +204,10 @@ def _rowwise_chunk(
 
 
 def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
+    from slicewidgets.slicing._rowwise import needed_columns
+
     meta = ApplierMetadata()
-    rows = frame_rows(df, start, stop)
+    rows = frame_rows(df, start, stop, needed_columns(sfs, df))  # only the columns SFs read
     index = df.index
     chains: dict[tuple, list] = {(): rows}
     masks = []
@@ -461,10 +468,13 @@ def compute_masks(
 
     # keyword SFs: grouped by (column, case), searched together (see _text.py)
     groups: dict[tuple, list[KeywordSlicingFunction]] = defaultdict(list)
+    regex_groups: dict[str, list[RegexSlicingFunction]] = defaultdict(list)
     rowwise: list[SlicingFunction] = []
     for key, sf in leaves.items():
         if _is_plain_keyword(sf):
             groups[(sf.column, sf.case)].append(sf)
+        elif _is_plain_regex(sf):
+            regex_groups[sf.column].append(sf)
         elif sf.vectorized:
             results[key] = _vectorized_mask(sf, df, fault_tolerant, meta)
         else:
@@ -490,6 +500,23 @@ def compute_masks(
         for sf, mask in zip(members, masks, strict=True):
             results[id(sf)] = mask
 
+    for column, regex_members in regex_groups.items():
+        for sf, mask in zip(regex_members, _regex_group_masks(
+                df, column, regex_members, text_cache, fault_tolerant, meta), strict=True):
+            results[id(sf)] = mask
+
+    if rowwise:  # row-wise SFs whose body is recognised run vectorized (see _rowwise.py)
+        from slicewidgets.slicing._rowwise import vectorized_mask
+
+        remaining = []
+        shared = text_cache if text_cache is not None else {}
+        for sf in rowwise:
+            mask = vectorized_mask(sf, df, shared, keep=text_cache is not None)
+            if mask is None:
+                remaining.append(sf)
+            else:
+                results[id(sf)] = mask
+        rowwise = remaining
     masks, sub = _rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
     for sf, mask in zip(rowwise, masks, strict=True):
@@ -499,6 +526,35 @@ def compute_masks(
     for j, sf in enumerate(sfs):
         matrix[:, j] = _combined_mask(sf, results)
     return SliceMembership([sf.name for sf in sfs], matrix, meta)
+
+
+def _is_plain_regex(sf: SlicingFunction) -> TypeGuard[RegexSlicingFunction]:
+    return isinstance(sf, RegexSlicingFunction) and \
+        type(sf)._match_frame is RegexSlicingFunction._match_frame
+
+
+def _regex_group_masks(df, column, members, text_cache, fault_tolerant, meta):
+    """Masks of the regex SFs of one column: one Arrow copy of the column, shared (and kept in
+    ``text_cache`` under ``(column, True)``, as case-sensitive keyword SFs keep theirs)."""
+    from slicewidgets.slicing._regex import regex_search_masks
+    from slicewidgets.slicing._text import TextIndex
+    from slicewidgets.slicing.sf import _text_column
+
+    n = len(df)
+    try:
+        index = None if text_cache is None else text_cache.get((column, True))
+        if index is None:
+            index = TextIndex(_text_column(df, column, members[0].name), case=True,
+                              prefer_tokens=text_cache is not None)
+            if text_cache is not None:
+                text_cache[(column, True)] = index
+        return regex_search_masks(index, [sf.regex for sf in members])
+    except Exception as err:
+        if not fault_tolerant:
+            raise SFApplyError(members[0].name, None, None, err, vectorized=True) from err
+        for sf in members:
+            meta.record(sf.name, None, err, count=n)
+        return [np.zeros(n, dtype=bool) for _ in members]
 
 
 def _combined_mask(sf: SlicingFunction, results: dict) -> np.ndarray:

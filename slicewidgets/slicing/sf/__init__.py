@@ -489,7 +489,13 @@ class KeywordSlicingFunction(SlicingFunction):
 
 
 class RegexSlicingFunction(SlicingFunction):
-    """Rows whose ``column`` matches ``pattern`` (``re.search``). Built by :func:`regex_sf`."""
+    """Rows whose ``column`` matches ``pattern`` (``re.search``). Built by :func:`regex_sf`.
+
+    Over a DataFrame the pattern runs in RE2 (Arrow) on the rows where RE2 provably gives
+    Python's answer, and in Python's ``re`` on the others (see ``_regex.py``): the slice is
+    always the one ``re.search`` gives. The applier shares one Arrow copy of the column among
+    all regex SFs of that column.
+    """
 
     def __init__(self, name: str, pattern: str | re.Pattern, column: str = "text",
                  flags: int = 0) -> None:
@@ -506,12 +512,11 @@ class RegexSlicingFunction(SlicingFunction):
         return ("regex", self.pattern, self.regex.flags, self.column)
 
     def _match_frame(self, df: pd.DataFrame) -> np.ndarray:
-        search = self.regex.search
-        values = _text_values(df, self.column, self.name)
-        return np.fromiter(
-            (isinstance(t, str) and search(t) is not None for t in values),
-            dtype=bool, count=len(values),
-        )
+        from slicewidgets.slicing._regex import regex_search_masks
+        from slicewidgets.slicing._text import TextIndex
+
+        index = TextIndex(_text_column(df, self.column, self.name), case=True)
+        return regex_search_masks(index, [self.regex])[0]
 
     def match_text(self, text: Any) -> bool:
         """Whether one text value is in the slice."""

@@ -1,0 +1,250 @@
+"""Regular-expression search over a text column: RE2 (Arrow) where it provably equals Python's
+``re``, Python's ``re`` on the rows where the two engines could differ.
+
+Python's ``re`` and RE2 do not read every pattern the same way (RE2 takes ``a{,3}`` literally,
+its ``\\w``, ``\\d``, ``\\s`` and ``\\b`` are ASCII-only, its ``$`` never matches before a final
+newline, case folding differs on a few letters...). So the pattern is never handed to RE2 as
+written. Instead :func:`translate` rebuilds it from Python's own parse tree:
+
+* every one-character atom (a literal, a class, ``.``, ``\\w``..., under the pattern's flags) is
+  replaced by the explicit set of ASCII characters that *Python* matches with it (asked of
+  Python's engine, character by character);
+* groups, alternations, repeats and anchors are written in RE2 syntax with the same meaning;
+  anything RE2 cannot express exactly (back-references, look-arounds, conditionals, possessive
+  and atomic groups, inline flag groups, repeats over 1000) makes the pattern untranslatable.
+
+On a row of ASCII text the translated pattern finds a match exactly when Python's pattern does
+(a search's *existence* of a match does not depend on greedy or lazy repeats). On other rows
+(any non-ASCII character; for a pattern with a non-multiline ``$``, any newline; for ``\\B``,
+the empty string) an RE2 match is still a Python match when the pattern has no
+``\\b``/``\\B``; of the rest, only the rows that a *superset* translation accepts (each
+atom widened to every non-ASCII character when Python's atom takes one) are searched again
+with Python's ``re``, which decides them.
+Untranslatable patterns, strings Arrow cannot hold and environments without pyarrow use
+Python's ``re`` on every row.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["regex_search_masks", "translate"]
+
+_c: Any
+_p: Any
+_compiler: Any
+try:  # Python >= 3.11: Python's own regex parser and compiler
+    _c = importlib.import_module("re._constants")
+    _p = importlib.import_module("re._parser")
+    _compiler = importlib.import_module("re._compiler")
+except ImportError:  # pragma: no cover - Python 3.10
+    _c = importlib.import_module("sre_constants")
+    _p = importlib.import_module("sre_parse")
+    _compiler = importlib.import_module("sre_compile")
+
+#: RE2's limit on a counted repeat.
+_RE2_MAX_REPEAT = 1000
+_ONE_CHAR = {_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.CATEGORY}
+_ASCII_CHARS = [chr(i) for i in range(128)]
+
+
+class Untranslatable(ValueError):
+    """The pattern uses something RE2 cannot express with exactly Python's meaning."""
+
+
+@functools.lru_cache(maxsize=512)
+def translate(pattern: str, flags: int = 0) -> tuple[str, bool]:
+    """An RE2 pattern that matches an ASCII string exactly when ``re.search(pattern, s, flags)``
+    does, and whether rows containing a newline must also be checked by Python.
+
+    Raises
+    ------
+    Untranslatable
+        Back-references, look-arounds, conditionals, possessive/atomic groups, inline flag
+        groups, the LOCALE flag, repeats over 1000, or a bytes pattern.
+
+    Examples
+    --------
+    >>> translate(r"\\w+\\.ly")[0]
+    '(?:[\\\\x{30}-\\\\x{39}\\\\x{41}-\\\\x{5a}\\\\x{5f}\\\\x{61}-\\\\x{7a}])+[\\\\x{2e}][\\\\x{6c}][\\\\x{79}]'
+    """
+    exact, _superset, newline, _boundary, _empty = _translations(pattern, flags)
+    return exact, newline
+
+
+@functools.lru_cache(maxsize=512)
+def _translations(pattern: str, flags: int) -> tuple[str, str, bool, bool, bool]:
+    """``(exact, superset, newline_sensitive, has_word_boundary, empty_sensitive)``.
+
+    ``exact`` equals Python on ASCII text. ``superset`` matches every string (any text) in which
+    Python finds a match: each atom also takes every non-ASCII character when Python's atom
+    takes at least one, word-boundary assertions are dropped and a non-multiline ``$`` may
+    consume a final newline; rows it rejects need no Python search.
+    """
+    if not isinstance(pattern, str):
+        raise Untranslatable("bytes pattern")
+    compiled = re.compile(pattern, flags)
+    flags = compiled.flags
+    if flags & re.LOCALE:
+        raise Untranslatable("LOCALE flag")
+    tree = _p.parse(pattern, flags)
+    state = {"newline": False, "boundary": False, "empty": False}
+    exact = _emit(tree, flags, tree.state, state, superset=False)
+    superset = _emit(tree, flags, tree.state, state, superset=True)
+    return exact, superset, state["newline"], state["boundary"], state["empty"]
+
+
+@functools.lru_cache(maxsize=1)
+def _all_non_ascii() -> str:
+    cps = np.concatenate([np.arange(0x80, 0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
+    return cps.tobytes().decode("utf-32-le")
+
+
+def _ascii_class(atom: tuple, flags: int, parse_state: Any, superset: bool = False) -> str:
+    """The ASCII characters Python's engine matches with one single-character atom, as an
+    explicit RE2 class (with ``superset``: plus every non-ASCII character when Python's atom
+    matches any non-ASCII character)."""
+    sub = _p.SubPattern(parse_state, [atom])
+    matcher = _compiler.compile(sub, flags)
+    codes = [i for i, ch in enumerate(_ASCII_CHARS) if matcher.fullmatch(ch) is not None]
+    wide = superset and matcher.search(_all_non_ascii()) is not None
+    if not codes and not wide:
+        return r"[^\x00-\x{10FFFF}]"  # matches nothing
+    parts = []
+    if codes:
+        start = prev = codes[0]
+        for code in [*codes[1:], None]:
+            if code is not None and code == prev + 1:
+                prev = code
+                continue
+            parts.append(f"\\x{{{start:x}}}" if start == prev
+                         else f"\\x{{{start:x}}}-\\x{{{prev:x}}}")
+            if code is not None:
+                start = prev = code
+    if wide:
+        parts.append(r"\x{80}-\x{10FFFF}")
+    return "[" + "".join(parts) + "]"
+
+
+def _emit(items: Any, flags: int, parse_state: Any, state: dict, superset: bool) -> str:
+    out = []
+    for op, av in items:
+        if op in _ONE_CHAR:
+            out.append(_ascii_class((op, av), flags, parse_state, superset))
+        elif op is _c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                raise Untranslatable("inline flag group")
+            out.append("(?:" + _emit(sub, flags, parse_state, state, superset) + ")")
+        elif op is _c.BRANCH:
+            out.append("(?:" + "|".join(_emit(alt, flags, parse_state, state, superset)
+                                        for alt in av[1]) + ")")
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            lo, hi, sub = av
+            if lo > _RE2_MAX_REPEAT or (hi is not _c.MAXREPEAT and hi > _RE2_MAX_REPEAT):
+                raise Untranslatable("repeat count over 1000")
+            inner = "(?:" + _emit(sub, flags, parse_state, state, superset) + ")"
+            if hi is _c.MAXREPEAT:
+                out.append(inner + ("*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}"))
+            else:
+                out.append(inner + f"{{{lo},{hi}}}")
+        elif op is _c.AT:
+            out.append(_anchor(av, flags, state, superset))
+        else:  # GROUPREF, ASSERT(_NOT), GROUPREF_EXISTS, POSSESSIVE_REPEAT, ATOMIC_GROUP...
+            raise Untranslatable(str(op))
+    return "".join(out)
+
+
+def _anchor(code: Any, flags: int, state: dict, superset: bool) -> str:
+    multiline = bool(flags & re.MULTILINE)
+    if code is _c.AT_BEGINNING:
+        return "(?m:^)" if multiline else r"\A"
+    if code is _c.AT_BEGINNING_STRING:
+        return r"\A"
+    if code is _c.AT_END:
+        if multiline:
+            return "(?m:$)"
+        state["newline"] = True  # Python's $ also matches before a final newline
+        return r"(?:\n?\z)" if superset else r"\z"
+    if code is _c.AT_END_STRING:
+        return r"\z"
+    if code in (_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY):
+        # on ASCII text both engines' word characters are [0-9A-Za-z_]; next to a non-ASCII
+        # character they differ (Python: Unicode word characters)
+        state["boundary"] = True
+        if code is _c.AT_NON_BOUNDARY:
+            state["empty"] = True  # Python's \B never matches in an empty string; RE2's does
+        if superset:
+            return ""
+        return r"\b" if code is _c.AT_BOUNDARY else r"\B"
+    raise Untranslatable(str(code))  # pragma: no cover - no other anchors exist
+
+
+def _python_masks(values: Sequence, regexes: Sequence[re.Pattern]) -> list[np.ndarray]:
+    n = len(values)
+    return [np.fromiter((isinstance(t, str) and r.search(t) is not None for t in values),
+                        dtype=bool, count=n) for r in regexes]
+
+
+def regex_search_masks(index: Any, regexes: Sequence[re.Pattern]) -> list[np.ndarray]:
+    """One mask per compiled pattern: rows whose text ``re.search``-matches it (non-strings
+    never match), equal to Python's ``re`` on every row.
+
+    Parameters
+    ----------
+    index
+        A case-sensitive :class:`~slicewidgets.slicing._text.TextIndex` of the column (its
+        Arrow copy and the rows holding non-ASCII text are shared by all patterns).
+    regexes
+        Compiled ``str`` patterns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from slicewidgets.slicing._text import TextIndex
+    >>> index = TextIndex(pd.Series(["bit.ly/x", "naïve.ly", "no", None]), case=True)
+    >>> [m.tolist() for m in regex_search_masks(index, [re.compile(r"\\w+\\.ly")])]
+    [[True, True, False, False]]
+    """
+    arr = index.arrow_values()
+    if arr is None:
+        return _python_masks(index.python_values(), regexes)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = []
+    for regex in regexes:
+        try:
+            exact, superset, newline_sensitive, boundary, empty_sensitive = _translations(
+                regex.pattern, regex.flags)
+            mask = pc.match_substring_regex(arr, exact).fill_null(False).to_numpy(
+                zero_copy_only=False)
+            # rows where the engines can differ: non-ASCII text (and newlines before `$`)
+            suspect = index.non_ascii_rows()
+            if newline_sensitive:
+                suspect = np.union1d(suspect, np.flatnonzero(index.contains("\n")))
+            if empty_sensitive:
+                empty = pc.equal(pc.utf8_length(arr), 0).fill_null(False)
+                suspect = np.union1d(suspect, np.flatnonzero(
+                    empty.to_numpy(zero_copy_only=False)))
+            if not boundary:  # an RE2 match of ASCII atoms is a Python match too
+                suspect = suspect[~mask[suspect]]
+            if len(suspect):  # only rows the superset pattern accepts can match in Python
+                sub = arr.take(pa.array(suspect))
+                maybe = pc.match_substring_regex(sub, superset).fill_null(False)
+                suspect = suspect[maybe.to_numpy(zero_copy_only=False)]
+        except (Untranslatable, pa.ArrowException, re.error, RecursionError):
+            out.append(_python_masks(index.python_values(), [regex])[0])
+            continue
+        if len(suspect):
+            texts = arr.take(pa.array(suspect)).to_pylist()
+            search = regex.search
+            mask[suspect] = [t is not None and search(t) is not None for t in texts]
+        out.append(mask)
+    return out

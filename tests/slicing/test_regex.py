@@ -1,0 +1,116 @@
+"""Regex search: RE2 where it provably equals Python's re, re elsewhere
+(slicewidgets/slicing/_regex.py)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slicewidgets.slicing import PandasSFApplier, regex_sf
+from slicewidgets.slicing._regex import Untranslatable, regex_search_masks, translate
+from slicewidgets.slicing._text import TextIndex
+
+pa = pytest.importorskip("pyarrow")
+
+
+def _python(texts, regex):
+    return [isinstance(t, str) and regex.search(t) is not None for t in texts]
+
+
+def _masks(texts, regexes, dtype="str"):
+    index = TextIndex(pd.Series(texts, dtype=dtype), case=True)
+    return [m.tolist() for m in regex_search_masks(index, regexes)]
+
+
+# patterns whose meaning differs between RE2 and re when passed as written
+TRICKY = [
+    (r"a{,3}b", 0, ["ab", "a{,3}b", "b"]),  # RE2: literal "{,3}"
+    (r"\w+\.ly", 0, ["naïve.ly", "bit.ly", "é.ly", ".ly"]),  # RE2 \w is ASCII-only
+    (r"^\d+$", 0, ["١٢٣", "123", "123\n", "12a"]),  # Unicode digits, $ before final \n
+    (r"x\s+y", 0, ["x\x1cy", "x\u00a0y", "x y", "xy"]),  # \x1c and NBSP are \s in Python
+    (r"\bcat\b", 0, ["écat", "cat", "cats", "a cat."]),  # Unicode word boundaries
+    (r"k", re.I, ["\u212a", "K", "x"]),  # Kelvin sign folds to k in Python
+    (r"straße", re.I, ["STRASSE", "STRAẞE", "straße"]),
+    (r"[^a]", 0, ["a", "aé", "b"]),
+    (r"check.*out", re.I, ["Check it OUT", "check\nout", "CHECKOUT", "İcheck out"]),
+    (r"(ab|cd)+e?$", re.M, ["abcd\nx", "xx", "cdab"]),
+    (r"a.b", re.S, ["a\nb", "a\rb", "ab"]),
+    (r"(a)|\B", 0, ["", "a", " ", "b"]),  # Python's \B never matches the empty string
+]
+
+
+@pytest.mark.parametrize(("pattern", "flags", "texts"), TRICKY)
+def test_tricky_patterns_equal_python_re(pattern, flags, texts):
+    regex = re.compile(pattern, flags)
+    assert _masks([*texts, None], [regex]) == [_python([*texts, None], regex)]
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"a(?=b)", r"(?<!x)a", r"(a)?(?(1)b|c)",
+                                     r"a*+", r"(?>ab)", r"(?i:a)b", r"a{1001}"])
+def test_untranslatable_patterns_run_in_python_re(pattern):
+    with pytest.raises(Untranslatable):
+        translate(pattern)
+    regex = re.compile(pattern)
+    texts = ["aa", "ab", "xa", "c", "a" * 1001, "b"]
+    assert _masks(texts, [regex]) == [_python(texts, regex)]
+
+
+def test_translation_spells_out_pythons_ascii_characters():
+    # \w on ASCII text: exactly Python's word characters, never RE2's own \w
+    assert translate(r"\w")[0] == r"[\x{30}-\x{39}\x{41}-\x{5a}\x{5f}\x{61}-\x{7a}]"
+    assert translate(r"a$")[1] is True and translate(r"a$", re.M)[1] is False
+
+
+def test_regex_sf_in_the_applier_shares_one_column_copy_and_equals_re():
+    df = pd.DataFrame({"text": ["Check it out bit.ly/x", "naïve.ly", None, "nothing"],
+                       "other": ["x", "y", "z", "bit.ly"]})
+    sfs = [regex_sf(r"check.*out", flags=re.I), regex_sf(r"\w+\.ly", name="ly"),
+           regex_sf(r"\w+\.ly", name="ly_other", column="other")]
+    S = PandasSFApplier(sfs).apply(df, progress_bar=False)
+    assert S.regex_check_out.tolist() == [1, 0, 0, 0]
+    assert S.ly.tolist() == [1, 1, 0, 0]
+    assert S.ly_other.tolist() == [0, 0, 0, 1]
+
+
+_ALPHABET = "abcAB .\n\t_1é\u0130\u212aß١\x1c"
+_ATOMS = ["a", "b", "A", ".", r"\w", r"\W", r"\d", r"\s", r"\S", r"\b", r"\B", "^", "$", r"\A",
+          r"\Z", "[a-c]", "[^ab]", r"[\w.]", "é", "k", "ss", r"\.", "(?:a|b)", "(a|)", "[é-ü]"]
+
+
+@st.composite
+def _patterns(draw):
+    parts = draw(st.lists(st.sampled_from(_ATOMS), min_size=1, max_size=5))
+    out = ""
+    for p in parts:
+        out += p + draw(st.sampled_from(["", "", "*", "+", "?", "{2}", "{,2}", "{1,3}?"]))
+        if draw(st.integers(0, 6)) == 0:
+            out = "(" + out + ")|" + draw(st.sampled_from(_ATOMS))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=_patterns(),
+       flags=st.sampled_from([0, re.I, re.M, re.S, re.A, re.I | re.M, re.A | re.I]),
+       texts=st.lists(st.one_of(st.none(), st.text(alphabet=_ALPHABET, max_size=10)),
+                      max_size=20),
+       dtype=st.sampled_from(["object", "str"]))
+def test_re2_with_fallback_equals_python_re(pattern, flags, texts, dtype):
+    try:
+        regex = re.compile(pattern, flags)
+    except re.error:
+        return
+    assert _masks(texts, [regex], dtype) == [_python(texts, regex)]
+
+
+def test_without_arrow_copy_every_row_runs_in_python():
+    texts = ["\ud800 lone surrogate ab", "ab", None]  # Arrow cannot hold a lone surrogate
+    regex = re.compile("ab")
+    index = TextIndex(pd.Series(texts, dtype=object), case=True)
+    assert index.arrow_values() is None
+    assert [m.tolist() for m in regex_search_masks(index, [regex])] == [[True, True, False]]
+    assert np.asarray(regex_search_masks(index, [regex])[0]).dtype == bool

@@ -1,0 +1,219 @@
+"""Row-wise SFs: only the columns read, recognised bodies vectorized
+(slicewidgets/slicing/_rowwise.py)."""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slicewidgets.slicing import (
+    PandasSFApplier,
+    SFApplyError,
+    SlicingFunction,
+    _rowwise,
+    slicing_function,
+)
+from slicewidgets.slicing._rowwise import columns_read, needed_columns, vectorized_mask
+from slicewidgets.slicing.apply import compute_masks
+
+pytest.importorskip("pyarrow")
+
+_COUNTER = itertools.count()
+
+
+def make_sf(source: str, resources: dict | None = None, env: dict | None = None):
+    """An SF from source code that ``inspect.getsource`` can read (as in a notebook cell)."""
+    filename = f"<sf-test-{next(_COUNTER)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"re": re, **(env or {})}
+    exec(compile(source, filename, "exec"), namespace)
+    f = namespace["f"]
+    return SlicingFunction("f", f, resources=resources)
+
+
+def run(df, sf, recognise):
+    _rowwise.RECOGNISE = recognise
+    try:
+        return compute_masks(df, [sf]).matrix[:, 0].tolist()
+    except SFApplyError as err:
+        return ("error", str(err))
+    finally:
+        _rowwise.RECOGNISE = True
+
+
+# -- columns read -----------------------------------------------------------------------------
+
+def test_columns_read_from_attributes_items_and_generator_expressions():
+    def f(x, keywords):
+        return any(w in x.text.lower() for w in keywords) or x["n"] > 1
+
+    assert columns_read(f) == {"text", "n"}
+
+    def g(x):
+        def inner(x):  # its own x
+            return x
+
+        return inner(3) == 3 and x.a
+
+    assert columns_read(g) == {"a"}
+
+
+@pytest.mark.parametrize("body", [
+    "return print(x)", "return len(x) > 2", "y = x\n    return y.a", "x = 3\n    return x",
+    "return locals()['x'].a", "return x.__class__ is None", "return [v for v in x]",
+    "return (lambda: x)() is None",
+])
+def test_other_uses_of_the_row_keep_every_column(body):
+    sf = make_sf(f"def f(x):\n    {body}\n")
+    assert columns_read(sf._f) is None
+
+
+def test_rows_hold_only_the_columns_read_unless_preprocessors_or_unknown_fields(monkeypatch):
+    from slicewidgets.slicing import apply
+
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]})
+    built = []
+    real = apply.frame_rows
+
+    def spy(*args):
+        rows = real(*args)
+        built.append(rows[0].keys())
+        return rows
+
+    monkeypatch.setattr(apply, "frame_rows", spy)
+
+    @slicing_function()
+    def reads_a(x):
+        return x.a > 1 if x.a else None
+
+    assert needed_columns([reads_a], df) == [0]
+    assert compute_masks(df, [reads_a]).matrix[:, 0].tolist() == [False, True]
+    assert built[-1] == ("a",)
+
+    @slicing_function()
+    def reads_missing(x):
+        return x.zzz > 1
+
+    assert needed_columns([reads_missing], df) is None
+    with pytest.raises(SFApplyError, match=r"its fields are \['a', 'b', 'c'\]"):
+        compute_masks(df, [reads_missing])
+
+
+# -- recognised bodies ------------------------------------------------------------------------
+
+def test_tutorial_sfs_are_recognised_and_equal_row_wise():
+    from slicewidgets.datasets.spam import spam_tutorial_sfs
+
+    df = pd.DataFrame({"text": ["Check it out bit.ly/x", "please sub", "PLZ", "nice song",
+                                "naïve.ly ok", "İ check\nout", "a b c d e f"]})
+    for sf in spam_tutorial_sfs()[:4]:
+        assert vectorized_mask(sf, df) is not None, sf.name
+        assert run(df, sf, True) == run(df, sf, False)
+
+
+def test_not_recognised_when_a_name_is_shadowed_or_the_source_is_stale():
+    df = pd.DataFrame({"text": ["a b", "a"]})
+    shadowed = make_sf("def f(x):\n    return len(x.text) > 1\n", env={"len": lambda s: 0})
+    assert vectorized_mask(shadowed, df) is None
+    assert run(df, shadowed, True) == [False, False]
+    stale = make_sf("def f(x):\n    return len(x.text) > 1\n")
+    filename = stale._f.__code__.co_filename
+    linecache.cache[filename] = (0, None, ["def f(x):\n", "    return len(x.text) > 2\n"],
+                                 filename)  # the file changed after the SF was defined
+    assert vectorized_mask(stale, df) is None
+    assert run(df, stale, True) == [True, False]
+
+
+def test_missing_text_keeps_the_row_wise_error():
+    sf = make_sf("def f(x):\n    return len(x.text.split()) < 3\n")
+    df = pd.DataFrame({"text": ["a b", None]})
+    assert vectorized_mask(sf, df) is None
+    got = run(df, sf, True)
+    assert got[0] == "error" and got == run(df, sf, False)
+
+
+def test_numeric_comparisons_only_when_exact():
+    big = pd.DataFrame({"n": np.array([2**53 + 1, 3], dtype=np.int64)})
+    sf = make_sf("def f(x):\n    return x.n == 9007199254740992.0\n")
+    assert vectorized_mask(sf, big) is None  # float64 would round 2**53 + 1
+    assert run(big, sf, True) == run(big, sf, False) == [False, False]
+    small = make_sf("def f(x):\n    return x.n >= 3\n")
+    assert vectorized_mask(small, big).tolist() == [True, True]
+
+
+_ALPHABET = "ab cAB.\t\n\x1c\u00a0\u2003\u3000éİΣς😍ly"
+_TEMPLATES = [
+    "len(x.text.split()) {op} {k}",
+    "len(x.text) {op} {k}",
+    "bool(re.search({pat!r}, x.text))",
+    "bool(re.search({pat!r}, x.text, flags=re.I))",
+    "re.search({pat!r}, x.text, re.I | re.M) is not None",
+    "re.search({pat!r}, x.text) is None",
+    "any(w in x.text.lower() for w in keywords)",
+    "any(w in x.text for w in keywords)",
+    "{kw!r} in x.text.lower()",
+    "{kw!r} not in x.text",
+    "x.n {op} {k}",
+    "x.v {op} {k}.5",
+    "x.text == {kw!r}",
+    "-{k} < x.n",
+]
+
+
+@st.composite
+def _bodies(draw):
+    def one():
+        t = draw(st.sampled_from(_TEMPLATES))
+        return t.format(op=draw(st.sampled_from(["<", "<=", "==", "!=", ">", ">="])),
+                        k=draw(st.integers(0, 4)),
+                        pat=draw(st.sampled_from([r"a.*b", r"\w+\.ly", r"^a", r"b$", r"\bab",
+                                                  r"\s\S", r"[é-ü]", r"(a|B){2}"])),
+                        kw=draw(st.text(alphabet=_ALPHABET, max_size=3)))
+    body = one()
+    if draw(st.booleans()):
+        body = f"{body} {draw(st.sampled_from(['and', 'or']))} not {one()}"
+    return body
+
+
+@settings(max_examples=250, deadline=None)
+@given(body=_bodies(),
+       texts=st.lists(st.text(alphabet=_ALPHABET, max_size=10), min_size=1, max_size=15),
+       missing=st.booleans(),
+       keywords=st.lists(st.text(alphabet=_ALPHABET, max_size=3), max_size=3),
+       dtype=st.sampled_from(["object", "str"]))
+def test_recognised_bodies_equal_row_wise(body, texts, missing, keywords, dtype):
+    n = len(texts)
+    if missing:
+        texts = [*texts[:-1], None]
+    df = pd.DataFrame({"text": pd.Series(texts, dtype=dtype),
+                       "n": np.arange(n) % 5,
+                       "v": np.where(np.arange(n) % 3 == 0, np.nan, np.arange(n) / 2)})
+    resources = {"keywords": keywords} if "keywords" in body else None
+    params = ", keywords" if resources else ""
+    sf = make_sf(f"def f(x{params}):\n    return {body}\n", resources)
+    assert run(df, sf, True) == run(df, sf, False)
+    if not missing and "keywords" not in body or (keywords and not missing):
+        assert vectorized_mask(sf, df) is not None  # recognised, not just a fallback
+
+
+def test_applier_result_and_recognition_switch():
+    df = pd.DataFrame({"text": ["a b", "c"], "label": [1, 0]})
+
+    @slicing_function()
+    def spam(x):
+        return x.label == 1
+
+    S = PandasSFApplier([spam]).apply(df, progress_bar=False)
+    assert S.spam.tolist() == [1, 0]
+    _rowwise.RECOGNISE = False
+    try:
+        assert vectorized_mask(spam, df) is None
+    finally:
+        _rowwise.RECOGNISE = True
