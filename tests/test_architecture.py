@@ -26,7 +26,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_import_contracts_are_kept():
-    pytest.importorskip("importlinter", reason="needs import-linter: the 'dev' extra")
+    pytest.importorskip("importlinter", reason="needs importlinter: the 'dev' extra is not installed")
     run = _run(["-c", "from importlinter.cli import lint_imports_command; "
                       "lint_imports_command()"])
     assert run.returncode == 0, run.stdout + run.stderr
@@ -39,7 +39,7 @@ def test_import_contracts_are_kept():
 
 @pytest.mark.slow
 def test_the_package_type_checks():
-    pytest.importorskip("mypy", reason="needs mypy: the 'dev' extra")
+    pytest.importorskip("mypy", reason="needs mypy: the 'dev' extra is not installed")
     run = _run(["-m", "mypy"])  # settings and files: pyproject.toml [tool.mypy]
     assert run.returncode == 0, run.stdout + run.stderr
     assert "no issues found" in run.stdout
