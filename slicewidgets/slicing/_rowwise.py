@@ -217,10 +217,16 @@ def _shape(code: types.CodeType) -> tuple:
     ins = list(dis.get_instructions(code))
     position = {op.offset: i for i, op in enumerate(ins)}
     out: list = []
-    for op in ins:
+    for i, op in enumerate(ins):
         name = _SAME_OP.get(op.opname, op.opname)
-        if op.opcode in _JUMPS:
-            arg: Any = position.get(op.argval, op.argval)
+        if (name == "LOAD_CONST" and isinstance(op.argval, str) and i + 1 < len(ins)
+                and ins[i + 1].opname == "MAKE_FUNCTION"):
+            # Python <= 3.10 passes a nested function's qualified name as a constant; it
+            # names the enclosing scopes (different where the source is re-compiled alone)
+            # and changes nothing the code does
+            arg: Any = "<qualname>"
+        elif op.opcode in _JUMPS:
+            arg = position.get(op.argval, op.argval)
         elif isinstance(op.argval, types.CodeType):
             arg = _shape(op.argval)
         elif name == "LOAD_GLOBAL":
