@@ -82,11 +82,11 @@ def _binary_metric(name: str) -> Callable[..., float]:
 _f1_score = _binary_metric("f1")
 
 
-def _f1_micro(golds, preds):
+def _f1_micro(golds: np.ndarray, preds: np.ndarray) -> float:
     return _sk("f1_score")(golds, preds, average="micro")
 
 
-def _f1_macro(golds, preds):
+def _f1_macro(golds: np.ndarray, preds: np.ndarray) -> float:
     return _sk("f1_score")(golds, preds, average="macro")
 
 
