@@ -42,6 +42,13 @@ pytestmark = [
                        reason=f"{CHROMIUM} missing (apt-get install chromium)"),
 ]
 
+KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
 SMALL_STUDIO = '''\
 import pandas as pd
 from slicewidgets.slicing import keyword_sf
@@ -168,20 +175,18 @@ def test_notebook7_studio_types_and_applies(tmp_path, chromium, artifacts):
         page, errors = _page_with_log(chromium)
         page.goto(f"http://127.0.0.1:{port}/notebooks/small.ipynb?token={token}")
         page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
-        page.wait_for_function("""() => {
-          const w = window.jupyterapp.shell.currentWidget;
-          const k = w && w.sessionContext && w.sessionContext.session
-            && w.sessionContext.session.kernel;
-          return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-        }""", timeout=90_000)
+        page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         expect(page.locator(".sw-studio")).to_be_visible(timeout=120_000)
         expect(page.locator('.sw-score-table tr[data-slice="keyword_check"]')).to_have_count(1)
+        # the cell has finished (kernel idle again) before we type, as a person would wait
+        page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
         content = page.locator(".sw-editor .sw-code-editor .cm-content")
         content.click()
         page.keyboard.press("ControlOrMeta+End")
         page.keyboard.type("songs = keyword_sf(['song'], name='songs')", delay=5)
         page.keyboard.press("Escape")
+        expect(content).to_contain_text("songs = keyword_sf(['song'], name='songs')")
         page.keyboard.press("Shift+Enter")
         expect(page.locator('.sw-score-table tr[data-slice="songs"] .sw-n')).to_have_text(
             "5", timeout=60_000)
