@@ -81,6 +81,15 @@ BENIGN_CONSOLE_ERRORS: dict[str, str] = {
 }
 
 
+# true once the current notebook's kernel is connected and idle (a cell has finished)
+KERNEL_IDLE_JS = """() => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+
+
 def _die_with_parent() -> None:
     """Linux: SIGTERM the server when pytest itself dies (e.g. a CI timeout), so no orphaned
     jupyter server or kernel survives; jupyter_server stops its kernels on SIGTERM."""

@@ -29,6 +29,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
+    KERNEL_IDLE_JS,
     _die_with_parent,
     _free_port,
     _require_browser,
@@ -41,13 +42,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"{CHROMIUM} missing (apt-get install chromium)"),
 ]
-
-KERNEL_IDLE_JS = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session
-    && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 SMALL_STUDIO = '''\
 import pandas as pd

@@ -29,6 +29,8 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
 
+from tests.browser.conftest import KERNEL_IDLE_JS  # noqa: E402
+
 CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
@@ -56,13 +58,6 @@ NEW_SF_LINES = [
 ENDLESS_SF_CODE = "\n@slicing_function()\ndef endless(x):\n    while True:\n        pass\n"
 #: a syntax error typed in step 4: an unclosed parenthesis on its first line
 BROKEN_SF_CODE = "\n@slicing_function()\ndef broken_sf(x:\n    return True\n"
-
-KERNEL_IDLE_JS = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 # Outputs of the notebook's code cells as nbformat JSON (to find errors and stderr).
 CELL_OUTPUTS_JS = """() => {

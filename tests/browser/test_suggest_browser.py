@@ -28,6 +28,8 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
 
+from tests.browser.conftest import KERNEL_IDLE_JS  # noqa: E402
+
 CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
@@ -38,13 +40,6 @@ pytestmark = [
 ]
 
 NOTEBOOKS = ("suggest_spam.ipynb",)  # copied by the ``lab`` fixture into the server root
-
-KERNEL_IDLE_JS = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
 
 CELL_ERRORS_JS = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
