@@ -13,7 +13,7 @@ with each version patched in (CPU time, medians):
 * Fisher's exact test: a log-hypergeometric sum (used) vs ``scipy.stats.fisher_exact``, on
   a report whose 100 tiny slices all take the exact-test path;
 * percentile bootstrap intervals: ``np.nanquantile`` vs the sort-once quantile of
-  ``stats._quantile_sorted`` (used: ``np.nanquantile`` loops over columns in Python).
+  ``stats.percentile_interval`` (used: ``np.nanquantile`` loops over columns in Python).
 
     python benchmarks/bench_stats.py [--repeat 7]
 """
