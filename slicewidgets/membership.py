@@ -10,7 +10,7 @@ the other for it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -82,6 +82,13 @@ class SliceMembership:
     meta
         Faults recorded while computing it.
 
+    Notes
+    -----
+    :meth:`from_columns` builds one from per-slice masks without copying them (what
+    :class:`~slicewidgets.slicing.SliceSet` returns); its :attr:`matrix` is then assembled on
+    first use, and its :attr:`column_keys` let the analysis reuse per-slice counts across
+    reports (see :meth:`from_columns`).
+
     Examples
     --------
     >>> m = SliceMembership(["a", "b"], np.array([[True, False], [True, True]]))
@@ -99,26 +106,127 @@ class SliceMembership:
                 f"membership matrix must have shape (n, {len(names)}), got {matrix.shape}."
             )
         self.names = list(names)
-        self.matrix = matrix
+        self._matrix: np.ndarray | None = matrix
+        self._columns: tuple[np.ndarray, ...] | None = None
+        self._keys: tuple[Hashable, ...] | None = None
+        self._sizes: np.ndarray | None = None
+        self._n = matrix.shape[0]
         self.meta = meta if meta is not None else ApplierMetadata()
 
+    @classmethod
+    def from_columns(cls, names: Sequence[str], columns: Sequence[np.ndarray],
+                     meta: ApplierMetadata | None = None, *,
+                     keys: Sequence[Hashable] | None = None,
+                     sizes: Sequence[int] | None = None) -> SliceMembership:
+        """Membership from one boolean mask per slice, kept as read-only views (no copy).
+
+        Parameters
+        ----------
+        names
+            Slice names, in order.
+        columns
+            One boolean mask per name, all of one length.
+        meta
+            Faults recorded while computing them.
+        keys
+            One hashable per column with the promise that **two columns with equal keys have
+            equal contents**, now and later (the masks are never written to): the analysis
+            then caches per-slice counts by key, so a report after one edit counts only the
+            edited slice. Give keys only if you can keep that promise (``SliceSet`` issues a
+            new key for every mask it computes); leave ``None`` otherwise.
+        sizes
+            ``count_nonzero`` of each column, if already known.
+
+        Examples
+        --------
+        >>> m = SliceMembership.from_columns(["a", "b"], [np.array([True, False]),
+        ...                                               np.array([True, True])])
+        >>> m.matrix.tolist(), m.sizes.tolist()
+        ([[True, True], [False, True]], [1, 2])
+        """
+        names = list(names)
+        cols = []
+        for name, col in zip(names, columns, strict=True):
+            col = np.asarray(col)
+            if col.dtype != bool or col.ndim != 1:
+                raise ValueError(
+                    f"column {name!r} must be a 1-D boolean mask, got dtype {col.dtype} and "
+                    f"shape {col.shape}."
+                )
+            view = col.view()
+            view.flags.writeable = False
+            cols.append(view)
+        if len(cols) != len(names):
+            raise ValueError(f"{len(names)} names but {len(cols)} columns.")
+        n = len(cols[0]) if cols else 0
+        for name, col in zip(names, cols, strict=True):
+            if len(col) != n:
+                raise ValueError(
+                    f"column {name!r} has {len(col)} rows; expected {n} like the first column."
+                )
+        self = cls.__new__(cls)
+        self.names = names
+        self._matrix = None if cols else np.zeros((0, 0), dtype=bool)
+        self._columns = tuple(cols)
+        self._keys = None if keys is None else tuple(keys)
+        if self._keys is not None and len(self._keys) != len(names):
+            raise ValueError(f"{len(names)} names but {len(self._keys)} keys.")
+        self._sizes = None if sizes is None else np.array(sizes, dtype=np.int64)
+        self._n = n
+        self.meta = meta if meta is not None else ApplierMetadata()
+        return self
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Boolean ``(n, k)`` membership (column-major; read-only when built from columns)."""
+        if self._matrix is None:
+            assert self._columns is not None
+            matrix = np.empty((self._n, len(self._columns)), dtype=bool, order="F")
+            for j, col in enumerate(self._columns):
+                matrix[:, j] = col
+            matrix.flags.writeable = False  # the keys promise what it holds
+            self._matrix = matrix
+        return self._matrix
+
+    @property
+    def column_keys(self) -> tuple[Hashable, ...] | None:
+        """The keys given to :meth:`from_columns` (equal keys: equal columns), else ``None``."""
+        return self._keys
+
+    def column(self, j: int) -> np.ndarray:
+        """The mask of slice number ``j`` (without assembling :attr:`matrix`)."""
+        if self._columns is not None:
+            return self._columns[j]
+        return self.matrix[:, j]
+
     def __len__(self) -> int:
-        return self.matrix.shape[0]
+        return self._n
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
-            return self.matrix[:, self.names.index(name)]
+            j = self.names.index(name)
         except ValueError:
             raise KeyError(f"No slice named {name!r}; slices are {self.names}.") from None
+        return self.column(j)
 
     @property
     def sizes(self) -> np.ndarray:
         """Number of rows in each slice."""
+        if self._sizes is not None:
+            return self._sizes.copy()
+        if self._columns is not None:
+            return np.array([np.count_nonzero(c) for c in self._columns], dtype=np.int64)
         return self.matrix.sum(axis=0)
 
     def to_recarray(self) -> np.recarray:
         """Snorkel's ``S``: one ``int64`` 0/1 field per slice."""
         return to_recarray(self.names, self.matrix)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy's arrays are writeable again: it keeps no keys (its counts are never reused)
+        state = dict(self.__dict__)
+        state["_keys"] = None
+        return state
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n}={s}" for n, s in zip(self.names, self.sizes.tolist(), strict=True))

@@ -63,8 +63,16 @@ def is_binary(golds: np.ndarray, preds: np.ndarray | None = None,
     >>> is_binary(np.array([0, 1, -1]), np.array([1, 1, 0])), is_binary(np.array([0, 2]))
     (True, False)
     """
+    allowed = {0, 1} if abstain_label is None else {0, 1, abstain_label}
+    low, high = min(allowed), max(allowed)
+    is_range = len(allowed) == high - low + 1  # {0, 1} or {-1, 0, 1}: two reductions suffice
     for labels in (golds, preds):
         if labels is None:
+            continue
+        labels = np.asarray(labels)
+        if is_range and labels.dtype.kind in "iu" and labels.size:
+            if labels.min() < low or labels.max() > high:
+                return False
             continue
         ok = (labels == 0) | (labels == 1)
         if abstain_label is not None:

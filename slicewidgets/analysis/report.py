@@ -15,11 +15,11 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from slicewidgets.analysis import stats
+from slicewidgets.analysis._column_counts import counts_of, lazy_slices
 from slicewidgets.analysis._fast import (
     is_binary,
     overall_counts,
     row_indicators,
-    slice_counts,
 )
 from slicewidgets.analysis.estimators import (
     COUNT_BOOTSTRAP_METRICS,
@@ -40,7 +40,6 @@ from slicewidgets.analysis.validation import (
     SliceSeeds,
     check_aligned,
     check_options,
-    slices_of,
 )
 from slicewidgets.membership import MembershipLike
 
@@ -178,8 +177,8 @@ def slice_report(
         scorer = Scorer(metrics=["accuracy"])
     seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
     check_aligned(S=S, golds=golds, preds=preds, probs=probs)
-    names, M = slices_of(S, golds)
-    golds, preds, probs = scorer.check_inputs(golds, preds, probs, S_len=M.shape[0])
+    names, matrix, n_rows = lazy_slices(S, golds)  # a SliceSet's: no matrix unless needed
+    golds, preds, probs = scorer.check_inputs(golds, preds, probs, S_len=n_rows)
     abstain = scorer.abstain_label
     builtin = set(scorer.builtin_metrics)
     binary = preds is not None and is_binary(golds, preds, abstain)
@@ -197,7 +196,7 @@ def slice_report(
         assert preds is not None  # both need predictions
         V = row_indicators(golds, preds, abstain)  # once, for the overall row and the slices
         c = concat_counts(overall_counts(golds, preds, abstain, indicators=V),
-                          slice_counts(M, golds, preds, abstain, indicators=V))
+                          counts_of(S, matrix, golds, preds, abstain, indicators=V))
         for metric in wilson:
             results[metric] = wilson_estimate(metric, c, confidence)
         if counted:
@@ -208,7 +207,7 @@ def slice_report(
             ordered[name] = results[name]
             continue
         if name == "roc_auc" and name in builtin:
-            res = roc_auc_estimate(golds=golds, preds=preds, probs=probs, membership=M,
+            res = roc_auc_estimate(golds=golds, preds=preds, probs=probs, membership=matrix(),
                                    abstain_label=abstain, confidence=confidence,
                                    n_boot=n_boot, seeds=seeds)
             if res is not None:
@@ -216,11 +215,12 @@ def slice_report(
                 continue
         ordered.update(row_bootstrap_estimates(
             name, func, builtin=name in builtin, golds=golds, preds=preds, probs=probs,
-            membership=M, abstain_label=abstain, confidence=confidence, n_boot=n_boot, seeds=seeds))
+            membership=matrix(), abstain_label=abstain, confidence=confidence, n_boot=n_boot, seeds=seeds))
     if wilson or counted:
         sizes = c["size"].astype(np.int64)
     else:
-        sizes = np.concatenate([[len(golds)], np.count_nonzero(M, axis=0)]).astype(np.int64)
+        sizes = np.concatenate([[len(golds)], np.count_nonzero(matrix(), axis=0)]
+                               ).astype(np.int64)
     columns = _assemble(["overall", *names], sizes, ordered, alpha=alpha, min_n=min_n,
                         max_width=max_width, confidence=confidence)
     return SliceReport(columns, confidence=confidence, n_boot=n_boot, alpha=alpha, min_n=min_n,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from slicewidgets.analysis._column_counts import counts_of, keyed_membership
 from slicewidgets.analysis._fast import (
     BINARY_COUNT_METRICS,
     COUNT_METRICS,
@@ -17,7 +18,6 @@ from slicewidgets.analysis._fast import (
     metric_from_counts,
     overall_counts,
     row_indicators,
-    slice_counts,
 )
 from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
 from slicewidgets.analysis.validation import RandomState, check_aligned, check_labels
@@ -200,9 +200,16 @@ class Scorer:
         {'overall': {'accuracy': 0.75}, 'first_two': {'accuracy': 1.0}, 'empty': {'accuracy': nan}}
         """
         check_aligned(S=S, golds=golds, preds=preds, probs=probs)
-        names, M = membership_values(S)  # boolean, or a numeric view (positive = member)
+        M: np.ndarray | None
+        keyed = keyed_membership(S)
+        if keyed is not None:  # a SliceSet's membership: counted per mask, no matrix built
+            names, M, n_rows = list(keyed.names), None, len(keyed)
+        else:  # boolean, or a numeric view (positive = member)
+            names, M = membership_values(S)
+            n_rows = M.shape[0]
         if "overall" in names:  # harmless only when it is every row (the same scores)
-            member = M[:, names.index("overall")] > 0
+            j = names.index("overall")
+            member = (keyed.column(j) if keyed is not None else cast(np.ndarray, M)[:, j]) > 0
             if not member.all():
                 raise ValueError(
                     f"A slice is named 'overall' but holds {int(member.sum())} of "
@@ -213,7 +220,7 @@ class Scorer:
                 )
         if len(np.asarray(golds)) == 0:
             raise ValueError("Cannot score empty labels")
-        golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=M.shape[0])
+        golds, preds, probs = self.check_inputs(golds, preds, probs, S_len=n_rows)
         fast = self._fast_metrics(golds, preds)  # empty when preds is None
         fast_preds = preds if preds is not None else golds  # read only when fast
         overall_fast: dict[str, float] = {}
@@ -224,15 +231,20 @@ class Scorer:
                 overall_fast = {m: float(metric_from_counts(m, c)[0]) for m in fast}
         overall = self._score(golds, preds, probs, skip=overall_fast)
         columns = list(overall)
-        k = M.shape[1]
+        k = len(names)
         rows: list[dict[str, float]] = [dict.fromkeys(columns, np.nan) for _ in range(k)]
         if fast and k:
-            counts = slice_counts(M, golds, fast_preds, self.abstain_label, indicators=V)
+            assert V is not None
+            counts = counts_of(S, lambda: cast(np.ndarray, M), golds, fast_preds,
+                               self.abstain_label, indicators=V)
             for m in fast:
                 for j, value in enumerate(metric_from_counts(m, counts).tolist()):
                     rows[j][m] = value
         slow = [name for name in self.metrics if name not in fast]
         if slow and k:
+            if M is None:
+                assert keyed is not None
+                M = keyed.matrix
             if M.dtype != bool:
                 M = M > 0
             sizes = np.count_nonzero(M, axis=0)

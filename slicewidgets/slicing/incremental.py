@@ -13,9 +13,11 @@ Python and can be driven without them.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,26 @@ from slicewidgets.slicing.apply import (
 from slicewidgets.slicing.sf import CombinedSlicingFunction, SlicingFunction
 
 __all__ = ["SliceSet"]
+
+
+class _Entry(NamedTuple):
+    """A computed mask (read-only), its faults, its key and its size."""
+
+    mask: np.ndarray
+    meta: ApplierMetadata
+    key: tuple[str, int]
+    size: int
+
+
+#: Keys of computed masks: unique in this process (and across processes by the random prefix),
+#: one per computation, never reused, so equal keys mean the same (read-only) mask. The
+#: analysis caches per-slice counts by them (``SliceMembership.from_columns``).
+_KEY_PREFIX = os.urandom(8).hex()
+_KEY_COUNTER = itertools.count()
+
+
+def _new_key() -> tuple[str, int]:
+    return (_KEY_PREFIX, next(_KEY_COUNTER))
 
 
 class SliceSet:
@@ -88,8 +110,9 @@ class SliceSet:
         self._fps: dict[str, str] = {}  # name -> fingerprint
         self._enabled: dict[str, bool] = {}
         self._masks: dict[str, np.ndarray] = {}
+        self._entries: dict[str, _Entry] = {}  # name -> its mask, key and size
         self.errors: dict[str, ApplierMetadata] = {}
-        self._cache: OrderedDict[str, tuple[np.ndarray, ApplierMetadata]] = OrderedDict()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()  # fingerprint -> computed mask
         self._listeners: list[Callable[[str, str | None], None]] = []
         self._text_cache: dict = {}  # (column, case) -> TextIndex of self._df
         self._membership: dict[bool, SliceMembership] = {}  # enabled_only -> cached result
@@ -203,6 +226,7 @@ class SliceSet:
         """Remove an SF (its mask stays cached for a while)."""
         self._check_name(name)
         del self._sfs[name], self._enabled[name], self._masks[name], self._fps[name]
+        del self._entries[name]
         self.errors.pop(name, None)
         self._membership.clear()
         self._notify("remove", name)
@@ -239,22 +263,29 @@ class SliceSet:
     def sizes(self, enabled_only: bool = True) -> dict[str, int]:
         """Rows per slice."""
         names = self.enabled_names if enabled_only else self.names
-        return {n: int(self._masks[n].sum()) for n in names}
+        return {n: self._entries[n].size for n in names}
 
     def membership(self, enabled_only: bool = True) -> SliceMembership:
-        """Membership of every row in every (enabled) slice (cached until the next change;
-        treat it as read-only)."""
+        """Membership of every row in every (enabled) slice (read-only).
+
+        Built from the kept masks without copying them (its ``matrix`` is assembled on first
+        use), with one key per mask (``SliceMembership.column_keys``): a report after an edit
+        recounts only the edited slice. Cached until the next change.
+        """
         cached = self._membership.get(enabled_only)
         if cached is not None:
             return cached
         names = self.enabled_names if enabled_only else self.names
-        matrix = np.empty((len(self._df), len(names)), dtype=bool, order="F")
-        for j, name in enumerate(names):
-            matrix[:, j] = self._masks[name]
+        entries = [self._entries[name] for name in names]
         meta = ApplierMetadata()
         for name in names:
             meta.merge(self.errors.get(name, ApplierMetadata()))
-        result = SliceMembership(names, matrix, meta)
+        if names:
+            result = SliceMembership.from_columns(
+                names, [e.mask for e in entries], meta, keys=[e.key for e in entries],
+                sizes=[e.size for e in entries])
+        else:  # no column says how many rows: the frame does
+            result = SliceMembership([], np.zeros((len(self._df), 0), dtype=bool), meta)
         self._membership[enabled_only] = result
         return result
 
@@ -309,7 +340,9 @@ class SliceSet:
                         meta.faults[key] = result.meta.faults[key]
                         meta.fault_rows[key] = list(result.meta.fault_rows.get(key, []))
                         meta.errors[key] = result.meta.errors.get(key, "")
-                self._cache[fp] = (np.ascontiguousarray(result.matrix[:, j]), meta)
+                mask = np.ascontiguousarray(result.matrix[:, j])
+                mask.flags.writeable = False  # its key promises its content
+                self._cache[fp] = _Entry(mask, meta, _new_key(), int(np.count_nonzero(mask)))
         return fps
 
     def _evict(self) -> None:
@@ -324,11 +357,13 @@ class SliceSet:
 
     def _insert(self, sf: SlicingFunction, enabled: bool, fp: str) -> None:
         self._membership.clear()
-        mask, meta = self._cache[fp]
+        entry = self._cache[fp]
+        mask, meta = entry.mask, entry.meta
         self._sfs[sf.name] = sf
         self._fps[sf.name] = fp
         self._enabled[sf.name] = bool(enabled)
         self._masks[sf.name] = mask
+        self._entries[sf.name] = entry
         renamed = ApplierMetadata()
         for key in meta.faults:  # failures are reported under the SF's own name
             renamed.faults[sf.name] += meta.faults[key]

@@ -17,6 +17,7 @@ from slicewidgets.analysis._fast import (
     _bit_counts,
     _blocked_counts,
     _indicators,
+    is_binary,
     metric_from_counts,
     overall_counts,
     row_indicators,
@@ -155,3 +156,18 @@ def test_one_slice_takes_the_bit_kernel_and_indicators_are_column_major(monkeypa
     overall = overall_counts(golds, preds, indicators=V)
     assert overall["size"].tolist() == [300]
     assert overall["n_valid"].tolist() == [int(((golds != -1) & (preds != -1)).sum())]
+
+
+def test_is_binary_equals_the_elementwise_definition():
+    # integer labels take a min/max shortcut when the allowed labels are a range of integers
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        labels = rng.integers(-3, 4, rng.integers(0, 6))
+        abstain = [None, -1, 0, 2, 5, -7][trial % 6]
+        for dtype in (np.int64, np.int8, np.uint8, np.float64):
+            if dtype is np.uint8 and (labels < 0).any():
+                continue
+            x = labels.astype(dtype)
+            ok = (x == 0) | (x == 1) | (False if abstain is None else x == abstain)
+            assert is_binary(x, None, abstain) == bool(np.all(ok)), (x, abstain)
+            assert is_binary(np.zeros(len(x), int), x, abstain) == bool(np.all(ok))

@@ -275,3 +275,126 @@ def test_empty_set_and_empty_frame():
     assert ss.names == [] and ss.S.shape == (0,) and ss.sizes() == {}
     ss.add(keyword_sf(["a"]))
     assert ss.sizes() == {"keyword_a": 0}
+
+
+# -- the membership handed to the analysis: keyed masks, counts reused --------------------------
+WORDS = ["please", "song", "check", "out", "love", "my", "it", "great", "plz", "channel"]
+
+
+def _fresh_membership(ss, enabled_only=True):
+    """The same slices computed from scratch, as a plain (unkeyed) matrix."""
+    names = ss.enabled_names if enabled_only else ss.names
+    sfs = [ss[name] for name in names]
+    if not sfs:
+        return SliceMembership([], np.zeros((len(ss.df), 0), dtype=bool))
+    S = PandasSFApplier(sfs).apply(ss.df, progress_bar=False)
+    return SliceMembership(names, np.column_stack([S[name] > 0 for name in names]))
+
+
+def _assert_same_results(ss, golds, preds, scorer):
+    for enabled_only in (True, False):
+        got, want = ss.membership(enabled_only), _fresh_membership(ss, enabled_only)
+        assert got.names == want.names
+        assert np.array_equal(got.matrix, want.matrix)
+        assert got.sizes.tolist() == want.sizes.tolist()
+        pd.testing.assert_frame_equal(
+            scorer.slice_report(got, golds, preds, random_state=0).to_frame(),
+            scorer.slice_report(want, golds, preds, random_state=0).to_frame())
+        pd.testing.assert_frame_equal(
+            scorer.score_slices(got, golds, preds, as_dataframe=True),
+            scorer.score_slices(want, golds, preds, as_dataframe=True))
+
+
+def test_edits_toggles_removals_and_reorders_give_fresh_results():
+    """Whatever happened before, a report on ``ss.membership()`` (whose counts come from the
+    cache by mask key) equals one on the same slices computed from scratch."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from slicewidgets.analysis._column_counts import CACHE_STATS
+
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(WORDS, rng.integers(1, 5))) for _ in range(80)]
+    frames = [pd.DataFrame({"text": texts}),
+              pd.DataFrame({"text": texts[::-1]})]  # same length, other rows
+    op = st.one_of(
+        st.tuples(st.just("edit"), st.integers(0, 3), st.integers(0, 9), st.integers(0, 9)),
+        st.tuples(st.just("toggle"), st.integers(0, 3)),
+        st.tuples(st.just("remove"), st.integers(0, 3)),
+        st.tuples(st.just("refresh"), st.integers(0, 3)),
+        st.tuples(st.just("preds"), st.integers(0, 79)),  # predictions changed in place
+        st.tuples(st.just("frame"), st.integers(0, 1)),
+    )
+    scorer = Scorer(metrics=["accuracy", "precision", "f1", "matthews_corrcoef", "coverage"])
+    hits = CACHE_STATS["hits"]
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.lists(op, min_size=1, max_size=12))
+    def run(ops):
+        golds = np.resize([0, 1, 1, 0, 1], 80)
+        preds = np.resize([0, 1, 0, 0, 1, -1, 1], 80)
+        ss = SliceSet(frames[0], [keyword_sf([w], name=f"s{i}")
+                                  for i, w in enumerate(WORDS[:3])])
+        _assert_same_results(ss, golds, preds, scorer)
+        for step in ops:
+            kind, i = step[0], step[1]
+            name = f"s{i}"
+            if kind == "edit":  # an edit, an add (at the end: a reorder) or an edit back
+                ss.update(keyword_sf([WORDS[step[2]], WORDS[step[3]]], name=name))
+            elif kind == "toggle" and name in ss:
+                ss.set_enabled(name, not ss.is_enabled(name))
+            elif kind == "remove" and name in ss:
+                ss.remove(name)
+            elif kind == "refresh" and name in ss:
+                ss.refresh(name)
+            elif kind == "preds":
+                preds[i] = 1 - preds[i] if preds[i] >= 0 else 0
+            elif kind == "frame":
+                ss.set_frame(frames[i])
+            _assert_same_results(ss, golds, preds, scorer)
+
+    run()
+    assert CACHE_STATS["hits"] > hits  # the comparisons above did exercise the cache
+
+
+def test_one_edit_recounts_one_slice():
+    from slicewidgets.analysis._column_counts import CACHE_STATS
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"text": [" ".join(rng.choice(WORDS, 3)) for _ in range(200)]})
+    ss = SliceSet(df, [keyword_sf([w]) for w in WORDS])
+    golds, preds = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    scorer = Scorer(metrics=["accuracy", "f1"])
+    scorer.slice_report(ss.membership(), golds, preds)
+    before = dict(CACHE_STATS)
+    ss.update(keyword_sf(["please", "song"], name="keyword_please"))
+    scorer.slice_report(ss.membership(), golds, preds)
+    assert CACHE_STATS["misses"] - before["misses"] == 1
+    assert CACHE_STATS["hits"] - before["hits"] == len(WORDS) - 1
+    preds[0] = 1 - preds[0]  # new predictions: every slice is counted again
+    scorer.slice_report(ss.membership(), golds, preds)
+    assert CACHE_STATS["misses"] - before["misses"] == 1 + len(WORDS)
+
+
+def test_membership_is_read_only_and_keyed_per_computed_mask(ss, df):
+    import pickle
+
+    m = ss.membership()
+    assert m.column_keys is not None and len(set(m.column_keys)) == 3
+    for array in (m.matrix, m["short"], m.column(0)):
+        with pytest.raises(ValueError, match="read-only"):
+            array[(0,) * array.ndim] = False
+    # another set on another frame, with the same SFs: other masks, other keys
+    other = SliceSet(df.iloc[::-1].reset_index(drop=True), ss.sfs)
+    assert not set(other.membership().column_keys) & set(m.column_keys)
+    # a refresh computes the mask again: a new key even though the SF is the same
+    ss.refresh("short")
+    keys = ss.membership().column_keys
+    assert keys[:2] == m.column_keys[:2] and keys[2] != m.column_keys[2]
+    # editing back to an earlier version reuses that version's mask, and its key
+    ss.update(keyword_sf(["song"], name="keyword_please"))
+    ss.update(keyword_sf(["please", "plz"], name="keyword_please"))
+    assert ss.membership().column_keys[0] == m.column_keys[0]
+    # a copy is writeable again: it carries no keys, so its counts are never reused
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.column_keys is None and copy.matrix.tolist() == m.matrix.tolist()
