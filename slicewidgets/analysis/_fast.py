@@ -142,8 +142,10 @@ def slice_counts(
     -----
     A column-major boolean ``M`` (as :class:`~slicewidgets.slicing.SliceMembership` holds it)
     is bit-packed and counted with popcounts, 64 rows per operation; any other ``M`` (e.g. the
-    int64 view of Snorkel's recarray) is read once, in blocks of rows turned into 0/1 on the
-    fly, each block meeting the row indicators in a small matrix product. Both are exact.
+    zero-copy int64 view of Snorkel's recarray) is read once, in blocks of rows turned into
+    0/1 on the fly and summed per combination of row indicators. Both are exact. Reading the
+    recarray's 8 bytes per row and slice is most of its cost (about 1.5 ms of 3 ms at 100,000
+    rows and 50 slices).
 
     Examples
     --------
@@ -172,58 +174,65 @@ def slice_counts(
     return _finish(counts)
 
 
-#: Rows per block of :func:`_blocked_counts` (a block of membership stays in cache).
-BLOCK_ROWS = 8192
+#: Rows per block of :func:`_blocked_counts` (fewer, larger blocks measured faster: 16384 rows
+#: of 50 slices took 3.2 ms at 100k rows against 3.6 ms for 8192 and 7.9 ms for 1024).
+BLOCK_ROWS = 16384
 
 
 def _blocked_counts(M: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """Counts of a row-major ``M`` (any numeric dtype; positive = member), read once in blocks
-    of rows that stay in cache. Rows with the same indicators (a handful of combinations) are
-    summed together (:func:`_sum_rows`), then each sum goes to the counts its indicators say.
-    Integer arithmetic only: no BLAS (whose threads spin on a busy machine)."""
+    """Counts of a row-major ``M`` (any numeric dtype; positive = member, e.g. the int64 view of
+    Snorkel's recarray), read once in blocks of rows that stay in cache.
+
+    Each row's indicators form a code (a handful of combinations occur). In each block, the
+    0/1 rows are put in code order (one ``take`` of 8-byte words, in cache) and each code's
+    rows are summed (:func:`_sum_rows`); the sums then go to the counts their code's bits
+    say. Integer arithmetic only: no BLAS (whose threads spin on a busy machine).
+    """
     n, k = M.shape
     ncols = V.shape[1] - 1  # the last column (size) is all ones
-    code = np.zeros(n, dtype=np.int64)
+    code = np.zeros(n, dtype=np.uint8 if ncols <= 8 else np.int64)
     for c in range(ncols):
-        code |= V[:, c].astype(np.int64) << c
-    sizes = np.bincount(code, minlength=1 << ncols)
-    present = np.flatnonzero(sizes)
-    cell_of = np.searchsorted(present, code)
-    largest = int(np.argmax(sizes[present]))  # its sum is the block's total minus the others
+        code |= V[:, c].astype(code.dtype) << c
+    n_codes = 1 << ncols
     width = -(-k // 8) * 8  # whole 8-byte words per row; the padding stays False
-    per_cell = np.zeros((len(present), width), dtype=np.int64)
+    per_code = np.zeros((n_codes, width), dtype=np.int64)
     buf = np.zeros((min(n, BLOCK_ROWS), width), dtype=bool)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(n, start + BLOCK_ROWS)
         block = buf[: stop - start]
         np.greater(M[start:stop], 0, out=block[:, :k])
-        total = _sum_rows(block)
-        cells = cell_of[start:stop]
-        for i in range(len(present)):
-            if i != largest:
-                selected = block[cells == i]
-                if len(selected):
-                    part = _sum_rows(selected)
-                    per_cell[i] += part
-                    total -= part
-        per_cell[largest] += total
-    per_cell = per_cell[:, :k]
-    bits = (present[:, None] >> np.arange(ncols)) & 1  # (cells, ncols)
+        codes = code[start:stop]
+        sizes = np.bincount(codes, minlength=n_codes)
+        present = np.flatnonzero(sizes)
+        if len(present) == 1:
+            per_code[present[0]] += _sum_rows(block)
+            continue
+        ordered = block.view(np.uint64).take(np.argsort(codes, kind="stable"), axis=0)
+        rows = ordered.view(bool)
+        bounds = np.cumsum(sizes[present]).tolist()
+        lo = 0
+        for cell, hi in zip(present.tolist(), bounds, strict=True):
+            per_code[cell] += _sum_rows(rows[lo:hi])
+            lo = hi
+    per_code = per_code[:, :k]
+    bits = (np.arange(n_codes)[:, None] >> np.arange(ncols)) & 1  # (codes, ncols)
     counts = np.empty((k, V.shape[1]), dtype=np.int64)
-    counts[:, :ncols] = per_cell.T @ bits
-    counts[:, ncols] = per_cell.sum(axis=0)
+    counts[:, :ncols] = per_code.T @ bits
+    counts[:, ncols] = per_code.sum(axis=0)
     return counts
 
 
 def _sum_rows(rows: np.ndarray) -> np.ndarray:
     """Column sums of a C-contiguous boolean ``(m, 8 * w)`` array, eight columns per 64-bit
-    addition: over at most 255 rows no byte lane can carry into the next."""
+    addition: a sum of at most 255 rows cannot carry from one byte lane into the next. The
+    rows are summed in 255 interleaved groups (rows ``i, i + g, i + 2g...``), so that each
+    addition runs over long contiguous runs of words."""
     m, width = rows.shape
     words = rows.view(np.uint64)
     full = m // 255 * 255
     out = np.zeros(width, dtype=np.int64)
     if full:
-        lanes = words[:full].reshape(-1, 255, width // 8).sum(axis=1, dtype=np.uint64)
+        lanes = words[:full].reshape(255, -1, width // 8).sum(axis=0, dtype=np.uint64)
         out += lanes.view(np.uint8).reshape(-1, width).sum(axis=0, dtype=np.int64)
     if m > full:
         out += words[full:].sum(axis=0, dtype=np.uint64).view(np.uint8)

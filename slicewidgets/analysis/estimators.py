@@ -224,7 +224,8 @@ def count_bootstrap_estimates(metrics: Sequence[str], c: Mapping[str, np.ndarray
     cats = (["tp", "fp", "fn", "tn", "other"] if "matthews_corrcoef" in metrics
             else ["tp", "fp+fn", "other"])
     X = _types_from_counts(c, cats)  # (k + 1, T)
-    R = resample_counts(X, n_boot, seeds, "counts:" + ",".join(cats))  # (B, k + 1, T)
+    tag = "counts:" + ",".join(cats)
+    intervals = _count_intervals(metrics, X, cats, confidence, n_boot, seeds, tag)
     out: dict[str, MetricEstimate] = {}
     for metric in metrics:
         unit = "rows with a positive gold or prediction" if metric == "f1" else "scored rows"
@@ -234,8 +235,7 @@ def count_bootstrap_estimates(metrics: Sequence[str], c: Mapping[str, np.ndarray
             return count_metric(metric, _counts_from_types(Y, cats))
 
         res.score = f(X)
-        reps = f(R)
-        res.low, res.high, m = stats.percentile_interval(reps, res.score, confidence)
+        res.low, res.high, m = intervals[metric]
         rest = X[0][None, :] - X[1:]
         res.rest[1:] = f(rest)
         if metric == "f1":
@@ -262,6 +262,57 @@ def count_bootstrap_estimates(metrics: Sequence[str], c: Mapping[str, np.ndarray
                 res.untested[j] = _untested_reason(metric, X[j].sum(), X[0].sum(), res.rest[j])
         out[metric] = res
     return out
+
+
+def _count_intervals(metrics: Sequence[str], X: np.ndarray, cats: Sequence[str],
+                     confidence: float, n_boot: int, seeds: SliceSeeds, tag: str
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``{metric: (low, high, n_defined)}`` of the count bootstrap, per slice (row of ``X``).
+
+    A slice's interval is a function of its counts, the seed, ``n_boot``, the categories and
+    the confidence only (:func:`resample_counts` draws from a generator keyed by them, and
+    :func:`stats.percentile_interval` works column by column), so it is cached by exactly
+    those: after an edit only the edited slice is re-estimated.
+    """
+    k1 = X.shape[0]
+    keys = [(seeds.base, tag, n_boot, confidence, X[j].tobytes()) for j in range(k1)]
+    out = {m: (np.empty(k1), np.empty(k1), np.empty(k1, dtype=np.int64)) for m in metrics}
+    todo = []
+    with _INTERVALS_LOCK:
+        for j, key in enumerate(keys):
+            found = [c for c in (_INTERVALS.get((m,) + key) for m in metrics) if c is not None]
+            if len(found) < len(metrics):
+                todo.append(j)
+                continue
+            for m, (low, high, n_def) in zip(metrics, found, strict=True):
+                out[m][0][j], out[m][1][j], out[m][2][j] = low, high, n_def
+                _INTERVALS.move_to_end((m,) + key)
+    if todo:
+        R = resample_counts(X[todo], n_boot, seeds, tag)  # (B, len(todo), T)
+        fresh = {}
+        for metric in metrics:
+            def f(Y: np.ndarray, metric: str = metric) -> np.ndarray:
+                return count_metric(metric, _counts_from_types(Y, cats))
+
+            fresh[metric] = stats.percentile_interval(f(R), f(X[todo]), confidence)
+        with _INTERVALS_LOCK:
+            for metric in metrics:
+                lows, highs, n_defs = fresh[metric]
+                out[metric][0][todo], out[metric][1][todo] = lows, highs
+                out[metric][2][todo] = n_defs
+                for i, j in enumerate(todo):
+                    _INTERVALS[(metric,) + keys[j]] = (float(lows[i]), float(highs[i]),
+                                                       int(n_defs[i]))
+            while len(_INTERVALS) > _INTERVALS_MAX:
+                _INTERVALS.popitem(last=False)
+    return out
+
+
+#: Count-bootstrap intervals of one slice by (metric, seed, categories, n_boot, confidence,
+#: counts): a pure function of its key (see :func:`_count_intervals`).
+_INTERVALS: OrderedDict[tuple, tuple[float, float, int]] = OrderedDict()
+_INTERVALS_MAX = 8192
+_INTERVALS_LOCK = threading.Lock()
 
 
 def _untested_reason(metric: str, n: int, total: int, rest_score: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
@@ -291,18 +292,40 @@ def _fresh_membership(ss, enabled_only=True):
     return SliceMembership(names, np.column_stack([S[name] > 0 for name in names]))
 
 
+@contextlib.contextmanager
+def _cold_caches():
+    """Empty every cache the report reads (counts, resamples, intervals), then put them back."""
+    from slicewidgets.analysis import _column_counts, estimators
+
+    caches = [_column_counts._COUNTS, _column_counts._INDICATORS, estimators._RESAMPLES,
+              estimators._INTERVALS]
+    saved = [cache.copy() for cache in caches]
+    for cache in caches:
+        cache.clear()
+    try:
+        yield
+    finally:
+        for cache, content in zip(caches, saved, strict=True):
+            cache.clear()
+            if isinstance(cache, list):
+                cache.extend(content)
+            else:
+                cache.update(content)
+
+
 def _assert_same_results(ss, golds, preds, scorer):
     for enabled_only in (True, False):
         got, want = ss.membership(enabled_only), _fresh_membership(ss, enabled_only)
         assert got.names == want.names
         assert np.array_equal(got.matrix, want.matrix)
         assert got.sizes.tolist() == want.sizes.tolist()
-        pd.testing.assert_frame_equal(
-            scorer.slice_report(got, golds, preds, random_state=0).to_frame(),
-            scorer.slice_report(want, golds, preds, random_state=0).to_frame())
-        pd.testing.assert_frame_equal(
-            scorer.score_slices(got, golds, preds, as_dataframe=True),
-            scorer.score_slices(want, golds, preds, as_dataframe=True))
+        got_report = scorer.slice_report(got, golds, preds, random_state=0).to_frame()
+        got_scores = scorer.score_slices(got, golds, preds, as_dataframe=True)
+        with _cold_caches():  # from scratch: nothing reused
+            want_report = scorer.slice_report(want, golds, preds, random_state=0).to_frame()
+            want_scores = scorer.score_slices(want, golds, preds, as_dataframe=True)
+        pd.testing.assert_frame_equal(got_report, want_report)
+        pd.testing.assert_frame_equal(got_scores, want_scores)
 
 
 def test_edits_toggles_removals_and_reorders_give_fresh_results():
