@@ -238,3 +238,26 @@ def test_student_workshop_checks_say_not_yet_to_beginners_mistakes(
                      and "check_exercise_" in c.source)
         printed = "".join(out.get("text", "") for out in check.outputs)
         assert "❌ Not yet" in printed and expected in printed, printed
+
+
+def _code_calls(nb, name: str) -> list[str]:
+    """The source of every ``name(`` call in the notebook's code cells, up to its first ``)``."""
+    import re
+
+    pattern = re.compile(rf"\b{re.escape(name)}\(\s*([^,)]*)")
+    return [m.group(1).strip() for cell in nb.cells if cell.cell_type == "code"
+            for m in pattern.finditer(cell.source)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_studios_explore_on_validation_rows_never_on_the_test_split(path):
+    """No double-dipping: a studio is where slices are written while looking at scores, so the
+    notebooks open it on a validation split and keep the test split for one final score."""
+    nb = _read(path)
+    for first_argument in _code_calls(nb, "SliceStudio"):
+        assert "test" not in first_argument.lower(), (
+            f"{path.name} opens a SliceStudio on {first_argument!r}: explore on a validation "
+            "split and score the test split once at the end")
+    for first_argument in _code_calls(nb, "find_slices"):
+        assert "test" not in first_argument.lower(), (
+            f"{path.name} searches for slices on {first_argument!r}: search on other rows")

@@ -1,8 +1,8 @@
 """``python -m slicewidgets.datasets fetch``: get the tutorial data ready before it is needed.
 
 Finds the YouTube spam files (``--data-dir``, ``$SLICEWIDGETS_DATA_DIR``, the cache) or downloads
-them into the cache, verifies every file against the SHA-256 of the original UCI file, reads them
-as the tutorials do and prints a report. Exit status 0 when the tutorials will find the data
+them into the cache, verifies every file against its SHA-256 (where those come from:
+``CHECKSUM_PROVENANCE`` in ``_download.py``), reads them as the tutorials do and prints a report. Exit status 0 when the tutorials will find the data
 without the network, 1 otherwise (with the reason and the fix). Run it before a class, on each
 workshop laptop, or at image build time (``binder/postBuild`` does).
 """
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from slicewidgets.datasets._download import (
+    CHECKSUM_PROVENANCE,
     DATA_DIR_ENV,
     SPAM_DATASET_PAGE,
     SPAM_FILENAMES,
@@ -57,6 +58,7 @@ def fetch(data_dir: str | None = None, *, download: bool = True, out=None) -> in
         rows = len(pd.read_csv(path))
         print(f"  {name:<24} {path.stat().st_size:>7,} bytes  {rows:>4} rows  "
               f"sha256 {SPAM_SHA256[name][:12]}... ok", file=out)
+    print(f"  checksums: {CHECKSUM_PROVENANCE} (details: the documentation's install page)", file=out)
     splits = load_spam_dataset(split_dev_valid=True, data_dir=folder, download=False)
     sizes = ", ".join(f"{split} {len(df):,}" for split, df in
                       zip(("train", "dev", "valid", "test"), splits, strict=True))

@@ -9,11 +9,17 @@ Places are tried in this order (the first one holding all five files wins):
 4. a download of the official UCI zip into that cache (newer URL first, then the old one), with
    :class:`pooch.HTTPDownloader` (requests, a progress bar when asked).
 
-Every file is checked against the SHA-256 of the original UCI file (``verify=False`` skips the check
-for local copies; downloads are always checked). The hashes are those of the five CSV files *inside*
-the official archive (the zip also holds ``__MACOSX/`` resource forks, which are ignored), so the
-check does not depend on how a mirror re-zipped them. Nothing touches the network at import time,
-and the CSV files are never part of the package. ``python -m slicewidgets.datasets fetch`` fetches
+Every file is checked against a SHA-256 (``verify=False`` skips the check for local copies;
+downloads are always checked). The check is on the five CSV files, not on the zip (whose
+``__MACOSX/`` resource forks are ignored), so it does not depend on how a mirror re-zipped them.
+Where the hashes come from, plainly: they were computed from a copy of the five files extracted
+byte-for-byte from a public Git repository that committed a plain unzip of the UCI archive; each
+file is byte-identical to at least one other independently published copy, and together they
+reproduce every published number of Snorkel's spam slicing tutorial. They have **not** been
+compared with the zip UCI serves today (the machine they were computed on could not reach UCI).
+If UCI's files differ, the download fails with a message that says so and what to do
+(:data:`CHECKSUM_PROVENANCE`; the documentation's install page has the details). Nothing touches
+the network at import time, and the CSV files are never part of the package. ``python -m slicewidgets.datasets fetch`` fetches
 and checks them ahead of time (before a class, at Binder build time).
 """
 
@@ -39,6 +45,7 @@ __all__ = [
     "SPAM_SIZES",
     "SPAM_URLS",
     "SPAM_DATASET_PAGE",
+    "CHECKSUM_PROVENANCE",
     "SpamDataUnavailableError",
     "SpamChecksumError",
     "SpamDownloadError",
@@ -59,7 +66,17 @@ SPAM_FILENAMES: tuple[str, ...] = (
     "Youtube05-Shakira.csv",
 )
 
-#: SHA-256 of each original UCI file.
+#: Where :data:`SPAM_SHA256` comes from (printed by ``python -m slicewidgets.datasets fetch``).
+CHECKSUM_PROVENANCE = (
+    "from a byte-for-byte copy of the unzipped UCI archive that matches independent "
+    "public copies and reproduces Snorkel's published tutorial numbers; not yet compared with the "
+    "zip UCI serves today"
+)
+
+#: Where to report a download whose files differ from :data:`SPAM_SHA256`.
+ISSUES_URL = "https://github.com/slicewidgets/slicewidgets/issues"
+
+#: SHA-256 of each CSV file (see :data:`CHECKSUM_PROVENANCE`).
 SPAM_SHA256: dict[str, str] = {
     "Youtube01-Psy.csv": "19797e6c77690e3c8809cfd2853ae7341390636367ba66cf5d4f4083f0b88535",
     "Youtube02-KatyPerry.csv": "902c614f8ef24f987d6f614d7e6111aa5160b89a0646b68e007bd6044a3d123b",
@@ -68,7 +85,7 @@ SPAM_SHA256: dict[str, str] = {
     "Youtube05-Shakira.csv": "1d8ab47b71e8037c51183b2fc62f0591a48a4b54f3a4f5d9d3043113b274e98e",
 }
 
-#: Size in bytes of each original UCI file (as listed beside its hash in the data README).
+#: Size in bytes of each file (as listed beside its hash in the data README).
 SPAM_SIZES: dict[str, int] = {
     "Youtube01-Psy.csv": 57_438,
     "Youtube02-KatyPerry.csv": 64_279,
@@ -193,9 +210,18 @@ def _check_folder(folder: Path, origin: str, verify: bool) -> str | None:
     return None
 
 
-def _verify_bytes(data: bytes, name: str, where: str) -> None:
+def _verify_bytes(data: bytes, name: str, where: str, *, downloaded: bool = False) -> None:
     expected = SPAM_SHA256[name]
     actual = _sha256(data)
+    if actual != expected and downloaded:
+        raise SpamChecksumError(
+            f"{name} in {where} differs from the file slicewidgets checks against: expected "
+            f"sha256 {expected}, got sha256 {actual} ({len(data):,} bytes). UCI may have changed "
+            "the archive, or the download was altered on the way",
+            filename=name,
+            expected=expected,
+            actual=actual,
+        )
     if actual != expected:
         raise SpamChecksumError(
             f"{name} in {where} is not the original UCI file: expected sha256 {expected}, "
@@ -304,7 +330,7 @@ def spam_data_dir(
             _warn_fallback(requested, folder)
             return folder
 
-    raise SpamDataUnavailableError(_unavailable_message(places), places)
+    raise SpamDataUnavailableError(_unavailable_message(places, cache), places)
 
 
 def _show(folder: Path) -> str:
@@ -323,19 +349,43 @@ def _warn_fallback(requested: list[str], used: Path) -> None:
         )
 
 
-def _unavailable_message(places: Sequence[tuple[str, str]]) -> str:
+def _unavailable_message(places: Sequence[tuple[str, str]], cache: Path | None = None) -> str:
     looked = "\n".join(f"  {i}. {place}: {why}" for i, (place, why) in enumerate(places, 1))
     names = ", ".join(SPAM_FILENAMES)
-    return (
+    cache = spam_cache_dir() if cache is None else cache
+    message = (
         "The YouTube Spam Collection could not be found locally or downloaded.\n"
         f"Needed: the five files {names}.\n"
         f"Looked at, in this order:\n{looked}\n"
-        f"Fix: download the zip from {SPAM_DATASET_PAGE} (direct link: {SPAM_URLS[0]}), unzip the "
-        "five Youtube0*.csv files into a folder, and either pass that folder:\n"
-        '    load_spam_dataset(data_dir="/path/to/folder")\n'
-        "or set the environment variable (before starting Python/Jupyter):\n"
-        f"    export {DATA_DIR_ENV}=/path/to/folder"
+        "Fix (any one of these), then run again:\n"
+        "  a. With network access (behind a proxy: export HTTPS_PROXY=http://host:port first), run\n"
+        "         python -m slicewidgets.datasets fetch\n"
+        f"     It downloads the data once (0.2 MB) into {cache} and checks it.\n"
+        "  b. Without network here: on a machine that has it, download\n"
+        f"         {SPAM_URLS[0]}\n"
+        f"     (the data set's page: {SPAM_DATASET_PAGE}),\n"
+        "     unzip it, and copy the five Youtube0*.csv files into\n"
+        f"         {cache}\n"
+        "     (nothing else to set), or into any folder and either pass that folder:\n"
+        '         load_spam_dataset(data_dir="/path/to/folder")\n'
+        "     or set the environment variable (before starting Python/Jupyter):\n"
+        f"         export {DATA_DIR_ENV}=/path/to/folder\n"
+        "     Check the copy, without network:\n"
+        "         python -m slicewidgets.datasets fetch --no-download --data-dir /path/to/folder"
     )
+    if any(why.startswith(SpamChecksumError.__name__) for _, why in places):
+        message += "\n" + _MSG_DOWNLOAD_DIFFERS
+    return message
+
+
+#: Added to the error when a download worked but its files differ from :data:`SPAM_SHA256`.
+_MSG_DOWNLOAD_DIFFERS = (
+    "Note: a download worked, but its files differ from the checksums slicewidgets knows "
+    f"(they come {CHECKSUM_PROVENANCE}). If UCI changed the archive, its files can still be used: unzip them "
+    'into a folder and call load_spam_dataset(data_dir="/path/to/folder", verify=False) (the '
+    "tutorials' numbers may then differ slightly), and please report it at "
+    f"{ISSUES_URL} with the sha256 values above."
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,7 +429,7 @@ def _extract_csvs(data: bytes, depth: int = 0) -> dict[str, bytes]:
                 if info.file_size > _MAX_MEMBER_BYTES:
                     raise ValueError(f"{info.filename} is too large ({info.file_size:,} bytes)")
                 content = archive.read(info)
-                _verify_bytes(content, base, where="the downloaded zip")
+                _verify_bytes(content, base, where="the downloaded zip", downloaded=True)
                 found[base] = content
             elif base.lower().endswith(".zip") and info.file_size <= _MAX_DOWNLOAD_BYTES:
                 nested.append(info)
@@ -481,7 +531,9 @@ def download_spam_dataset(
             f"{detail}\n"
             f"Fix: download it by hand from {SPAM_DATASET_PAGE}, unzip the five Youtube0*.csv "
             'files into a folder and call load_spam_dataset(data_dir="/path/to/folder") or '
-            f"export {DATA_DIR_ENV}=/path/to/folder.",
+            f"export {DATA_DIR_ENV}=/path/to/folder."
+            + ("\n" + _MSG_DOWNLOAD_DIFFERS
+               if any(why.startswith(SpamChecksumError.__name__) for _, why in failures) else ""),
             failures,
         )
     target.mkdir(parents=True, exist_ok=True)

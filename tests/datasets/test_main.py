@@ -13,7 +13,14 @@ import pytest
 import requests
 
 from slicewidgets.datasets import __main__ as cli
-from slicewidgets.datasets._download import SPAM_FILENAMES, SPAM_SIZES, SPAM_URLS
+from slicewidgets.datasets._download import (
+    CHECKSUM_PROVENANCE,
+    SPAM_FILENAMES,
+    SPAM_SHA256,
+    SPAM_SIZES,
+    SPAM_URLS,
+    spam_cache_dir,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +86,12 @@ def test_no_data_and_no_network_fails_with_the_fix(_offline):
     assert "NOT READY: The YouTube Spam Collection could not be found locally or downloaded." in text
     assert "export SLICEWIDGETS_DATA_DIR=/path/to/folder" in text
     assert _offline == list(SPAM_URLS)  # both official URLs tried, nothing else
+    # exactly what to do: where to copy the files, how to check them, a proxy
+    cache = spam_cache_dir()
+    assert f"copy the five Youtube0*.csv files into\n         {cache}\n     (nothing else to set)" in text
+    assert "python -m slicewidgets.datasets fetch --no-download --data-dir /path/to/folder" in text
+    assert "export HTTPS_PROXY=" in text
+    assert "UCI may have changed" not in text  # only when a download's checksum failed
 
 
 def test_no_download_never_touches_the_network(_offline):
@@ -107,6 +120,25 @@ def test_module_entry_point_runs(spam_data_dir):
     bad = subprocess.run([sys.executable, "-m", "slicewidgets.datasets"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "fetch" in bad.stderr
+
+
+def test_report_says_where_the_checksums_come_from(spam_data_dir):
+    status, text = _run("--no-download", "--data-dir", str(spam_data_dir))
+    assert status == 0
+    assert f"checksums: {CHECKSUM_PROVENANCE} (details: the documentation's install page)" in text
+    assert "not yet compared with the zip UCI serves today" in CHECKSUM_PROVENANCE
+
+
+def test_checksums_are_those_of_the_data_readme(spam_data_dir):
+    """SPAM_SHA256 and SPAM_SIZES are the table of the data's README (where they were checked)."""
+    import re
+
+    readme = Path(spam_data_dir, "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (Youtube0\d-\w+\.csv) \|.*?\| ([\d,]+) \| `([0-9a-f]{64})` \|$",
+                      readme, flags=re.M)
+    assert [name for name, _, _ in rows] == list(SPAM_FILENAMES)
+    assert {name: sha for name, _, sha in rows} == SPAM_SHA256
+    assert {name: int(size.replace(",", "")) for name, size, _ in rows} == SPAM_SIZES
 
 
 def test_sizes_are_those_of_the_real_files(spam_data_dir):
