@@ -17,7 +17,7 @@ It also keeps the text on disk safely:
 * a file that cannot be read (not UTF-8, a folder) is reported and never written over.
 
 Applying is split in three steps so that a user interface can run the slow middle one in a
-worker thread (see :class:`~slicewidgets.slicing._worker.CancellableThread`) and keep the
+worker thread (see :class:`~slicewidgets.slicing.worker.CancellableThread`) and keep the
 SliceSet untouched until the end: :meth:`plan` (run the code, find the SFs), :meth:`compute`
 (evaluate the new SFs into the SliceSet's cache; slow, cancellable, changes nothing visible)
 and :meth:`commit` (update the SliceSet: cache hits only, fast). :meth:`apply` does all three.
@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from slicewidgets.slicing._worker import Cancelled
+from slicewidgets._fingerprint import names_read
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.slicing.sf import SlicingFunction, keyword_sf, regex_sf
+from slicewidgets.slicing.worker import Cancelled
 
 __all__ = ["ApplyResult", "FileState", "SFCodeSession", "atomic_write", "default_namespace",
            "default_path"]
@@ -113,7 +114,7 @@ class ApplyResult:
     interrupted
         A ``KeyboardInterrupt`` or a cancel stopped the Apply; the SliceSet is unchanged.
     cancelled
-        It was a cancel (:class:`~slicewidgets.slicing._worker.Cancelled`).
+        It was a cancel (:class:`~slicewidgets.slicing.worker.Cancelled`).
     error_lines
         ``{line: message}`` of the errors that point at a line (for an editor's gutter).
     """
@@ -316,14 +317,6 @@ def _guess_name(lines: list[str], line: int) -> str | None:
     return None
 
 
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
-
-
 def _sf_functions(sf: SlicingFunction) -> list[Any]:
     funcs: list[Any] = [sf._f]
     funcs += [getattr(p, "_f", getattr(p, "f", None)) for p in getattr(sf, "_pre", [])]
@@ -340,7 +333,7 @@ def _helper_source(sf: SlicingFunction, bindings: dict[str, _Binding], text: str
     """
     read: set[str] = set()
     for f in _sf_functions(sf):
-        read |= _code_names(f.__code__)
+        read |= names_read(f.__code__)
     parts = []
     for var in sorted(read & set(bindings)):
         for stmt in bindings[var].stmts:

@@ -5,6 +5,8 @@ their messages to the browser keep their order and never race the user's own cod
 thread (an Apply, a training run) calls :meth:`MainLoop.call`: inside a kernel the function
 runs soon on the loop (``call_soon_threadsafe``); without a running loop (plain Python,
 headless tests) nobody else could run it, so it runs at once in the calling thread.
+:class:`BackgroundTask` is the one worker a widget runs at a time (the editor's Apply, the
+suggest panel's search): start, throttled progress, cancel, wait, busy state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Debouncer", "MainLoop"]
+from slicewidgets.slicing.worker import CancellableThread, Cancelled
+
+__all__ = ["BackgroundTask", "Cancelled", "Debouncer", "MainLoop"]
 
 logger = logging.getLogger("slicewidgets.widgets")
 
@@ -126,3 +130,84 @@ class Debouncer:
             self.fn()
         finally:
             self._last_end = time.monotonic()
+
+
+#: A worker's progress callback: ``progress(done, total, label)``.
+Progress = Callable[[int, int, str], None]
+
+
+class BackgroundTask:
+    """The one worker thread a widget runs at a time, its UI updates on the main loop.
+
+    :meth:`start` marks the widget busy (``set_busy(True)``), runs ``work(progress)`` in a
+    :class:`~slicewidgets.slicing.worker.CancellableThread` and hands every progress report
+    (at most one each ``throttle`` seconds, plus the first and the last) and the end of the
+    run to the kernel's main loop: ``on_done(thread)`` (``thread.result`` or
+    ``thread.error``, a :class:`Cancelled` after :meth:`cancel`), then ``set_busy(False)``.
+
+    Examples
+    --------
+    >>> states, seen = [], []
+    >>> task = BackgroundTask("demo", set_busy=states.append)
+    >>> task.start(lambda progress: 6 * 7, on_progress=print,
+    ...            on_done=lambda t: seen.append(t.result))
+    >>> task.wait(5), seen, states
+    (True, [42], [True, False])
+    """
+
+    def __init__(self, name: str, set_busy: Callable[[bool], None], *,
+                 throttle: float = 0.1) -> None:
+        self.name = name
+        self.set_busy = set_busy
+        self.throttle = throttle
+        self.thread: CancellableThread | None = None
+        self.loop: MainLoop | None = None
+
+    @property
+    def running(self) -> bool:
+        """A worker is running (or its result is not shown yet)."""
+        return self.thread is not None
+
+    def start(self, work: Callable[[Progress], Any], *, on_progress: Progress,
+              on_done: Callable[[CancellableThread], None]) -> None:
+        """Run ``work(progress)`` in a worker thread (the caller checks :attr:`running`)."""
+        loop = self.loop = MainLoop()
+        last = [0.0]
+        throttle = self.throttle
+
+        def progress(done: int, total: int, label: str) -> None:
+            now = time.perf_counter()
+            if done and done < total and now - last[0] < throttle:
+                return
+            last[0] = now
+            loop.call(lambda: on_progress(done, total, label))
+
+        def finished(thread: CancellableThread) -> None:
+            loop.call(lambda: self._finish(thread, on_done))
+
+        self.set_busy(True)
+        self.thread = CancellableThread(lambda: work(progress), name=self.name,
+                                        on_done=finished)
+        self.thread.start()
+
+    def _finish(self, thread: CancellableThread,
+                on_done: Callable[[CancellableThread], None]) -> None:
+        try:
+            on_done(thread)
+        finally:
+            self.thread = None
+            self.set_busy(False)
+
+    def cancel(self, timeout: float) -> bool:
+        """Stop the worker (``True`` if none runs or it stopped within ``timeout`` s)."""
+        thread = self.thread
+        return True if thread is None else thread.cancel(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the worker and show its result (``True`` if none is running then)."""
+        thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+        if self.loop is not None:
+            self.loop.drain()
+        return self.thread is None

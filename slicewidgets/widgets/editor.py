@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from slicewidgets.slicing._worker import CancellableThread
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.slicing.session import (
     DEFAULT_CODE,
@@ -28,8 +27,9 @@ from slicewidgets.slicing.session import (
     SFCodeSession,
     default_namespace,
 )
+from slicewidgets.slicing.worker import CancellableThread
 from slicewidgets.widgets import _style
-from slicewidgets.widgets._mainloop import MainLoop
+from slicewidgets.widgets._mainloop import BackgroundTask, Cancelled
 from slicewidgets.widgets._util import SliceSetHub, WidgetBase, escape, pre
 
 __all__ = ["SFEditor", "ApplyResult"]
@@ -150,8 +150,7 @@ class SFEditor(WidgetBase):
         self._hub = SliceSetHub.of(slice_set)
         self.session = SFCodeSession(slice_set, namespace, path=path, autosave=autosave)
         self.background = _in_kernel() if background == "auto" else bool(background)
-        self._thread: CancellableThread | None = None
-        self._loop: MainLoop | None = None
+        self._task = BackgroundTask("slicewidgets-apply", self._set_busy)
         self._warned: set[str] = set()
         self._setting_text = False
         self.last_apply_s = 0.0
@@ -370,58 +369,37 @@ class SFEditor(WidgetBase):
             self.status.value = escape("Busy: an Apply is running (Cancel stops it)")
             return
         self._sync_text()
-        self._loop = MainLoop()
-        loop = self._loop
         session = self.session
         start = time.perf_counter()
-        last = [0.0]
 
-        def progress(done: int, total: int, name: str) -> None:
-            now = time.perf_counter()
-            if done and done < total and now - last[0] < 0.1:
-                return
-            last[0] = now
-            loop.call(lambda: self._show_progress(done, total, name))
-
-        def work() -> Plan:
+        def work(progress: Callable[[int, int, str], None]) -> Plan:
             plan = session.plan()
             if not plan.result.errors and not plan.result.interrupted:
                 session.compute(plan, progress=progress)
             return plan
 
-        def done(thread: CancellableThread) -> None:
-            loop.call(lambda: self._finish_background(thread, start))
-
-        self._set_busy(True)
         self.status.value = escape("Applying: running the code…")
-        self._thread = CancellableThread(work, name="slicewidgets-apply", on_done=done)
-        self._thread.start()
+        self._task.start(work, on_progress=self._show_progress,
+                         on_done=lambda thread: self._finish_background(thread, start))
 
     def _finish_background(self, thread: CancellableThread, start: float) -> None:
-        try:
-            if thread.error is not None:  # only a cancel can land outside the session's nets
-                from slicewidgets.slicing._worker import Cancelled
-
-                result = ApplyResult(interrupted=True,
-                                     cancelled=isinstance(thread.error, Cancelled))
-                result.errors.append(f"Cancelled: Apply was stopped ({type(thread.error).__name__})."
-                                     " Nothing was changed.")
-                self.session.last_result = result
-            else:
-                result = self.session.commit(thread.result, batch=self._hub.hold)
-            self.last_apply_s = time.perf_counter() - start
-            self._render(result)
-        finally:
-            self._thread = None
-            self._set_busy(False)
+        if thread.error is not None:  # only a cancel can land outside the session's nets
+            result = ApplyResult(interrupted=True,
+                                 cancelled=isinstance(thread.error, Cancelled))
+            result.errors.append(f"Cancelled: Apply was stopped ({type(thread.error).__name__})."
+                                 " Nothing was changed.")
+            self.session.last_result = result
+        else:
+            result = self.session.commit(thread.result, batch=self._hub.hold)
+        self.last_apply_s = time.perf_counter() - start
+        self._render(result)
 
     def cancel(self, timeout: float = 1.0) -> bool:
         """Stop the running Apply (``True`` if it stopped within ``timeout`` s)."""
-        thread = self._thread
-        if thread is None:
+        if not self._task.running:
             return True
         self.status.value = escape("Cancelling…")
-        stopped = thread.cancel(timeout)
+        stopped = self._task.cancel(timeout)
         if not stopped:
             self.status.value = escape(
                 "Still cancelling: the SF is inside a long call that cannot be interrupted; "
@@ -430,12 +408,7 @@ class SFEditor(WidgetBase):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background Apply and show its result (``True`` if none is running)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        if self._loop is not None:
-            self._loop.drain()
-        return self._thread is None
+        return self._task.wait(timeout)
 
     def _sync_text(self) -> None:
         if self.code.value != self.session.text:
@@ -538,6 +511,5 @@ class SFEditor(WidgetBase):
         return self.apply()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._thread.cancel(1.0)
+        self._task.cancel(1.0)
         super().close()

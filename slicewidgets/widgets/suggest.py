@@ -24,8 +24,9 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
+from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
-from slicewidgets.widgets._mainloop import MainLoop
+from slicewidgets.widgets._mainloop import BackgroundTask, Cancelled
 from slicewidgets.widgets._util import WidgetBase, escape
 
 __all__ = ["SuggestPanel"]
@@ -182,8 +183,7 @@ class SuggestPanel(WidgetBase):
         self.background = _in_kernel() if background == "auto" else bool(background)
         self.result: Any = None
         self.last_run_s = 0.0
-        self._thread: Any = None
-        self._loop: MainLoop | None = None
+        self._task = BackgroundTask("slicewidgets-suggest", self._set_busy)
 
         wide = {"description_width": "initial"}
         self.k = widgets.BoundedIntText(value=k, min=1, max=100, description="top",
@@ -329,69 +329,40 @@ class SuggestPanel(WidgetBase):
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._task.running
 
     def run_in_background(self) -> None:
         """Start the search in a worker thread; the result is shown on the main loop."""
-        from slicewidgets.slicing._worker import CancellableThread
-
         if self.busy:
             self.status.value = escape("Busy: a search is running (Cancel stops it).")
             return
         self._clear_error()
-        loop = self._loop = MainLoop()
         start = time.perf_counter()
-        last = [0.0]
-
-        def progress(done: int, total: int, stage: str) -> None:
-            now = time.perf_counter()
-            if done and done < total and now - last[0] < 0.1:
-                return
-            last[0] = now
-            loop.call(lambda: self._show_progress(done, total, stage))
-
-        def done(thread: Any) -> None:
-            loop.call(lambda: self._finish(thread, start))
-
-        self._set_busy(True)
         self.status.value = escape("Searching…")
-        self._thread = CancellableThread(lambda: self._search(progress),
-                                         name="slicewidgets-suggest", on_done=done)
-        self._thread.start()
+        self._task.start(self._search, on_progress=self._show_progress,
+                         on_done=lambda thread: self._finish(thread, start))
 
     def _finish(self, thread: Any, start: float) -> None:
-        from slicewidgets.slicing._worker import Cancelled
-
-        try:
-            self.last_run_s = time.perf_counter() - start
-            if isinstance(thread.error, Cancelled):
-                self.status.value = escape("Cancelled: the search was stopped; the list "
-                                           "below is unchanged.")
-            elif thread.error is not None:
-                self._show_exception(thread.error, "suggesting slices")
-                self.status.value = escape("The search failed (see above).")
-            else:
-                self._show(*thread.result)
-        finally:
-            self._thread = None
-            self._set_busy(False)
+        self.last_run_s = time.perf_counter() - start
+        if isinstance(thread.error, Cancelled):
+            self.status.value = escape("Cancelled: the search was stopped; the list "
+                                       "below is unchanged.")
+        elif thread.error is not None:
+            self._show_exception(thread.error, "suggesting slices")
+            self.status.value = escape("The search failed (see above).")
+        else:
+            self._show(*thread.result)
 
     def cancel(self, timeout: float = 2.0) -> bool:
         """Stop a running search (``True`` if it stopped within ``timeout`` seconds)."""
-        thread = self._thread
-        if thread is None:
+        if not self._task.running:
             return True
         self.status.value = escape("Cancelling…")
-        return thread.cancel(timeout)
+        return self._task.cancel(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background search and show its result (``True`` if none is running)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        if self._loop is not None:
-            self._loop.drain()
-        return self._thread is None
+        return self._task.wait(timeout)
 
     def _set_busy(self, busy: bool) -> None:
         with self.hold_sync():
@@ -445,7 +416,7 @@ class SuggestPanel(WidgetBase):
         head = ("<tr><th>#</th><th>slice</th><th title='found on'>n</th><th>error</th>"
                 "<th>gap</th><th title='held out'>n held out</th><th>error</th><th>95% CI</th>"
                 "<th>q</th><th>flag</th></tr>")
-        rows = []
+        rows, fmt = [], format_value
         for c in result:
             k = c.confirmation
             chosen = " sw-chosen" if c.name == self.choice.value else ""
@@ -453,11 +424,12 @@ class SuggestPanel(WidgetBase):
                 f"<tr class='sw-flag-{escape(k.flag)}{chosen}'><td class='sw-n'>{c.rank}</td>"
                 f"<td class='sw-desc'><code>{escape(c.name)}</code><br>"
                 f"<small>{escape(c.description)}</small></td>"
-                f"<td class='sw-n'>{c.n:,}</td><td class='sw-num'>{c.error:.1%}</td>"
-                f"<td class='sw-num'>{c.gap:+.1%}</td><td class='sw-n'>{k.n:,}</td>"
-                f"<td class='sw-num'>{k.error:.1%}</td>"
+                f"<td class='sw-n'>{fmt(c.n, 'int')}</td>"
+                f"<td class='sw-num'>{fmt(c.error, 'pct')}</td>"
+                f"<td class='sw-num'>{fmt(c.gap, 'signed_pct')}</td>"
+                f"<td class='sw-n'>{fmt(k.n, 'int')}</td><td class='sw-num'>{fmt(k.error, 'pct')}</td>"
                 f"<td class='sw-num'>{k.ci_low:.0%}–{k.ci_high:.0%}</td>"
-                f"<td class='sw-num'>{_q(k.q_value)}</td>"
+                f"<td class='sw-num'>{fmt(k.q_value, 'p')}</td>"
                 f"<td class='sw-flag' title='{escape(k.reason)}'>{escape(k.flag)}</td></tr>")
         return (f"<div class='sw-suggest-scroll'>"
                 f"<table class='sw-table'><caption>found on one split (n, error, gap) · "
@@ -542,12 +514,6 @@ class SuggestPanel(WidgetBase):
         return editor.apply()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._thread.cancel(1.0)
+        self._task.cancel(1.0)
         super().close()
 
-
-def _q(value: float) -> str:
-    if value is None or np.isnan(value):
-        return "–"
-    return f"{value:.1e}" if value < 1e-3 else f"{value:.3f}"

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from slicewidgets.slicing import SliceSet, keyword_sf
-from slicewidgets.slicing._worker import CancellableThread
 from slicewidgets.slicing.session import (
     MSG_CONFLICT,
     MSG_SHADOWS,
     SFCodeSession,
     default_path,
 )
+from slicewidgets.slicing.worker import CancellableThread
 
 TWO_SFS = textwrap.dedent("""\
     please = keyword_sf(["please", "plz"], name="please")
