@@ -44,7 +44,7 @@ from typing import Any
 
 from joblib.hashing import NumpyHasher
 
-__all__ = ["fingerprint", "is_volatile", "PROTOCOL"]
+__all__ = ["fingerprint", "is_volatile", "names_read", "PROTOCOL"]
 
 #: Method name of the opt-in protocol: ``obj.__slicewidgets_fingerprint__()`` returns the value
 #: hashed in place of ``obj``.
@@ -166,11 +166,20 @@ def _code_token(code: types.CodeType) -> tuple:
             getattr(code, "co_exceptiontable", b""))
 
 
-def _names_read(code: types.CodeType) -> set[str]:
+def names_read(code: types.CodeType) -> set[str]:
+    """The global and attribute names a code object reads, nested functions included.
+
+    Examples
+    --------
+    >>> def f(x):
+    ...     return np.any([helper(y) for y in x.items])
+    >>> sorted(names_read(f.__code__))
+    ['any', 'helper', 'items', 'np']
+    """
     names = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _names_read(const)
+            names |= names_read(const)
     return names
 
 
@@ -181,7 +190,7 @@ def _function_token(fn: types.FunctionType) -> tuple:
             cells.append(("cell", cell.cell_contents))
         except ValueError:  # an empty cell (a name assigned later)
             cells.append(("empty",))
-    names = _names_read(fn.__code__)
+    names = names_read(fn.__code__)
     glob = fn.__globals__
     read = []
     for name in sorted(names & glob.keys()):
