@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "FLAG_BACKGROUNDS",
     "FLAG_COLORS",
     "REPORT_DISPLAY",
     "SLICE_REPORT_CSS",
     "format_p",
+    "flag_badge_css",
     "format_value",
     "is_missing",
     "render_html",
@@ -31,6 +33,29 @@ __all__ = [
 #: The colour of each flag, in the HTML tables, the plots and the widgets' charts.
 FLAG_COLORS = {"worse": "#c62828", "better": "#2e7d32", "no-evidence": "#9e9e9e",
                "ok": "#1a4d8f"}
+
+#: The background of each flag's badge (its text is in :data:`FLAG_COLORS`).
+FLAG_BACKGROUNDS = {"worse": "#fde0dc", "better": "#dcf3e0", "no-evidence": "#eeeeee",
+                    "ok": "#e8f0fe"}
+
+
+def flag_badge_css(selector: str) -> str:
+    """CSS rules that colour a flag's badge, one per flag; ``{flag}`` in ``selector`` is
+    replaced by the flag. The badges carry their own background, so they read the same in
+    light and dark themes.
+
+    Examples
+    --------
+    >>> print(flag_badge_css(".t .sw-flag-{flag}").splitlines()[0])
+    .t .sw-flag-worse { background: #fde0dc; color: #c62828; }
+    """
+    rules = []
+    for flag, color in FLAG_COLORS.items():
+        look = "color: #666; font-style: italic;" if flag == "no-evidence" else f"color: {color};"
+        rules.append(f"{selector.format(flag=flag)} {{ background: {FLAG_BACKGROUNDS[flag]}; "
+                     f"{look} }}")
+    return "\n".join(rules)
+
 
 #: CSS for the HTML tables (scoped to ``.sw-report``); reuse it in widgets.
 _WORSE, _BETTER, _OK = FLAG_COLORS["worse"], FLAG_COLORS["better"], FLAG_COLORS["ok"]
@@ -43,10 +68,7 @@ SLICE_REPORT_CSS = f"""
 .sw-report td.sw-reason {{ white-space: normal; max-width: 28em; color: #555; text-align: left; }}
 .sw-report tr.sw-overall td {{ font-weight: 600; background: #f6f8fa; }}
 .sw-report .sw-flag {{ display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px; }}
-.sw-report tr.sw-flag-worse td.sw-flagcell .sw-flag {{ background: #fde0dc; color: {_WORSE}; }}
-.sw-report tr.sw-flag-better td.sw-flagcell .sw-flag {{ background: #dcf3e0; color: {_BETTER}; }}
-.sw-report tr.sw-flag-no-evidence td.sw-flagcell .sw-flag {{ background: #eeeeee; color: #666; font-style: italic; }}
-.sw-report tr.sw-flag-ok td.sw-flagcell .sw-flag {{ background: #e8f0fe; color: {_OK}; }}
+{flag_badge_css(".sw-report tr.sw-flag-{flag} td.sw-flagcell .sw-flag")}
 .sw-report tr.sw-flag-worse td.sw-gap {{ color: {_WORSE}; }}
 .sw-report tr.sw-flag-better td.sw-gap {{ color: {_BETTER}; }}
 .sw-report tr.sw-flag-no-evidence td {{ color: #777; }}
@@ -88,12 +110,15 @@ def format_p(value: float | None) -> str:
 
 
 def format_value(value: Any, kind: str) -> str:
-    """One cell's text; ``kind`` is a display kind (text, flag, reason, int, score, signed, p).
+    """One cell's text; ``kind`` is a display kind (text, flag, reason, int, score, signed, p,
+    pct, signed_pct, num).
 
     Examples
     --------
     >>> format_value(1234, "int"), format_value(0.5, "score"), format_value(0.25, "signed")
     ('1,234', '0.500', '+0.250')
+    >>> format_value(0.1234, "pct"), format_value(-0.05, "signed_pct"), format_value(12.345, "num")
+    ('12.3%', '-5.0%', '12.3')
     >>> format_value(float("nan"), "score"), format_value("n/a", "score")
     ('–', '–')
     """
@@ -114,12 +139,18 @@ def format_value(value: Any, kind: str) -> str:
             return f"{int(number):,}"
         if kind == "signed":
             return f"{number:+.3f}"
+        if kind == "pct":
+            return f"{number:.1%}"
+        if kind == "signed_pct":
+            return f"{number:+.1%}"
+        if kind == "num":
+            return f"{number:.3g}"
         return format_p(number)
     return "–" if is_missing(value) else str(value)
 
 
 _TEXT_KINDS = frozenset(("text", "flag", "reason"))
-_NUMBER_KINDS = frozenset(("int", "score", "signed", "p"))
+_NUMBER_KINDS = frozenset(("int", "score", "signed", "p", "pct", "signed_pct", "num"))
 
 
 #: (column, header, kind) for the HTML and text tables of a SliceReport

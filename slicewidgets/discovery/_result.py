@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicewidgets.analysis.rendering import flag_badge_css, format_value
 from slicewidgets.discovery._code import build_sf, slice_code
 from slicewidgets.discovery._predicates import Predicate
 
@@ -126,33 +127,16 @@ class Candidate:
                 f"error={self.error:.3g}, gap={self.gap:+.3g}{conf})")
 
 
-CSS = """
-.sw-discovery table { border-collapse: collapse; font-size: 12px; font-family: var(--jp-ui-font-family, sans-serif); }
-.sw-discovery caption { caption-side: top; text-align: left; padding: 2px 0 6px; color: var(--jp-ui-font-color1, #444); }
-.sw-discovery th { text-align: right; padding: 2px 8px; border-bottom: 1px solid var(--jp-border-color1, #999); }
-.sw-discovery th.sw-group { text-align: center; border-bottom: 1px solid var(--jp-border-color2, #ccc); }
-.sw-discovery td { text-align: right; padding: 2px 8px; border-bottom: 1px solid var(--jp-border-color2, #e4e4e4); font-variant-numeric: tabular-nums; white-space: nowrap; }
-.sw-discovery td.sw-text, .sw-discovery th.sw-text { text-align: left; white-space: normal; }
-.sw-discovery .sw-flag { padding: 0 6px; border-radius: 8px; font-size: 11px; }
-.sw-discovery .sw-flag-worse { background: rgba(211, 47, 47, 0.14); color: var(--jp-error-color1, #b3261e); }
-.sw-discovery .sw-flag-better { background: rgba(46, 125, 50, 0.14); color: var(--jp-success-color1, #1b6e2d); }
-.sw-discovery .sw-flag-ok { background: rgba(25, 118, 210, 0.12); color: var(--jp-info-color1, #1a4d8f); }
-.sw-discovery .sw-flag-no-evidence { background: rgba(128, 128, 128, 0.14); color: var(--jp-ui-font-color2, #666); font-style: italic; }
+CSS = f"""
+.sw-discovery table {{ border-collapse: collapse; font-size: 12px; font-family: var(--jp-ui-font-family, sans-serif); }}
+.sw-discovery caption {{ caption-side: top; text-align: left; padding: 2px 0 6px; color: var(--jp-ui-font-color1, #444); }}
+.sw-discovery th {{ text-align: right; padding: 2px 8px; border-bottom: 1px solid var(--jp-border-color1, #999); }}
+.sw-discovery th.sw-group {{ text-align: center; border-bottom: 1px solid var(--jp-border-color2, #ccc); }}
+.sw-discovery td {{ text-align: right; padding: 2px 8px; border-bottom: 1px solid var(--jp-border-color2, #e4e4e4); font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.sw-discovery td.sw-text, .sw-discovery th.sw-text {{ text-align: left; white-space: normal; }}
+.sw-discovery .sw-flag {{ padding: 0 6px; border-radius: 8px; font-size: 11px; }}
+{flag_badge_css(".sw-discovery .sw-flag-{flag}")}
 """
-
-
-def _fmt(value: Any, kind: str = "num") -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if kind == "p":
-        return f"{value:.1e}" if value < 1e-3 else f"{value:.3f}"
-    if kind == "pct":
-        return f"{value:.1%}"
-    if kind == "gap":
-        return f"{value:+.1%}"
-    if kind == "int":
-        return f"{int(value):,}"
-    return f"{value:.3g}"
 
 
 class SliceDiscovery:
@@ -255,7 +239,7 @@ class SliceDiscovery:
 
     def _repr_html_(self) -> str:
         conf = self.confirmed_on is not None
-        esc = html.escape
+        esc, fmt = html.escape, format_value
         head1 = ('<tr><th></th><th class="sw-text"></th>'
                  '<th class="sw-group" colspan="4">discovery split</th>')
         head2 = ("<tr><th>#</th><th class='sw-text'>slice</th><th>n</th><th>error</th>"
@@ -267,12 +251,13 @@ class SliceDiscovery:
         for c in self:
             cells = [str(c.rank), f'<td class="sw-text"><code>{esc(c.name)}</code><br>'
                      f"<small>{esc(c.description)}</small></td>",
-                     _fmt(c.n, "int"), _fmt(c.error, "pct"), _fmt(c.gap, "gap"), _fmt(c.score)]
+                     fmt(c.n, "int"), fmt(c.error, "pct"), fmt(c.gap, "signed_pct"),
+                     fmt(c.score, "num")]
             if conf:
                 k = c.confirmation
-                cells += [_fmt(k.n, "int"), _fmt(k.error, "pct"),
-                          f"{_fmt(k.ci_low, 'pct')} – {_fmt(k.ci_high, 'pct')}",
-                          _fmt(k.q_value, "p"),
+                cells += [fmt(k.n, "int"), fmt(k.error, "pct"),
+                          f"{fmt(k.ci_low, 'pct')} – {fmt(k.ci_high, 'pct')}",
+                          fmt(k.q_value, "p"),
                           f'<span class="sw-flag sw-flag-{esc(k.flag)}" title="{esc(k.reason)}">'
                           f"{esc(k.flag)}</span>"]
             body.append("<tr>" + "".join(x if x.startswith("<td") else f"<td>{x}</td>"
