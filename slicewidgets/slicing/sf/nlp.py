@@ -14,6 +14,7 @@ SFs with different settings get different preprocessors.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -138,27 +139,31 @@ class nlp_slicing_function:  # noqa: N801 - Snorkel's name
     'many_tokens'
     """
 
-    def __init__(
-        self,
-        name: str | None = None,
-        resources: Mapping[str, Any] | None = None,
-        pre: Sequence[BaseMapper] | None = None,
-        text_field: str = "text",
-        doc_field: str = "doc",
-        language: Any = EN_CORE_WEB_SM,
-        disable: Sequence[str] | None = None,
-        memoize: bool = True,
-        memoize_key: Callable[[Any], Hashable] | None = None,
-        gpu: bool = False,
-    ) -> None:
+    def __init__(self, name: str | None = None, *args: Any, **kwargs: Any) -> None:
         if callable(name):
             raise ValueError("Looks like this decorator is missing parentheses!")
+        # the options are NLPSlicingFunction's own: a wrong one fails here, at the decorator
+        try:
+            _NLP_SF_SIGNATURE.bind(name or "sf", _never_called, *args, **kwargs)
+        except TypeError as err:
+            options = [n for n in _NLP_SF_SIGNATURE.parameters if n != "f"]
+            raise TypeError(f"nlp_slicing_function: {err}; expected some of "
+                            f"{', '.join(options)}.") from None
         self.name = name
-        self.kwargs = dict(
-            resources=resources, pre=pre, text_field=text_field, doc_field=doc_field,
-            language=language, disable=disable, memoize=memoize, memoize_key=memoize_key,
-            gpu=gpu,
-        )
+        self.args = args
+        self.kwargs = kwargs
 
     def __call__(self, f: Callable[..., Any]) -> NLPSlicingFunction:
-        return NLPSlicingFunction(self.name or f.__name__, f, **self.kwargs)
+        return NLPSlicingFunction(self.name or f.__name__, f, *self.args, **self.kwargs)
+
+
+def _never_called(x: Any) -> bool:  # stands for the decorated function when checking options
+    raise AssertionError("not a slicing function")
+
+
+_NLP_SF_SIGNATURE = inspect.signature(NLPSlicingFunction)
+# help() and IDEs show the decorator's real options: NLPSlicingFunction's, without f
+nlp_slicing_function.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+     _NLP_SF_SIGNATURE.parameters["name"].replace(default=None)]
+    + [p for n, p in _NLP_SF_SIGNATURE.parameters.items() if n not in ("name", "f")])
