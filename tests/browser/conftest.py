@@ -35,6 +35,13 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
+#: the marks of every browser test module (``pytestmark = BROWSER_MARKS``)
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.timeout(300),  # pytest-timeout: a hung browser or kernel fails, teardown runs
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} missing (apt-get install chromium)"),
+]
 ARTIFACTS = Path(os.environ.get("SW_ARTIFACTS") or REPO / "test-artifacts" / "browser")
 
 try:  # the test modules skip on their own; the fixtures must not fail at import either
@@ -88,6 +95,69 @@ KERNEL_IDLE_JS = """() => {
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
 }"""
+
+
+#: WCAG contrast ratio of each element's text against its effective background
+CONTRAST_JS = """(selectors) => {
+  const parse = (c) => { const m = (c.match(/[\\d.]+/g) || []).map(Number);
+    return m.length >= 3 ? [m[0], m[1], m[2], m.length > 3 ? m[3] : 1] : [0, 0, 0, 0]; };
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let out = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
+    return out;
+  };
+  const result = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { result[sel] = null; continue; }
+    const style = getComputedStyle(el);
+    const fg = parse(el instanceof SVGElement ? style.fill : style.color);
+    const l1 = lum(fg), l2 = lum(background(el.closest('svg') ? el.closest('svg').parentElement : el));
+    result[sel] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  }
+  return result;
+}"""
+
+
+
+def set_theme(page, name: str) -> None:
+    """Switch JupyterLab to theme ``name`` ("JupyterLab Light", "JupyterLab Dark") and let
+    the page repaint."""
+    page.evaluate("(t) => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme: t}); }", name)
+    page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=name,
+                           timeout=30_000)
+    page.wait_for_timeout(800)
+
+
+def low_contrast(page, selectors: list[str], minimum: float = 4.5) -> dict:
+    """The selectors whose text has a WCAG contrast ratio below ``minimum`` (or that match
+    nothing: ``None``), with their ratio."""
+    contrast = page.evaluate(CONTRAST_JS, selectors)
+    return {k: v for k, v in contrast.items() if v is None or v < minimum}
+
+def run_notebook(page, lab, name: str) -> None:
+    """Open notebook ``name`` of the lab's root in ``page`` and run all its cells (returns once
+    'run all' is sent; the caller waits for what the notebook should show)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
+    # page.evaluate() has no timeout and awaits returned promises: set a flag, poll it.
+    page.evaluate("() => { window.jupyterapp.restored.then(() => { window.__swRestored = true; }); }")
+    page.wait_for_function("() => window.__swRestored === true", timeout=90_000)
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=90_000)
+    # 'run all' sent before the kernel is connected is silently dropped
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
 def _die_with_parent() -> None:

@@ -27,6 +27,7 @@ pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.browser.conftest import (  # noqa: E402
+    BROWSER_MARKS,
     CHROMIUM,
     CHROMIUM_ARGS,
     KERNEL_IDLE_JS,
@@ -36,12 +37,7 @@ from tests.browser.conftest import (  # noqa: E402
 )
 
 HERE = Path(__file__).resolve().parent
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} missing (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 SMALL_STUDIO = '''\
 import pandas as pd

@@ -29,16 +29,15 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.browser.conftest import KERNEL_IDLE_JS  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402
+    BROWSER_MARKS,
+    KERNEL_IDLE_JS,
+    low_contrast,
+    run_notebook,
+    set_theme,
+)
 
-CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(300),  # pytest-timeout: a hung browser or kernel fails, teardown runs
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 NOTEBOOKS = ("studio_spam.ipynb",)
 REPO_IMG = Path(__file__).resolve().parents[2] / "notebooks" / "img"  # copied by the ``lab`` fixture into the server root
@@ -263,15 +262,7 @@ def shots(page, artifacts):
 def studio(lab, page):
     """The notebook opened and run: the studio is on screen and the kernel is idle again."""
     t0 = time.monotonic()
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOKS[0]}?token={lab.token}")
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
-    # page.evaluate() has no timeout and awaits returned promises: set a flag, poll it.
-    page.evaluate("() => { window.jupyterapp.restored.then(() => { window.__swRestored = true; }); }")
-    page.wait_for_function("() => window.__swRestored === true", timeout=90_000)
-    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=90_000)
-    # 'run all' sent before the kernel is connected is silently dropped
-    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run_notebook(page, lab, NOTEBOOKS[0])
     root = page.locator(".sw-studio")
     try:
         expect(root).to_be_visible(timeout=150_000)
@@ -503,35 +494,6 @@ def test_06_no_js_errors_and_no_external_requests(page, studio, shots, artifacts
 
 
 # --------------------------------------------------------------------------- themes, widths
-#: WCAG contrast ratio of each element's text against its effective background
-CONTRAST_JS = """(selectors) => {
-  const parse = (c) => { const m = (c.match(/[\\d.]+/g) || []).map(Number);
-    return m.length >= 3 ? [m[0], m[1], m[2], m.length > 3 ? m[3] : 1] : [0, 0, 0, 0]; };
-  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c[3] > 0) layers.push(c);
-      if (c[3] >= 1) break;
-    }
-    let out = [255, 255, 255];
-    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
-    return out;
-  };
-  const result = {};
-  for (const sel of selectors) {
-    const el = document.querySelector(sel);
-    if (!el) { result[sel] = null; continue; }
-    const style = getComputedStyle(el);
-    const fg = parse(el instanceof SVGElement ? style.fill : style.color);
-    const l1 = lum(fg), l2 = lum(background(el.closest('svg') ? el.closest('svg').parentElement : el));
-    result[sel] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
-  }
-  return result;
-}"""
-
 #: layout problems at the current width: clipped flag column, wrapped intervals, truncated labels
 LAYOUT_JS = """() => {
   const studio = document.querySelector('.sw-studio');
@@ -565,13 +527,8 @@ def test_07_themes_and_widths(page, studio, artifacts):
               ".sw-score-chart svg text", ".sw-editor .cm-content"]
     try:
         for theme, name in (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark")):
-            page.evaluate("(t) => { window.jupyterapp.commands.execute('apputils:change-theme', "
-                          "{theme: t}); }", name)
-            page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=name,
-                                   timeout=30_000)
-            page.wait_for_timeout(800)
-            contrast = page.evaluate(CONTRAST_JS, checks)
-            low = {k: v for k, v in contrast.items() if v is None or v < 4.5}
+            set_theme(page, name)
+            low = low_contrast(page, checks)
             assert not low, f"{theme}: too little contrast (WCAG < 4.5): {low}"
             for width in (1400, 1000, 800):  # 1000: the table beside the editor or under it
                 page.set_viewport_size({"width": width, "height": 1600 if width > 1000 else 2600})

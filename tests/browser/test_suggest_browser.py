@@ -17,9 +17,7 @@ Screenshots go under ``test-artifacts/browser/`` (``suggest_*.png``).
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,16 +26,15 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.browser.conftest import KERNEL_IDLE_JS  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402
+    BROWSER_MARKS,
+    KERNEL_IDLE_JS,
+    low_contrast,
+    run_notebook,
+    set_theme,
+)
 
-CHROMIUM = os.environ.get("SW_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 NOTEBOOKS = ("suggest_spam.ipynb",)  # copied by the ``lab`` fixture into the server root
 
@@ -83,13 +80,7 @@ def expected(spam_data_dir):
 @pytest.fixture(scope="module")
 def suggest(lab, page: Page):
     """The notebook opened and run: the panel and the studio are on screen, the kernel idle."""
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOKS[0]}?token={lab.token}")
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
-    page.evaluate("() => { window.jupyterapp.restored.then(() => { window.__swRestored = true; }); }")
-    page.wait_for_function("() => window.__swRestored === true", timeout=90_000)
-    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=90_000)
-    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run_notebook(page, lab, NOTEBOOKS[0])
     try:
         expect(page.locator(".sw-studio")).to_be_visible(timeout=150_000)
         page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
@@ -149,33 +140,6 @@ def test_03_add_to_editor_adds_a_scored_slice(lab, page, suggest, expected, arti
     shot(page, artifacts, "added", focus=".sw-score-table")
 
 
-#: WCAG contrast ratio of each element's text against its effective background
-CONTRAST_JS = """(selectors) => {
-  const parse = (c) => { const m = (c.match(/[\\d.]+/g) || []).map(Number);
-    return m.length >= 3 ? [m[0], m[1], m[2], m.length > 3 ? m[3] : 1] : [0, 0, 0, 0]; };
-  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c[3] > 0) layers.push(c);
-      if (c[3] >= 1) break;
-    }
-    let out = [255, 255, 255];
-    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
-    return out;
-  };
-  const result = {};
-  for (const sel of selectors) {
-    const el = document.querySelector(sel);
-    if (!el) { result[sel] = null; continue; }
-    const l1 = lum(parse(getComputedStyle(el).color)), l2 = lum(background(el));
-    result[sel] = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
-  }
-  return result;
-}"""
-
 #: labels or buttons cut off, and horizontal overflow, inside the panel
 LAYOUT_JS = """() => {
   const panel = document.querySelector('.sw-suggest');
@@ -193,13 +157,8 @@ def test_04_readable_in_light_and_dark_wide_and_narrow(page, suggest, artifacts)
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     try:
         for theme, name in (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark")):
-            page.evaluate("(t) => { window.jupyterapp.commands.execute('apputils:change-theme', "
-                          "{theme: t}); }", name)
-            page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=name,
-                                   timeout=30_000)
-            page.wait_for_timeout(800)
-            contrast = page.evaluate(CONTRAST_JS, checks)
-            low = {k: v for k, v in contrast.items() if v is None or v < 4.5}
+            set_theme(page, name)
+            low = low_contrast(page, checks)
             assert not low, f"{theme}: too little contrast (WCAG < 4.5): {low}"
             for width in (1400, 800):
                 page.set_viewport_size({"width": width, "height": 1600})
