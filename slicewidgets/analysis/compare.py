@@ -19,7 +19,7 @@ from slicewidgets.analysis.estimators import (
     undefined_reason,
 )
 from slicewidgets.analysis.flags import decide_flag
-from slicewidgets.analysis.scorer import Scorer
+from slicewidgets.analysis.scoring import BaseScorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import (
     RandomState,
@@ -322,7 +322,7 @@ def compare_models(
     probs_a: ArrayLike | None = None,
     probs_b: ArrayLike | None = None,
     metrics: Sequence[str] | None = None,
-    scorer: Scorer | None = None,
+    scorer: BaseScorer | None = None,
     confidence: float = 0.95,
     n_boot: int = 1000,
     random_state: RandomState = None,
@@ -399,7 +399,7 @@ def compare_models(
     if scorer is not None and metrics is not None:
         raise ValueError("Pass either metrics or scorer to compare_models, not both.")
     if scorer is None:
-        scorer = Scorer(metrics=list(metrics) if metrics is not None else ["accuracy"])
+        scorer = BaseScorer(metrics=list(metrics) if metrics is not None else ["accuracy"])
     names = tuple(str(n) for n in names)
     if len(names) != 2:
         raise ValueError(f"names must hold two model names, got {names!r}.")

@@ -33,7 +33,7 @@ from slicewidgets.analysis.estimators import (
 from slicewidgets.analysis.flags import FLAGS, decide_flag
 from slicewidgets.analysis.metrics import METRICS
 from slicewidgets.analysis.rendering import SLICE_REPORT_CSS, render_html
-from slicewidgets.analysis.scorer import Scorer
+from slicewidgets.analysis.scoring import BaseScorer
 from slicewidgets.analysis.table import ResultTable, stack_results, table_columns
 from slicewidgets.analysis.validation import (
     RandomState,
@@ -62,7 +62,7 @@ EXTRA_COLUMNS = ("reason", "n_scored", "rest_score", "ci_method", "test")
 
 # -- the report --------------------------------------------------------------------------------
 def slice_report(
-    scorer: Scorer | None,
+    scorer: BaseScorer | None,
     S: MembershipLike,
     golds: ArrayLike,
     preds: ArrayLike | None = None,
@@ -174,7 +174,7 @@ def slice_report(
     confidence, n_boot, alpha, min_n, max_width = check_options(
         confidence, n_boot, alpha, min_n, max_width)
     if scorer is None:
-        scorer = Scorer(metrics=["accuracy"])
+        scorer = BaseScorer(metrics=["accuracy"])
     seeds = SliceSeeds(random_state)  # per slice: other slices never move an interval
     check_aligned(S=S, golds=golds, preds=preds, probs=probs)
     names, matrix, n_rows = lazy_slices(S, golds)  # a SliceSet's: no matrix unless needed

@@ -1,10 +1,10 @@
-"""The ``Scorer``: a model's metrics overall and on every slice."""
+"""The scoring core of the ``Scorer``: a model's metrics overall and on every slice."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -20,48 +20,26 @@ from slicewidgets.analysis._fast import (
     row_indicators,
 )
 from slicewidgets.analysis.metrics import METRICS, MetricName, metric_score
-from slicewidgets.analysis.validation import RandomState, check_aligned, check_labels
+from slicewidgets.analysis.validation import check_aligned, check_labels
 from slicewidgets.membership import MembershipLike, membership_values
 
-if TYPE_CHECKING:
-    from slicewidgets.analysis.report import SliceReport
-
-__all__ = ["Scorer"]
+__all__ = ["BaseScorer", "PROBS_METRICS"]
 
 PROBS_METRICS = tuple(name for name, m in METRICS.items() if "probs" in m.inputs)
 
 
-class Scorer:
-    """Score predictions with several metrics, overall and per slice.
+class BaseScorer:
+    """What a :class:`~slicewidgets.analysis.Scorer` is, less its shortcut to reports: the
+    metrics, the input checks and the scores, overall and per slice.
 
-    Parameters
-    ----------
-    metrics
-        Names from :data:`slicewidgets.analysis.METRICS`; none by default (as in Snorkel,
-        ``Scorer()`` scores only ``custom_metric_funcs``).
-    custom_metric_funcs
-        ``{name: func(golds, preds, probs) -> float | dict}``; not abstain-filtered.
-    abstain_label
-        Rows whose gold or predicted label equals it are ignored (except by ``coverage``);
-        ``None`` scores every row.
-
-    Notes
-    -----
-    ``probs`` is checked (shape ``[n, n_classes]``, rows summing to 1) only when a built-in
-    metric reads it; otherwise it is passed to custom metrics as given (Snorkel's tests pass
-    1-D probabilities). See :meth:`score_slices` for the differences from Snorkel.
+    The per-slice report (:mod:`~slicewidgets.analysis.report`) builds on this class; the
+    ``Scorer`` users import adds :meth:`~slicewidgets.analysis.Scorer.slice_report` on top,
+    so imports point one way (``scorer -> report -> scoring``). Use ``Scorer``.
 
     Examples
     --------
-    >>> scorer = Scorer(metrics=["accuracy", "f1"])
-    >>> scorer.score(np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1]))
-    {'accuracy': 0.75, 'f1': 0.8}
-    >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0])], names="first_two")
-    >>> scorer.score_slices(S, np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1]),
-    ...                     as_dataframe=True)
-               accuracy   f1
-    overall        0.75  0.8
-    first_two      1.00  1.0
+    >>> BaseScorer(["accuracy"]).score(np.array([1, 0, 1]), np.array([1, 1, 1]))
+    {'accuracy': 0.6666666666666666}
     """
 
     def __init__(
@@ -193,6 +171,7 @@ class Scorer:
 
         Examples
         --------
+        >>> from slicewidgets.analysis import Scorer
         >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0]), np.array([0, 0, 0, 0])],
         ...                       names="first_two,empty")
         >>> Scorer(metrics=["accuracy"]).score_slices(S, np.array([1, 0, 1, 1]),
@@ -276,26 +255,6 @@ class Scorer:
                 if binary:
                     out.append(m)
         return out
-
-    def slice_report(
-        self,
-        S: MembershipLike,
-        golds: ArrayLike,
-        preds: ArrayLike | None = None,
-        probs: ArrayLike | None = None,
-        *,
-        confidence: float = 0.95,
-        n_boot: int = 1000,
-        random_state: RandomState = None,
-    ) -> SliceReport:
-        """Per-slice scores with sizes, confidence intervals, gaps, tests and flags.
-
-        See :func:`slicewidgets.analysis.report.slice_report`.
-        """
-        from slicewidgets.analysis.report import slice_report
-
-        return slice_report(self, S, golds, preds, probs, confidence=confidence,
-                            n_boot=n_boot, random_state=random_state)
 
     def _score_subset(self, names: Sequence[str], golds: np.ndarray, preds: np.ndarray | None,
                       probs: np.ndarray | None) -> dict[str, float]:

@@ -627,7 +627,7 @@ def test_no_fork_from_a_worker_thread_or_while_our_threads_run(monkeypatch):
     # fork copies only the calling thread (the studio's Apply runs in one): the serial path
     import threading
 
-    from slicewidgets.slicing import apply as apply_module
+    from slicewidgets.slicing import _rowwise_run as apply_module
 
     forks: list = []
     real = apply_module._rowwise_parallel

@@ -76,7 +76,7 @@ def test_other_uses_of_the_row_keep_every_column(body):
 
 
 def test_rows_hold_only_the_columns_read_unless_preprocessors_or_unknown_fields(monkeypatch):
-    from slicewidgets.slicing import apply
+    from slicewidgets.slicing import _rowwise_run as apply
 
     df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]})
     built = []

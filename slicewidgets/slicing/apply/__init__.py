@@ -21,21 +21,16 @@ Snorkel's ``S`` is built from the boolean matrix in one conversion (:func:`to_re
 
 from __future__ import annotations
 
-import gc
-import logging
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
 
-from slicewidgets._row import frame_rows
 from slicewidgets.membership import ApplierMetadata, SliceMembership, to_recarray
+from slicewidgets.slicing._rowwise_run import resolve_n_jobs, rowwise_masks, to_bool
 from slicewidgets.slicing.sf import (
-    INT_TYPES,
     CombinedSlicingFunction,
     KeywordSlicingFunction,
     RegexSlicingFunction,
@@ -55,9 +50,6 @@ __all__ = [
     "check_sfs",
 ]
 
-logger = logging.getLogger(__name__)
-
-CHUNK_ROWS = 50_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,304 +81,6 @@ def check_sfs(sfs: Iterable[SlicingFunction], owner: str = "PandasSFApplier") ->
             )
         seen[sf.name] = i
     return sfs
-
-
-# ---------------------------------------------------------------------------------------------
-# row-wise evaluation
-
-
-class _Failure:
-    """A preprocessor failed on a row: the error and the preprocessor's name."""
-
-    __slots__ = ("err", "pre")
-
-    def __init__(self, err: BaseException, pre: str) -> None:
-        self.err = err
-        self.pre = pre
-
-
-_BOOL_TYPES = {bool, np.bool_}
-
-
-def _label(index: pd.Index, pos: int) -> Any:
-    """The index label at ``pos`` as a plain Python value (``12``, not ``np.int64(12)``)."""
-    value = index[pos]
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _to_bool(name: str, vals: list, index: pd.Index, offset: int) -> np.ndarray:
-    """The SF's return values as booleans; anything but True/False/0/1 is an error."""
-    types = set(map(type, vals))
-    if types <= _BOOL_TYPES:
-        return np.array(vals, dtype=bool)
-    if types <= _BOOL_TYPES | INT_TYPES:
-        arr = np.array(vals, dtype=np.int64)
-        bad = np.flatnonzero((arr != 0) & (arr != 1))
-        if not len(bad):
-            return arr.astype(bool)
-        pos = int(bad[0])
-    else:
-        pos = next(i for i, v in enumerate(vals)
-                   if type(v) not in _BOOL_TYPES and not (type(v) in INT_TYPES and v in (0, 1)))
-    v = vals[pos]
-    label = _label(index, offset + pos)
-    raise SFApplyError(
-        name, label, offset + pos,
-        message=(
-            f"Slicing function {name!r} returned {v!r} ({type(v).__name__}) for the row with "
-            f"index {label!r} (position {offset + pos}); expected True/False "
-            "(or 0/1). Make it return a boolean, e.g. `return bool(...)`."
-        ),
-    )
-
-
-def _pre_name(p: Any) -> str:
-    return str(getattr(p, "name", None) or getattr(p, "__name__", None) or p)
-
-
-def _run_pre(p: Any, pts: list) -> list:
-    out: list[Any] = []
-    append = out.append
-    name = _pre_name(p)
-    for x in pts:
-        if type(x) is _Failure:
-            append(x)
-            continue
-        try:
-            y = p(x)
-        except Exception as err:
-            y = _Failure(err, name)
-        else:
-            if y is None:
-                y = _Failure(ValueError(
-                    f"Preprocessor should not return None: preprocessor {name!r} returned "
-                    "None; make it return the data point."
-                ), name)
-        append(y)
-    return out
-
-
-def _fail_message(sf_name: str, failure: _Failure, index: Any, position: int) -> str:
-    err = failure.err
-    return (
-        f"Preprocessor {failure.pre!r} of slicing function {sf_name!r} raised "
-        f"{type(err).__name__} on the row with index {index!r} (position {position}): {err}. "
-        "Fix the preprocessor, or apply with fault_tolerant=True to count failing rows as not "
-        "in the slice."
-    )
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector: building 10^5 row objects otherwise triggers
-    collections that traverse all of them again and again (it doubles the cost). Memory is
-    still freed by reference counting; cycles are collected when the pause ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _rowwise_chunk(
-    df: pd.DataFrame, sfs: Sequence[SlicingFunction], start: int, stop: int,
-    fault_tolerant: bool,
-) -> tuple[list[np.ndarray], ApplierMetadata]:
-    """Masks of row-wise SFs on rows ``start:stop``.
-
-    Rows are built once and shared by all SFs; each distinct chain of preprocessors runs once
-    per row and its output is shared by every SF that uses the same chain.
-    """
-    with _gc_paused():
-        return _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant)
-
-
-def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
-    from slicewidgets.slicing._rowwise import needed_columns
-
-    meta = ApplierMetadata()
-    rows = frame_rows(df, start, stop, needed_columns(sfs, df))  # only the columns SFs read
-    index = df.index
-    chains: dict[tuple, list] = {(): rows}
-    masks = []
-    for sf in sfs:
-        key: tuple = ()
-        for p in sf._pre:
-            parent, key = key, (*key, id(p))
-            if key not in chains:
-                chains[key] = _run_pre(p, chains[parent])
-        pts = chains[key]
-        f, res = sf._f, sf._resources
-        vals = None
-        if not key or not any(type(x) is _Failure for x in pts):
-            try:
-                vals = [f(x, **res) for x in pts] if res else list(map(f, pts))
-            except Exception:
-                vals = None  # find the failing rows one by one
-        if vals is None:
-            vals = []
-            for i, x in enumerate(pts):
-                try:
-                    if type(x) is _Failure:
-                        raise x.err
-                    vals.append(f(x, **res))
-                except Exception as err:
-                    pos = start + i
-                    label = _label(index, pos)
-                    if not fault_tolerant:
-                        if type(x) is _Failure:
-                            raise SFApplyError(
-                                sf.name, label, pos, err,
-                                message=_fail_message(sf.name, x, label, pos),
-                            ) from err
-                        raise SFApplyError(sf.name, label, pos, err) from err
-                    meta.record(sf.name, label, err)
-                    vals.append(False)
-        masks.append(_to_bool(sf.name, vals, index, start))
-    return masks, meta
-
-
-# Fork-based parallelism: the frame and SFs reach the workers by inheritance, never pickled, so
-# SFs defined in a notebook work. Each call registers its job under its own key.
-_FORK_JOBS: dict[int, tuple] = {}
-
-
-def _fork_worker(job: int, start: int, stop: int):
-    df, sfs, fault_tolerant = _FORK_JOBS[job]
-    masks, meta = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
-    return ([np.packbits(m) for m in masks], stop - start, dict(meta.faults),
-            dict(meta.fault_rows), dict(meta.errors))
-
-
-def _stop_pool(pool: Any, futures: list) -> None:
-    """Cancel pending chunks and end running workers now (don't wait for their chunks)."""
-    for f in futures:
-        f.cancel()
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        if proc.is_alive():
-            proc.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
-    import itertools
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    n = len(df)
-    n_chunks = min(n, max(n_jobs * 4, -(-n // CHUNK_ROWS)))
-    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-    job = next(_JOB_IDS)
-    _FORK_JOBS[job] = (df, sfs, fault_tolerant)
-    meta = ApplierMetadata()
-    parts: list = [None] * n_chunks
-    pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork"))
-    futures: list = []
-    try:
-        futures = [pool.submit(_fork_worker, job, int(a), int(b))
-                   for a, b in itertools.pairwise(bounds)]
-        for c, fut in enumerate(futures):
-            try:
-                packed, count, faults, fault_rows, errors = fut.result()
-            except BrokenProcessPool as err:
-                raise RuntimeError(
-                    f"A worker process died while applying slicing functions "
-                    f"{[s.name for s in sfs]} to rows {bounds[c]}..{bounds[c + 1] - 1} (killed, "
-                    "out of memory, or a crash in native code). Retry with n_jobs=None to see "
-                    "the error in this process."
-                ) from err
-            parts[c] = [np.unpackbits(p, count=count).astype(bool) for p in packed]
-            sub = ApplierMetadata()
-            sub.faults.update(faults)
-            sub.fault_rows.update(fault_rows)
-            sub.errors.update(errors)
-            meta.merge(sub)
-            if bar is not None:
-                bar.update(count)
-    except BaseException:
-        _stop_pool(pool, futures)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        _FORK_JOBS.pop(job, None)
-    masks = [np.concatenate([p[j] for p in parts]) for j in range(len(sfs))]
-    return masks, meta
-
-
-def _fork_is_safe() -> bool:
-    """Forking copies only the calling thread: never fork from a worker thread (the
-    studio's Apply) or while one of our own threads runs (training, an Apply), whose locks
-    the child would inherit held."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    return not any(t.name.startswith("slicewidgets-") and t.is_alive()
-                   for t in threading.enumerate())
-
-
-def _job_ids():
-    i = 0
-    while True:
-        i += 1
-        yield i
-
-
-_JOB_IDS = _job_ids()
-
-
-def _resolve_n_jobs(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
-        raise TypeError(f"n_jobs must be an integer or None, got {n_jobs!r}.")
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be a positive integer, -1 (all cores) or None; got 0.")
-    return int(n_jobs)
-
-
-def _rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
-    n = len(df)
-    jobs = _resolve_n_jobs(n_jobs)
-    if not sfs:
-        return [], ApplierMetadata()
-    bar = None
-    if progress_bar and n:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="Applying SFs", unit="rows")
-    try:
-        import multiprocessing as mp
-
-        if jobs > 1 and n >= 2 * jobs and "fork" in mp.get_all_start_methods() \
-                and _fork_is_safe():
-            return _rowwise_parallel(df, sfs, fault_tolerant, jobs, bar)
-        if jobs > 1:
-            logger.info("n_jobs=%s ignored: fork unavailable, unsafe here (a worker thread, or "
-                        "a slicewidgets thread running) or too few rows", jobs)
-        meta = ApplierMetadata()
-        chunks: list[list[np.ndarray]] = []
-        for start in range(0, n, CHUNK_ROWS):
-            stop = min(start + CHUNK_ROWS, n)
-            masks, sub = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
-            chunks.append(masks)
-            meta.merge(sub)
-            if bar is not None:
-                bar.update(stop - start)
-        if not chunks:
-            return [np.zeros(0, dtype=bool) for _ in sfs], meta
-        if len(chunks) == 1:
-            return chunks[0], meta
-        return [np.concatenate([c[j] for c in chunks]) for j in range(len(sfs))], meta
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +152,7 @@ def compute_masks(
             "data points."
         )
     sfs = check_sfs(sfs, "compute_masks")
-    _resolve_n_jobs(n_jobs)
+    resolve_n_jobs(n_jobs)
     n = len(df)
     leaves: dict[int, SlicingFunction] = {}
     for sf in sfs:
@@ -517,7 +211,7 @@ def compute_masks(
             else:
                 results[id(sf)] = mask
         rowwise = remaining
-    masks, sub = _rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
+    masks, sub = rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
     for sf, mask in zip(rowwise, masks, strict=True):
         results[id(sf)] = mask
@@ -718,6 +412,6 @@ class SFApplier(BaseSFApplier):
                     meta.record(sf.name, i, err)
                     vals.append(False)
             for j, sf in enumerate(self._sfs):
-                matrix[i, j] = _to_bool(sf.name, [vals[j]], positions, i)[0]
+                matrix[i, j] = to_bool(sf.name, [vals[j]], positions, i)[0]
         S = to_recarray(self._sf_names, matrix)
         return (S, meta) if return_meta else S
