@@ -62,6 +62,17 @@ def test_decorator_without_parentheses_is_an_error():
         nlp_slicing_function(lambda x: True)
 
 
+def test_decorator_checks_its_options_where_it_is_written(nlp):
+    with pytest.raises(TypeError, match=r"nlp_slicing_function: got an unexpected keyword "
+                       r"argument 'langauge'; expected some of name, resources, pre, text_field"):
+        nlp_slicing_function(langauge=nlp)
+    # positional options keep NLPSlicingFunction's order (name, resources, pre, text_field, ...)
+    by_position = nlp_slicing_function("pos", None, None, "title", language=nlp)(
+        lambda x: len(x.doc) > 1)
+    assert by_position.name == "pos"
+    assert by_position(SimpleNamespace(title="three short words", text="one"))  # parses title
+
+
 def test_nlp_sfs_apply_to_a_dataframe(nlp):
     df = pd.DataFrame({"text": ["PSY is great check my channel", "nice song", "Jane Doe sings",
                                 "subscribe to me"]})
