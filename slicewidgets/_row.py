@@ -36,6 +36,16 @@ except ImportError:  # pragma: no cover - other Python implementations
         return property(operator.itemgetter(index), doc=doc)
 
 
+
+def _no_field(key: str, fields: Any) -> AttributeError:
+    """The error for a missing field of a row (dunder lookups get a bare one, as Python's)."""
+    if key.startswith("__"):
+        return AttributeError(key)
+    return AttributeError(
+        f"Row has no field {key!r}; its fields are {list(fields)}. "
+        "Check the column name, or add the field with a preprocessor."
+    )
+
 class Row:
     """A mutable data point: its fields are attributes.
 
@@ -75,12 +85,7 @@ class Row:
 
     def __getattr__(self, key: str) -> Any:
         # only called when normal lookup fails
-        if key.startswith("__"):
-            raise AttributeError(key)
-        raise AttributeError(
-            f"Row has no field {key!r}; its fields are {list(self.__dict__)}. "
-            "Check the column name, or add the field with a preprocessor."
-        )
+        raise _no_field(key, self.__dict__)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The field ``key``, or ``default``."""
@@ -149,12 +154,7 @@ class FrameRow(tuple):
             ) from None
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        raise AttributeError(
-            f"Row has no field {key!r}; its fields are {list(self.__row_fields__)}. "
-            "Check the column name, or add the field with a preprocessor."
-        )
+        raise _no_field(key, self.__row_fields__)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(
