@@ -27,27 +27,48 @@ from __future__ import annotations
 
 import ast
 import builtins
-import hashlib
 import keyword
 import linecache
 import os
 import re
 import traceback
-import types
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from slicewidgets._fingerprint import names_read
+from slicewidgets.slicing._code_analysis import (
+    FILENAME,
+    check_syntax,
+    content_hash,
+    find_bindings,
+    form_call,
+    helper_source,
+    stmt_at,
+    stmt_names,
+    syntax_message,
+)
+from slicewidgets.slicing._code_file import (
+    MSG_CONFLICT,
+    MSG_IS_DIR,
+    MSG_LOADED,
+    MSG_NOT_UTF8,
+    MSG_UNREADABLE,
+    MSG_UNWRITABLE,
+    CodeFile,
+    FileState,
+    atomic_write,
+    default_path,
+    notebook_path,
+)
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.slicing.sf import SlicingFunction, keyword_sf, regex_sf
 from slicewidgets.slicing.worker import Cancelled
 
 __all__ = ["ApplyResult", "FileState", "SFCodeSession", "atomic_write", "default_namespace",
-           "default_path"]
-
-FILENAME = "<sf-editor>"
+           "default_path", "notebook_path", "preload", "DEFAULT_CODE", "MSG_CONFLICT",
+           "MSG_DUPLICATE_DEF", "MSG_DUPLICATE_NAME", "MSG_IS_DIR", "MSG_LOADED", "MSG_NOT_UTF8",
+           "MSG_SHADOWS", "MSG_UNREADABLE", "MSG_UNWRITABLE"]
 
 DEFAULT_CODE = """\
 # Slicing functions: each one defined here becomes a slice when you press Apply.
@@ -66,30 +87,6 @@ MSG_DUPLICATE_DEF = (
 MSG_DUPLICATE_NAME = (
     "Duplicate slicing function name {name!r}: {where}. Give each SF its own name "
     "(@slicing_function(name=...) or name=...)."
-)
-MSG_UNWRITABLE = (
-    "Could not save the slicing functions to {path} ({err}); they are kept in memory only. "
-    "Pass path= a writable file to keep them across kernel restarts."
-)
-MSG_NOT_UTF8 = (
-    "Could not read {path}: it is not UTF-8 text ({err}). The editor starts with its default "
-    "text and will not save over that file; pass path= another file, or convert it to UTF-8."
-)
-MSG_IS_DIR = (
-    "path={path!s} is a folder, not a file; the editor keeps its text in memory only. Pass a "
-    "file path, e.g. path='{path!s}/slicing_functions.py'."
-)
-MSG_UNREADABLE = (
-    "Could not read {path} ({err}); the editor starts with its default text and will not save "
-    "over that file."
-)
-MSG_CONFLICT = (
-    "{path} was changed on disk since the editor loaded it (by another studio, notebook or "
-    "person). Nothing was overwritten: the editor keeps your text, the file keeps the other. "
-    "Choose: keep mine (overwrite the file) or load theirs (replace the editor's text)."
-)
-MSG_LOADED = (
-    "Loaded {path} ({n} lines) without running it: press Apply to run its slicing functions."
 )
 MSG_SHADOWS = (
     "{name!r} replaces the slicing function of that name that was given to the studio (sfs=); "
@@ -147,30 +144,6 @@ class ApplyResult:
         return "Not applied"
 
 
-@dataclass(frozen=True)
-class FileState:
-    """Where the session's text is kept.
-
-    Attributes
-    ----------
-    path
-        The file (``None``: memory only).
-    status
-        ``"none"`` (no file), ``"new"`` (not written yet), ``"loaded"`` (read, not run yet),
-        ``"saved"``, ``"conflict"`` (changed on disk by someone else; see ``disk_text``),
-        ``"error"`` (unreadable or unwritable; see ``message``).
-    message
-        A sentence for the user (empty when all is well).
-    disk_text
-        In a conflict: the text on disk, kept next to the session's own.
-    """
-
-    path: Path | None
-    status: str
-    message: str = ""
-    disk_text: str | None = None
-
-
 @dataclass
 class Plan:
     """The result of running the code: the SFs it defines and what to do with them."""
@@ -221,147 +194,10 @@ def preload(ns: MutableMapping[str, Any]) -> None:
         ns.setdefault(key, value)
 
 
-def notebook_path(namespace: MutableMapping[str, Any] | None = None) -> Path | None:
-    """The running notebook's path, when the frontend tells the kernel (else ``None``).
-
-    JupyterLab and Notebook 7 set ``JPY_SESSION_NAME`` (and ``__session__``), VS Code sets
-    ``__vsc_ipynb_file__``.
-    """
-    ns = namespace or {}
-    for value in (ns.get("__vsc_ipynb_file__"), ns.get("__session__"),
-                  os.environ.get("JPY_SESSION_NAME")):
-        if isinstance(value, str) and value.endswith(".ipynb"):
-            return Path(value)
-    return None
-
-
-def default_path(namespace: MutableMapping[str, Any] | None = None) -> Path | None:
-    """The default file of a notebook's SFs: ``<notebook name>.sfs.py`` in the working
-    folder, one per notebook, so two notebooks in a folder never share (or overwrite) a file.
-    ``None`` outside a notebook (no file is written).
-
-    Examples
-    --------
-    >>> default_path({"__session__": "/home/me/work/02_interactive_slicing.ipynb"})
-    PosixPath('02_interactive_slicing.sfs.py')
-    >>> default_path({}) is None or True
-    True
-    """
-    nb = notebook_path(namespace)
-    return Path(f"{nb.stem}.sfs.py") if nb is not None else None
-
-
-# ---------------------------------------------------------------------------------------------
-# static analysis of the code
-
-
-@dataclass
-class _Binding:
-    var: str
-    lines: list[int]  # line of each top-level statement binding `var`
-    stmts: list[ast.stmt]
-
-
-def _target_names(target: ast.expr) -> list[str]:
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [n for elt in target.elts for n in _target_names(elt)]
-    return []
-
-
-def _stmt_names(stmt: ast.stmt | None) -> list[str]:
-    if stmt is None:
-        return []
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [stmt.name]
-    if isinstance(stmt, ast.Assign):
-        return [n for t in stmt.targets for n in _target_names(t)]
-    if isinstance(stmt, ast.AnnAssign):
-        return _target_names(stmt.target)
-    return []
-
-
-def _bindings(tree: ast.Module) -> dict[str, _Binding]:
-    """Top-level names bound by defs and assignments, with their lines, in order."""
-    out: dict[str, _Binding] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-            continue
-        for name in _stmt_names(stmt):
-            b = out.setdefault(name, _Binding(name, [], []))
-            b.lines.append(stmt.lineno)
-            b.stmts.append(stmt)
-    return out
-
-
-def _stmt_at(tree: ast.Module, line: int) -> ast.stmt | None:
-    for stmt in tree.body:
-        start = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-        if start <= line <= (stmt.end_lineno or stmt.lineno):
-            return stmt
-    return None
-
-
-_DEF_RE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=[^=]")
-
-
-def _guess_name(lines: list[str], line: int) -> str | None:
-    """For a syntax error: the def/assignment that starts at or above ``line``."""
-    for i in range(min(line, len(lines)) - 1, -1, -1):
-        m = _DEF_RE.match(lines[i])
-        if m:
-            return m.group(1) or m.group(2)
-        if lines[i].strip() and not lines[i][0].isspace() and not lines[i].startswith(("@", "#")):
-            return None
-    return None
-
-
-def _sf_functions(sf: SlicingFunction) -> list[Any]:
-    funcs: list[Any] = [sf._f]
-    funcs += [getattr(p, "_f", getattr(p, "f", None)) for p in getattr(sf, "_pre", [])]
-    for operand in getattr(sf, "operands", []):
-        funcs += _sf_functions(operand)
-    return [f for f in funcs if isinstance(f, types.FunctionType)]
-
-
-def _helper_source(sf: SlicingFunction, bindings: dict[str, _Binding], text: str) -> str:
-    """Source of the editor-defined names (helpers, constants) that the SF's code reads.
-
-    Fingerprints follow an SF's own code, not the helpers it calls by name: an edited helper
-    must trigger a recomputation anyway.
-    """
-    read: set[str] = set()
-    for f in _sf_functions(sf):
-        read |= names_read(f.__code__)
-    parts = []
-    for var in sorted(read & set(bindings)):
-        for stmt in bindings[var].stmts:
-            parts.append(ast.get_source_segment(text, stmt) or "")
-    return "\0".join(parts)
-
-
-def _hash(*parts: str) -> str:
-    return hashlib.blake2b("\0\0".join(parts).encode(), digest_size=16).hexdigest()
-
-
-def syntax_message(err: SyntaxError, lines: list[str]) -> tuple[int, str]:
-    """``(line, message)`` of a syntax error, naming the SF being defined."""
-    line = err.lineno or 0
-    name = _guess_name(lines, line) if line else None
-    src = lines[line - 1] if 0 < line <= len(lines) else (err.text or "").rstrip("\n")
-    caret = ""
-    if err.offset and src:
-        caret = "\n    " + " " * (err.offset - 1) + "^"
-    where = f" in {name}" if name else ""
-    return line, (f"SyntaxError{where} (line {line}): {err.msg}\n    {src}{caret}\n"
-                  "Nothing was applied; fix the line and press Apply.")
-
-
 # ---------------------------------------------------------------------------------------------
 
 
-class SFCodeSession:
+class SFCodeSession(CodeFile):
     """Slicing functions as code text, applied to a :class:`SliceSet`; no user interface.
 
     Parameters
@@ -451,125 +287,8 @@ class SFCodeSession:
         if run_file and self.file.status == "loaded":
             self.apply()
 
-    # -- files --------------------------------------------------------------------------------
-    def _read(self, path: Path) -> str | None:
-        """Read ``path``; on failure set :attr:`file` to an error and return ``None``."""
-        try:
-            return path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            msg = MSG_NOT_UTF8.format(path=path, err=f"byte 0x{err.object[err.start]:02x} at "
-                                      f"position {err.start}")
-        except IsADirectoryError:
-            msg = MSG_IS_DIR.format(path=path)
-        except OSError as err:
-            msg = MSG_UNREADABLE.format(path=path, err=f"{type(err).__name__}: "
-                                        f"{err.strerror or err}")
-        self._writable = False
-        self.file = FileState(path, "error", msg)
-        return None
-
-    def _load_initial(self) -> None:
-        path = self.path
-        assert path is not None
-        if path.is_dir():
-            self._writable = False
-            self.file = FileState(path, "error", MSG_IS_DIR.format(path=path))
-            return
-        if not path.exists():
-            return
-        text = self._read(path)
-        if text is None:
-            return
-        self._known_disk = text
-        self.text = text
-        self.load_errors = self.check_syntax(text)
-        self.file = FileState(path, "loaded", MSG_LOADED.format(
-            path=path, n=len(text.splitlines())))
-
-    def load(self, path: str | os.PathLike | None = None) -> str | None:
-        """Read the file (default: :attr:`path`) into :attr:`text` without running it."""
-        path = Path(path) if path is not None else self.path
-        if path is None:
-            raise ValueError("SFCodeSession.load needs a path: none was given and "
-                             "self.path is None.")
-        text = self._read(path)
-        if text is None:
-            return None
-        if path == self.path:
-            self._known_disk = text
-            self._writable = True
-            self.file = FileState(path, "loaded", MSG_LOADED.format(
-                path=path, n=len(text.splitlines())))
-        self.text = text
-        self.load_errors = self.check_syntax(text)
-        return text
-
-    def disk_changed(self) -> str | None:
-        """The file's text if someone else changed it since we read or wrote it, else ``None``."""
-        if self.path is None or not self.path.is_file():
-            return None
-        try:
-            disk = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        if disk != self._known_disk and disk != self.text:
-            return disk
-        return None
-
-    def save(self, *, force: bool = False) -> FileState:
-        """Write :attr:`text` to :attr:`path` atomically, unless the file was changed by
-        someone else since we loaded it (then :attr:`file` is a ``"conflict"`` and nothing
-        is written; ``force=True`` overwrites)."""
-        path = self.path
-        if path is None:
-            return self.file
-        if not self._writable and not force:
-            return self.file
-        if self.text == self._known_disk and self.file.status in ("saved", "loaded"):
-            return self.file
-        if not force:
-            other = self.disk_changed()
-            if other is not None:
-                self.file = FileState(path, "conflict", MSG_CONFLICT.format(path=path),
-                                      disk_text=other)
-                return self.file
-        try:
-            atomic_write(path, self.text)
-        except OSError as err:
-            self.file = FileState(path, "error", MSG_UNWRITABLE.format(
-                path=path, err=f"{type(err).__name__}: {err.strerror or err}"))
-            return self.file
-        self._known_disk = self.text
-        self._writable = True
-        self.file = FileState(path, "saved")
-        return self.file
-
-    def set_text(self, text: str) -> FileState:
-        """New text (as typed); saved when :attr:`autosave` is on."""
-        self.text = text
-        if self.autosave:
-            return self.save()
-        return self.file
-
-    def resolve(self, keep: str) -> FileState:
-        """End a conflict: ``keep="mine"`` overwrites the file with :attr:`text`,
-        ``keep="theirs"`` loads the file's text into :attr:`text` (run it with Apply)."""
-        if keep == "mine":
-            return self.save(force=True)
-        if keep == "theirs":
-            self.load()
-            return self.file
-        raise ValueError(f"keep must be 'mine' or 'theirs', got {keep!r}.")
-
     # -- analysis -----------------------------------------------------------------------------
-    @staticmethod
-    def check_syntax(text: str) -> list[str]:
-        """Syntax errors of ``text`` (parsed, never run)."""
-        try:
-            ast.parse(text, FILENAME)
-        except SyntaxError as err:
-            return [syntax_message(err, text.splitlines())[1]]
-        return []
+    check_syntax = staticmethod(check_syntax)
 
     @property
     def sf_names(self) -> list[str]:
@@ -633,7 +352,7 @@ class SFCodeSession:
                 result.error_lines[failing_line] = msg
             return plan
 
-        bindings = _bindings(tree)
+        bindings = find_bindings(tree)
         found: list[tuple[SlicingFunction, str, int]] = []
         seen: set[int] = set()
         for var, b in bindings.items():
@@ -666,8 +385,8 @@ class SFCodeSession:
             return plan
 
         plan.found = found
-        plan.helpers = {sf.name: _helper_source(sf, bindings, text) for sf, _, _ in found}
-        plan.fps = {sf.name: _hash(sf.fingerprint, plan.helpers[sf.name]) for sf, _, _ in found}
+        plan.helpers = {sf.name: helper_source(sf, bindings, text) for sf, _, _ in found}
+        plan.fps = {sf.name: content_hash(sf.fingerprint, plan.helpers[sf.name]) for sf, _, _ in found}
         plan.lines = {sf.name: line for sf, _, line in found}
         ss = self.slice_set
         for sf, _, _ in found:
@@ -792,7 +511,7 @@ class SFCodeSession:
         frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == FILENAME]
         if not frames:
             return ""
-        names = _stmt_names(_stmt_at(tree, frames[0].lineno or 0))
+        names = stmt_names(stmt_at(tree, frames[0].lineno or 0))
         name = f" in {names[0]}" if names else ""
         return f"{name} (line {frames[-1].lineno})"
 
@@ -802,7 +521,7 @@ class SFCodeSession:
         frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == FILENAME]
         line = frames[-1].lineno if frames else None
         top = frames[0].lineno if frames else None
-        names = _stmt_names(_stmt_at(tree, top)) if top else []
+        names = stmt_names(stmt_at(tree, top)) if top else []
         where = f" in {names[0]}" if names else ""
         src = f"\n    {lines[line - 1].strip()}" if line and 0 < line <= len(lines) else ""
         hint = ""
@@ -845,39 +564,7 @@ class SFCodeSession:
         ValueError
             Empty keywords, an invalid regular expression, a slice name already taken.
         """
-        sf: SlicingFunction
-        if kind == "keyword":
-            keywords = [k.strip() for k in pattern.split(",") if k.strip()]
-            if not keywords:
-                raise ValueError("Enter at least one keyword (comma-separated), e.g. "
-                                 "'please, plz'.")
-            sf = keyword_sf(keywords, name=name, column=column, case=not ignore_case)
-            args = [repr(keywords)]
-            if name:
-                args.append(f"name={name!r}")
-            if column != "text":
-                args.append(f"column={column!r}")
-            if not ignore_case:
-                args.append("case=True")
-            call = f"keyword_sf({', '.join(args)})"
-        elif kind == "regex":
-            if not pattern:
-                raise ValueError("Enter a regular expression, e.g. 'check.*out'.")
-            try:
-                sf = regex_sf(pattern, name=name, column=column,
-                              flags=re.IGNORECASE if ignore_case else 0)
-            except re.error as err:  # the core already says ValueError; just in case
-                raise ValueError(f"Invalid regular expression {pattern!r}: {err}.") from None
-            args = [repr(pattern)]
-            if name:
-                args.append(f"name={name!r}")
-            if column != "text":
-                args.append(f"column={column!r}")
-            if ignore_case:
-                args.append("flags=re.IGNORECASE")
-            call = f"regex_sf({', '.join(args)})"
-        else:
-            raise ValueError(f"kind must be 'keyword' or 'regex', got {kind!r}.")
+        sf, call = form_call(kind, pattern, name=name, column=column, ignore_case=ignore_case)
         if sf.name in self.slice_set:
             raise ValueError(f"A slice named {sf.name!r} already exists; choose another name.")
         return sf, f"{self.free_variable(sf.name)} = {call}\n"
@@ -888,7 +575,7 @@ class SFCodeSession:
         if not base.isidentifier() or keyword.iskeyword(base):
             base = "sf_" + base
         try:
-            text_names = set(_bindings(ast.parse(self.text)))
+            text_names = set(find_bindings(ast.parse(self.text)))
         except SyntaxError:
             text_names = set()
         candidate, i = base, 1
@@ -912,26 +599,3 @@ class SFCodeSession:
     @property
     def owned(self) -> dict[str, str]:
         return dict(self._owned)
-
-
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then
-    ``os.replace``, so a crash of the kernel never leaves a half-written file.
-
-    No ``fsync``: the file is rewritten as the user types, and surviving a kernel restart
-    (not a power cut) is the point.
-    """
-    import tempfile
-    from contextlib import suppress
-
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
