@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from slicewidgets.analysis.rendering import FLAG_COLORS, format_value, is_missing
+from slicewidgets.analysis.rendering import format_value, is_missing
 from slicewidgets.analysis.scorer import Scorer
 from slicewidgets.slicing.incremental import SliceSet
 from slicewidgets.widgets import _style
+from slicewidgets.widgets._charts import bar_chart_svg
 from slicewidgets.widgets._mainloop import Debouncer
 from slicewidgets.widgets._util import Events, WidgetBase, escape
 
@@ -562,66 +563,3 @@ def _overall_from_report(report: Any, frame: pd.DataFrame) -> dict[str, float]:
         return {str(k): float(v) for k, v in overall.items()}
     rows = frame[frame["slice"] == "overall"]
     return {m: float(s) for m, s in zip(rows["metric"], rows["score"], strict=True)}
-
-
-#: the theme variable of each colour (JupyterLab light/dark; the hex value is the fallback)
-THEME_VARS = {"#c62828": "--jp-error-color1", "#2e7d32": "--jp-success-color1",
-              "#9e9e9e": "--jp-ui-font-color3", "#1a4d8f": "--jp-brand-color1",
-              "#4a7fb5": "--jp-brand-color1",
-              "#222": "--jp-ui-font-color1", "#333": "--jp-ui-font-color1",
-              "#555": "--jp-ui-font-color2", "#ddd": "--jp-border-color2",
-              "#999": "--jp-ui-font-color3"}
-
-
-def paint(prop: str, color: str) -> str:
-    """``fill='#c62828' style='fill:var(--jp-error-color1, #c62828)'``: the theme's colour,
-    with the attribute as the fallback where CSS variables are unknown."""
-    var = THEME_VARS.get(color)
-    style = f" style='{prop}:var({var}, {color})'" if var else ""
-    return f"{prop}='{color}'{style}"
-
-
-def bar_chart_svg(items: list[tuple[str, float, float, float, str]], *, overall: float,
-                  metric: str, width: int = 460) -> str:
-    """Horizontal bars of ``(name, score, ci_low, ci_high, flag)`` with error bars and a
-    dashed line at the overall score, as an inline SVG (scores in [0, 1]).
-
-    Drawn directly (no matplotlib): a few microseconds per bar, so the chart follows every
-    edit live.
-    """
-    bar_h, gap_h, label_w, top = 14, 4, 150, 18
-    plot_w = width - label_w - 50
-    height = top + len(items) * (bar_h + gap_h) + 6
-
-    def x(v: float) -> float:
-        return label_w + max(0.0, min(1.0, v)) * plot_w
-
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}' class='sw-chart-svg' font-size='11' "
-             f"font-family='sans-serif' {paint('fill', '#333')}>",
-             f"<text x='{label_w}' y='12' {paint('fill', '#555')}>{escape(metric)} (bars: score, "
-             "whiskers: interval)</text>"]
-    for i, (name, score, lo, hi, flag) in enumerate(items):
-        y = top + i * (bar_h + gap_h)
-        label = name if len(name) <= 22 else name[:21] + "…"
-        parts.append(f"<text x='{label_w - 4}' y='{y + bar_h - 3}' text-anchor='end'>"
-                     f"<title>{escape(name)}</title>{escape(label)}</text>")
-        if is_missing(score):
-            continue
-        color = FLAG_COLORS.get(flag, FLAG_COLORS["ok"])
-        parts.append(f"<rect class='sw-bar' data-slice=\"{escape(name)}\" x='{label_w}' "
-                     f"y='{y}' width='{x(score) - label_w:.1f}' height='{bar_h}' "
-                     f"{paint('fill', color)}><title>{escape(name)}: {score:.3f}</title></rect>")
-        if not (is_missing(lo) or is_missing(hi)):
-            ym = y + bar_h / 2
-            parts.append(f"<path class='sw-errorbar' d='M{x(lo):.1f},{ym} H{x(hi):.1f} "
-                         f"M{x(lo):.1f},{y + 3} V{y + bar_h - 3} M{x(hi):.1f},{y + 3} "
-                         f"V{y + bar_h - 3}' {paint('stroke', '#222')} fill='none'/>")
-        parts.append(f"<text x='{x(score) + 3 if is_missing(hi) else x(hi) + 3:.1f}' "
-                     f"y='{y + bar_h - 3}' {paint('fill', '#333')}>{score:.2f}</text>")
-    if not is_missing(overall):
-        parts.append(f"<line class='sw-overall-line' x1='{x(overall):.1f}' y1='{top - 2}' "
-                     f"x2='{x(overall):.1f}' y2='{height - 4}' {paint('stroke', '#555')} "
-                     "stroke-dasharray='3,2'><title>overall</title></line>")
-    parts.append("</svg>")
-    return "".join(parts)

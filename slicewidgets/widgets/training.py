@@ -15,9 +15,9 @@ import traitlets
 
 from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
+from slicewidgets.widgets._charts import loss_curve_svg
 from slicewidgets.widgets._mainloop import MainLoop
 from slicewidgets.widgets._util import WidgetBase, escape, hold, pre
-from slicewidgets.widgets.score_table import paint
 
 __all__ = ["TrainingPanel"]
 
@@ -598,45 +598,6 @@ def _to_tensor(X: Any) -> Any:
     if hasattr(X, "toarray"):  # scipy sparse
         X = X.toarray()
     return torch.as_tensor(np.asarray(X, dtype=np.float32))
-
-
-def loss_curve_svg(losses: Sequence[float], *, n_per_epoch: int = 0, width: int = 320,
-                   height: int = 140, max_points: int = 400) -> str:
-    """The training loss after every batch as an inline SVG polyline (epoch ticks below)."""
-    values = [v for v in losses if math.isfinite(v)]
-    if not values:
-        return ""
-    step = max(1, math.ceil(len(values) / max_points))
-    pts = values[::step]
-    if pts[-1] is not values[-1]:
-        pts.append(values[-1])
-    lo, hi = min(pts), max(pts)
-    span = hi - lo or 1.0
-    left, top, w, h = 40, 14, width - 50, height - 32
-    n = max(1, len(values) - 1)
-    xs = [left + w * min(i * step, n) / n for i in range(len(pts))]
-    xs[-1] = left + w * (len(values) - 1) / n
-    coords = " ".join(f"{x:.1f},{top + h * (hi - v) / span:.1f}" for x, v in zip(xs, pts,
-                                                                             strict=True))
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}' class='sw-loss-svg' font-size='10' "
-             f"font-family='sans-serif' {paint('fill', '#333')}>",
-             f"<text x='{left}' y='10' {paint('fill', '#555')}>training loss</text>",
-             f"<text x='{left - 4}' y='{top + 4}' text-anchor='end'>{hi:.3g}</text>",
-             f"<text x='{left - 4}' y='{top + h}' text-anchor='end'>{lo:.3g}</text>",
-             f"<rect x='{left}' y='{top}' width='{w}' height='{h}' fill='none' "
-             f"{paint('stroke', '#ddd')}/>"]
-    if n_per_epoch and len(values) > n_per_epoch:
-        for e in range(n_per_epoch, len(values), n_per_epoch):
-            x = left + w * (e - 1) / n
-            parts.append(f"<line x1='{x:.1f}' y1='{top + h}' x2='{x:.1f}' y2='{top + h + 4}' "
-                         f"{paint('stroke', '#999')}/>")
-    parts.append(f"<polyline class='sw-loss-line' points='{coords}' fill='none' "
-                 f"{paint('stroke', '#4a7fb5')} stroke-width='1.5'/>")
-    parts.append(f"<text x='{left + w}' y='{height - 4}' text-anchor='end' "
-                 f"{paint('fill', '#555')}>"
-                 f"{len(values)} batches</text></svg>")
-    return "".join(parts)
 
 
 def _warm_up_torch() -> None:

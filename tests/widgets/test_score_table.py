@@ -11,7 +11,8 @@ import pytest
 from slicewidgets.analysis import Scorer
 from slicewidgets.slicing import SliceSet, keyword_sf, slicing_function
 from slicewidgets.widgets import ScoreTable
-from slicewidgets.widgets.score_table import MSG_LENGTH, bar_chart_svg
+from slicewidgets.widgets._charts import bar_chart_svg
+from slicewidgets.widgets.score_table import MSG_LENGTH
 
 ROW_RE = re.compile(r'<tr data-slice="([^"]*)"[^>]*><td class=\'sw-name\'>[^<]*</td>'
                     r"<td class='sw-n'>([\d,]+)</td>")

@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 
 from slicewidgets.slicing import SliceSet, slicing_function  # noqa: E402
 from slicewidgets.widgets import TrainingPanel  # noqa: E402
-from slicewidgets.widgets.training import MSG_RUNNING, loss_curve_svg  # noqa: E402
+from slicewidgets.widgets._charts import loss_curve_svg  # noqa: E402
+from slicewidgets.widgets.training import MSG_RUNNING  # noqa: E402
 
 N = 64
 OPTIONS = {"device": "cpu", "seed": 0}
