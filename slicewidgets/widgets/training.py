@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import traitlets
 
 from slicewidgets.analysis.rendering import format_value
 from slicewidgets.widgets import _style
 from slicewidgets.widgets._charts import loss_curve_svg
 from slicewidgets.widgets._mainloop import MainLoop
+from slicewidgets.widgets._mlp import mlp_recipe
 from slicewidgets.widgets._util import WidgetBase, escape, hold, pre
 
 __all__ = ["TrainingPanel"]
@@ -261,101 +261,16 @@ class TrainingPanel(WidgetBase):
             seeds the panel's own generators (weights, shuffling): the global ``random``,
             NumPy and torch generators are never seeded, so user code keeps reproducing.
         """
-        from slicewidgets._optional import import_optional
-
-        torch = import_optional("torch", purpose="TrainingPanel")
-        from slicewidgets.analysis.scorer import Scorer
-        from slicewidgets.classification import DictDataset
-        from slicewidgets.slicing.sliceaware import PlainClassifier, SliceAwareClassifier
-
-        features = _to_tensor(X)
-        golds = np.array(golds, dtype=np.int64)  # a copy: torch wants writable memory
-        if len(features) != len(golds) or len(golds) != len(slice_set.df):
-            raise ValueError(
-                f"X has {len(features)} rows, golds has {len(golds)} and the data has "
-                f"{len(slice_set.df)}; pass the features and labels of the SliceSet's rows."
-            )
-        eval_features = None
-        if X_eval is not None:
-            eval_features = _to_tensor(X_eval)
-            if eval_slice_set is not None and len(eval_features) != len(eval_slice_set.df):
-                raise ValueError(
-                    f"X_eval has {len(eval_features)} rows but the evaluation data has "
-                    f"{len(eval_slice_set.df)}; pass the features of the evaluation rows.")
-            if eval_features.shape[1] != features.shape[1]:
-                raise ValueError(
-                    f"X_eval has {eval_features.shape[1]} features but X has "
-                    f"{features.shape[1]}; transform both splits with the same featurizer.")
-        if golds_eval is not None:
-            golds_eval = np.asarray(golds_eval)
-        labels = torch.as_tensor(golds, dtype=torch.long)
-        num_classes = max(2, int(golds.max()) + 1) if len(golds) else 2
-        options = {"device": "cpu", **(trainer_options or {})}
-        seed = options.pop("seed", 0)
-        seed = 0 if seed is None else int(seed)
-        scorer = Scorer(metrics=[metric])
-        state: dict[str, Any] = {}
-
-        def sync_training_slices() -> list[str]:
-            """The training SliceSet gets the evaluation SliceSet's enabled SFs."""
-            if eval_slice_set is None:
-                return list(slice_set.enabled_names)
-            names = list(eval_slice_set.enabled_names)
-            for name in [n for n in slice_set.names if n not in names]:
-                slice_set.remove(name)
-            for name in names:
-                slice_set.update(eval_slice_set[name], enabled=True)
-            return names
-
-        def build_model() -> Any:
-            names = sync_training_slices()
-            state["membership"] = slice_set.membership()
-            state["eval_membership"] = (eval_slice_set.membership()
-                                        if eval_slice_set is not None else None)
-            # the panel's own generator: the user's global torch generator is left alone
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                body = torch.nn.Sequential(torch.nn.Linear(features.shape[1], hidden),
-                                           torch.nn.ReLU())
-                if slice_aware:
-                    return SliceAwareClassifier(body, hidden, names, num_classes=num_classes,
-                                                device=options["device"])
-                return PlainClassifier(body, hidden, num_classes=num_classes,
-                                       device=options["device"])
-
-        def build_loaders(model: Any, size: int) -> list:
-            dataset = DictDataset.from_tensors(features, labels, "train")
-            generator = torch.Generator().manual_seed(seed)
-            if slice_aware:
-                return [model.make_slice_dataloader(dataset, state["membership"],
-                                                    batch_size=size, shuffle=True,
-                                                    generator=generator)]
-            from slicewidgets.classification import DictDataLoader
-
-            return [DictDataLoader(dataset, batch_size=size, shuffle=True,
-                                   generator=generator)]
-
-        def predict(model: Any) -> tuple[np.ndarray, np.ndarray]:
-            probs = model.predict_proba(eval_features if eval_features is not None
-                                        else features)
-            return probs.argmax(axis=1), probs
-
-        def epoch_scores(model: Any) -> dict[str, float]:
-            preds, _ = predict(model)
-            if eval_features is not None:
-                if golds_eval is None or state["eval_membership"] is None:
-                    return {}
-                scores = scorer.score_slices(state["eval_membership"], golds_eval, preds)
-            else:
-                scores = scorer.score_slices(state["membership"], golds, preds)
-            return {name: float(values[metric]) for name, values in scores.items()}
-
-        panel = cls(build_model, build_loaders, predict=predict, epoch_scores=epoch_scores,
-                    on_predictions=on_predictions, n_epochs=n_epochs, lr=lr,
-                    batch_size=batch_size, trainer_options=options, **kwargs)
-        panel.seed = seed
-        panel.predicts_training_rows = eval_features is None
-        panel.n_training_rows = len(golds)
+        recipe = mlp_recipe(X, golds, slice_set, X_eval=X_eval, golds_eval=golds_eval,
+                            eval_slice_set=eval_slice_set, hidden=hidden, metric=metric,
+                            slice_aware=slice_aware, trainer_options=trainer_options)
+        panel = cls(recipe.build_model, recipe.build_loaders, predict=recipe.predict,
+                    epoch_scores=recipe.epoch_scores, on_predictions=on_predictions,
+                    n_epochs=n_epochs, lr=lr, batch_size=batch_size,
+                    trainer_options=recipe.trainer_options, **kwargs)
+        panel.seed = recipe.seed
+        panel.predicts_training_rows = recipe.predicts_training_rows
+        panel.n_training_rows = recipe.n_training_rows
         if not panel.predicts_training_rows:
             panel.scores_caption = "per-epoch scores on the evaluation split"
         return panel
@@ -588,16 +503,6 @@ def _is_module(obj: Any) -> bool:
     except ImportError:  # pragma: no cover - torch is a dependency
         return False
     return isinstance(obj, torch.nn.Module)
-
-
-def _to_tensor(X: Any) -> Any:
-    import torch
-
-    if isinstance(X, torch.Tensor):
-        return X.float()
-    if hasattr(X, "toarray"):  # scipy sparse
-        X = X.toarray()
-    return torch.as_tensor(np.asarray(X, dtype=np.float32))
 
 
 def _warm_up_torch() -> None:
