@@ -34,7 +34,10 @@ def slice_code(name: str, predicates: Sequence[Predicate], doc: str = "") -> str
         return (f"# {doc}\n" if doc else "") + line + "\n"
     if len(predicates) == 1 and predicates[0].kind == "sf":
         return (f"# {doc}\n" if doc else "") + f"{name} = {predicates[0].sf.name}.rename({name!r})\n"
-    parts = [p.expr for p in predicates]
+    parts = [p.expr for p in predicates if p.expr is not None]
+    if len(parts) != len(predicates):
+        raise ValueError(f"slice_code: every predicate of a conjunction needs a pandas "
+                         f"expression; got {[p.label for p in predicates]}.")
     if len(parts) == 1:
         body = parts[0]
     else:

@@ -191,10 +191,9 @@ def _plain_value(value: Any) -> Any:
 def _categorical(b: _Builder, name: str, values: pd.Series, max_categories: int) -> None:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    order = np.argsort(-counts, kind="stable")[:max_categories]
-    order = [i for i in order if counts[i] >= b.min_support]
+    top = np.argsort(-counts, kind="stable")[:max_categories]
     rows = _columns_from_codes(codes, len(uniques))
-    for i in order:
+    for i in (i for i in top if counts[i] >= b.min_support):
         value = _plain_value(uniques[i])
         if not isinstance(value, (str, bool, int, float)):
             continue
@@ -204,7 +203,7 @@ def _categorical(b: _Builder, name: str, values: pd.Series, max_categories: int)
         if not isinstance(values.dtype, np.dtype) and values.dtype.na_value is pd.NA:
             expr = f"({expr}).fillna(False)"  # pandas' masked dtypes: NA == value is NA
         b.add(rows[i], kind="equals", column=name, label=f"{name} == {value!r}",
-              slug=f"{_slug(name)}_{_slug(value)}", expr=expr)
+              slug=f"{_slug(name)}_{_slug(str(value))}", expr=expr)
     _isna(b, name, values)
     b.next_group()
 

@@ -77,7 +77,7 @@ class Candidate:
     code: str
     confirmation: Confirmation | None = None
     note: str = ""  # the comment line above the code
-    _rows: np.ndarray = field(default=None, repr=False)  # rows in the discovery frame
+    _rows: np.ndarray | None = field(default=None, repr=False)  # rows in the discovery frame
 
     @property
     def description(self) -> str:
@@ -117,8 +117,8 @@ class Candidate:
         return self.sf.mask(df)
 
     @property
-    def rows(self) -> np.ndarray:
-        """Positions of the slice's rows in the discovery frame."""
+    def rows(self) -> np.ndarray | None:
+        """Positions of the slice's rows in the discovery frame (``None``: not known)."""
         return self._rows
 
     def __repr__(self) -> str:
@@ -148,6 +148,8 @@ class SliceDiscovery:
     """
 
     __slots__ = ("_candidates", "_meta")
+    _candidates: tuple[Candidate, ...]
+    _meta: dict[str, Any]
 
     def __init__(self, candidates: tuple[Candidate, ...], **meta: Any) -> None:
         object.__setattr__(self, "_candidates", tuple(candidates))
@@ -207,6 +209,7 @@ class SliceDiscovery:
                    "error": c.error, "gap": c.gap, "score": c.score, "p_value": c.p_value}
             if self.confirmed_on is not None:
                 k = c.confirmation
+                assert k is not None  # confirmed_on: every candidate was confirmed
                 row.update({"n_confirm": k.n, "error_confirm": k.error, "ci_low": k.ci_low,
                             "ci_high": k.ci_high, "gap_confirm": k.gap, "p_confirm": k.p_value,
                             "q_confirm": k.q_value, "flag": k.flag, "confirmed": k.confirmed})
@@ -255,6 +258,7 @@ class SliceDiscovery:
                      fmt(c.score, "num")]
             if conf:
                 k = c.confirmation
+                assert k is not None  # confirmed_on: every candidate was confirmed
                 cells += [fmt(k.n, "int"), fmt(k.error, "pct"),
                           f"{fmt(k.ci_low, 'pct')} – {fmt(k.ci_high, 'pct')}",
                           fmt(k.q_value, "p"),

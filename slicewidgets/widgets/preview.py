@@ -177,9 +177,16 @@ class SlicePreview(WidgetBase):
         self.table.add_class(_style.PREVIEW_TABLE)
 
         self._selecting = False
-        redraw = self._guard(lambda _: self._selecting or self.render(), "showing the rows")
-        reselect = self._guard(lambda _: self._selecting or self._select(),
-                               "selecting the rows")
+        def redraw_now(_: Any) -> None:
+            if not self._selecting:
+                self.render()
+
+        def reselect_now(_: Any) -> None:
+            if not self._selecting:
+                self._select()
+
+        redraw = self._guard(redraw_now, "showing the rows")
+        reselect = self._guard(reselect_now, "selecting the rows")
         self.slice_select.observe(reselect, names="value")
         self.only_mispredicted.observe(reselect, names="value")
         self.random_order.observe(reselect, names="value")
@@ -297,32 +304,31 @@ class SlicePreview(WidgetBase):
         sf = ss[name] if name is not None and name in ss else None
         patterns = _patterns(sf, text_col) if sf is not None and text_col else []
         other_patterns = {c: _patterns(sf, c) for c in set(others)} if sf is not None else {}
-        has_labels = self.golds is not None
-        has_preds = self.preds is not None
+        golds, preds = self.golds, self.preds
         head = ["<th>index</th>"]
         if text_col:
             head.append(f"<th>{escape(text_col)}</th>")
         head += [f"<th>{escape(c)}</th>" for c in others]
-        if has_labels:
+        if golds is not None:
             head.append("<th>gold</th>")
-        if has_preds:
+        if preds is not None:
             head.append("<th>pred</th>")
         out = [f"<table class='sw-table sw-rows'><thead><tr>{''.join(head)}</tr></thead><tbody>"]
         sub = df.iloc[pos]
         text_values = sub.iloc[:, text_pos].tolist() if text_pos is not None else []
         other_values = [sub.iloc[:, j].tolist() for j in other_pos]
         for i, p in enumerate(pos.tolist()):
-            wrong = has_labels and has_preds and self.golds[p] != self.preds[p]
+            wrong = golds is not None and preds is not None and golds[p] != preds[p]
             cls = " class='sw-mispredicted'" if wrong else ""
             cells = [f"<td class='sw-num'>{escape(sub.index[i])}</td>"]
             if text_col:
                 cells.append(f"<td class='sw-text'>{highlight(text_values[i], patterns)}</td>")
             for k, c in enumerate(others):
                 cells.append(f"<td>{highlight(other_values[k][i], other_patterns.get(c, []))}</td>")
-            if has_labels:
-                cells.append(f"<td class='sw-num'>{escape(self.golds[p])}</td>")
-            if has_preds:
-                cells.append(f"<td class='sw-num'>{escape(self.preds[p])}</td>")
+            if golds is not None:
+                cells.append(f"<td class='sw-num'>{escape(golds[p])}</td>")
+            if preds is not None:
+                cells.append(f"<td class='sw-num'>{escape(preds[p])}</td>")
             out.append(f"<tr data-row='{p}'{cls}>{''.join(cells)}</tr>")
         out.append("</tbody></table>")
         total = len(self._rows)
