@@ -499,12 +499,18 @@ class SFEditor(WidgetBase):
             self.error.value = pre(str(err))
             self.add_class(_style.ERROR_STATE)
             return None
-        code = self.code.value
-        if code and not code.endswith("\n"):
-            code += "\n"
-        self.code.value = code + line
         self.form_pattern.value = ""
         self.form_name.value = ""
+        return self.append_code(line, background=background)
+
+    def append_code(self, code: str, *, blank_line: bool = False,
+                    background: bool = False) -> ApplyResult | None:
+        """Append ``code`` to the editor's text (after a blank line with ``blank_line``) and
+        apply it: here (returns the result) or in the background (returns ``None``)."""
+        text = self.code.value
+        if text and not text.endswith("\n"):
+            text += "\n"
+        self.code.value = text + ("\n" if blank_line and text.strip() else "") + code
         if background:
             self.apply_in_background()
             return None

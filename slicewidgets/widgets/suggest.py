@@ -503,15 +503,8 @@ class SuggestPanel(WidgetBase):
         while var in editor.slice_set:
             var = editor.session.free_variable(var + "_")
         code = cand.code if var == cand.name else cand.code_as(var)
-        text = editor.code.value
-        if text and not text.endswith("\n"):
-            text += "\n"
-        editor.code.value = text + ("\n" if text.strip() else "") + code
         self.status.value = escape(f"Added {var} to the editor ({cand.description}).")
-        if background:
-            editor.apply_in_background()
-            return None
-        return editor.apply()
+        return editor.append_code(code, blank_line=True, background=background)
 
     def close(self) -> None:
         self._task.cancel(1.0)
