@@ -37,6 +37,7 @@ from slicewidgets.slicing.sf import (
     SFApplyError,
     SlicingFunction,
     protected_frame,
+    text_column,
     validate_mask,
 )
 
@@ -175,12 +176,11 @@ def compute_masks(
             rowwise.append(sf)
     for (column, case), members in groups.items():
         from slicewidgets.slicing._text import TextIndex
-        from slicewidgets.slicing.sf import _text_column
 
         try:
             index = None if text_cache is None else text_cache.get((column, case))
             if index is None:
-                index = TextIndex(_text_column(df, column, members[0].name), case=case,
+                index = TextIndex(text_column(df, column, members[0].name), case=case,
                                   prefer_tokens=text_cache is not None)
                 if text_cache is not None:
                     text_cache[(column, case)] = index
@@ -232,13 +232,12 @@ def _regex_group_masks(df, column, members, text_cache, fault_tolerant, meta):
     ``text_cache`` under ``(column, True)``, as case-sensitive keyword SFs keep theirs)."""
     from slicewidgets.slicing._regex import regex_search_masks
     from slicewidgets.slicing._text import TextIndex
-    from slicewidgets.slicing.sf import _text_column
 
     n = len(df)
     try:
         index = None if text_cache is None else text_cache.get((column, True))
         if index is None:
-            index = TextIndex(_text_column(df, column, members[0].name), case=True,
+            index = TextIndex(text_column(df, column, members[0].name), case=True,
                               prefer_tokens=text_cache is not None)
             if text_cache is not None:
                 text_cache[(column, True)] = index

@@ -251,7 +251,9 @@ class slicing_function:  # noqa: N801 - Snorkel's name
 # Builders
 
 
-def _text_column(df: pd.DataFrame, column: str, sf_name: str) -> pd.Series:
+def text_column(df: pd.DataFrame, column: str, sf_name: str) -> pd.Series:
+    """Column ``column`` of ``df`` as text SF ``sf_name`` reads it, or an error naming the SF
+    (a missing column, a duplicated name, values that are not text)."""
     if column not in df.columns:
         raise KeyError(
             f"Slicing function {sf_name!r} reads column {column!r}, which the DataFrame does "
@@ -294,7 +296,7 @@ def _check_text(values: pd.Series, column: str, sf_name: str) -> None:
 
 
 def _text_values(df: pd.DataFrame, column: str, sf_name: str) -> list:
-    return _text_column(df, column, sf_name).tolist()
+    return text_column(df, column, sf_name).tolist()
 
 
 class KeywordSlicingFunction(SlicingFunction):
@@ -331,7 +333,7 @@ class KeywordSlicingFunction(SlicingFunction):
     def _match_frame(self, df: pd.DataFrame) -> np.ndarray:
         from slicewidgets.slicing._text import TextIndex
 
-        index = TextIndex(_text_column(df, self.column, self.name), case=self.case)
+        index = TextIndex(text_column(df, self.column, self.name), case=self.case)
         return index.masks([self._needles])[0]
 
     def match_text(self, text: Any) -> bool:
@@ -377,7 +379,7 @@ class RegexSlicingFunction(SlicingFunction):
         from slicewidgets.slicing._regex import regex_search_masks
         from slicewidgets.slicing._text import TextIndex
 
-        index = TextIndex(_text_column(df, self.column, self.name), case=True)
+        index = TextIndex(text_column(df, self.column, self.name), case=True)
         return regex_search_masks(index, [self.regex])[0]
 
     def match_text(self, text: Any) -> bool:
