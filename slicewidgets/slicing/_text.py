@@ -143,11 +143,16 @@ class TextIndex:
             tokens = self.tokens()
             assert tokens is not None, "postings() needs tokens()"
             vocab, ids, starts = tokens
-            counts = np.bincount(ids, minlength=len(vocab))
-            ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[1:])
-            row_of = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(starts))
-            self._postings = (counts, ptr, row_of[np.argsort(ids, kind="stable")])
+            import scipy.sparse as sp  # here: keeps scipy out of `import slicewidgets`
+
+            # rows x tokens (CSR) turned column-major: scipy's transpose is a counting sort,
+            # O(tokens + vocabulary), measured 0.1 s against 1.6 s for a stable argsort of
+            # the 13.5M token ids of 1M comments (the first phrase keyword waited for it)
+            by_token = sp.csr_matrix(
+                (np.ones(len(ids), dtype=np.int8), ids, starts), shape=(self.n, len(vocab))
+            ).tocsc()
+            ptr = by_token.indptr.astype(np.int64)
+            self._postings = (np.diff(ptr), ptr, by_token.indices)
         return self._postings
 
     @property

@@ -223,3 +223,16 @@ def test_phrases_on_a_kept_index_scan_only_candidate_rows_and_equal_substring_se
     assert kept.has_tokens
     want = _reference(texts, [[p] for p in phrases])
     assert [m.tolist() for m in kept.masks([[p] for p in phrases])] == want
+
+
+def test_postings_list_each_tokens_rows_in_order():
+    texts = ["b a b", None, "", "a", "c b", "a a"]
+    index = TextIndex(texts, prefer_tokens=True)
+    vocab, ids, starts = index.tokens()
+    counts, ptr, rows = index.postings()
+    row_of = np.repeat(np.arange(len(texts)), np.diff(starts))
+    for t, token in enumerate(vocab.to_pylist()):
+        want = [r for r, i in zip(row_of.tolist(), ids.tolist(), strict=True) if i == t]
+        assert rows[ptr[t]:ptr[t + 1]].tolist() == want, token  # one entry per occurrence
+        assert counts[t] == len(want)
+    assert ptr[-1] == len(ids) and ptr.dtype == np.int64
