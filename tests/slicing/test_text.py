@@ -225,7 +225,11 @@ def test_phrases_on_a_kept_index_scan_only_candidate_rows_and_equal_substring_se
     assert [m.tolist() for m in kept.masks([[p] for p in phrases])] == want
 
 
-def test_postings_list_each_tokens_rows_in_order():
+@pytest.mark.parametrize("sparse_min", [0, 1 << 20])  # scipy's transpose, NumPy's sort
+def test_postings_list_each_tokens_rows_in_order(monkeypatch, sparse_min):
+    from slicewidgets.slicing import _text
+
+    monkeypatch.setattr(_text, "POSTINGS_SPARSE_MIN", sparse_min)
     texts = ["b a b", None, "", "a", "c b", "a a"]
     index = TextIndex(texts, prefer_tokens=True)
     vocab, ids, starts = index.tokens()
@@ -236,3 +240,7 @@ def test_postings_list_each_tokens_rows_in_order():
         assert rows[ptr[t]:ptr[t + 1]].tolist() == want, token  # one entry per occurrence
         assert counts[t] == len(want)
     assert ptr[-1] == len(ids) and ptr.dtype == np.int64
+    kept = TextIndex(pd.Series(texts, dtype="str"), prefer_tokens=True)
+    kept.masks([["a"]])  # the token index kept: phrases are searched through the postings
+    groups = [["b a"], ["c b"], ["a a"], ["b "]]
+    assert [m.tolist() for m in kept.masks(groups)] == _reference(texts, groups)
