@@ -208,6 +208,18 @@ class SliceSet:
         self._evict()
         self._notify("add", sf.name)
 
+    def precompute(self, sfs: Iterable[SlicingFunction], *, fresh: bool = False) -> list[str]:
+        """Compute the masks of ``sfs`` into the cache without changing the set: a later
+        :meth:`update` with the same SFs is a cache hit (a UI computes in a worker thread,
+        then updates on its main loop). ``fresh=True`` first forgets cached masks with the
+        same fingerprints (an SF's code is unchanged but a helper it calls was edited).
+        Returns the SFs' fingerprints."""
+        sfs = list(sfs)
+        if fresh:
+            for sf in sfs:
+                self._cache.pop(sf.fingerprint, None)
+        return self._compute_many(sfs)
+
     def update(self, sf: SlicingFunction, *, enabled: bool | None = None) -> None:
         """Add ``sf`` or replace the SF of the same name (recomputing only if its code changed)."""
         if not isinstance(sf, SlicingFunction):

@@ -412,11 +412,9 @@ class SFCodeSession(CodeFile):
                 if progress is not None:
                     progress(i, total, sf.name)
                 try:
-                    if sf.name in plan.stale_helpers:
-                        # same SF code, but a helper it calls was edited: a cached mask of
-                        # this fingerprint is stale (fingerprints don't follow helpers)
-                        ss._cache.pop(sf.fingerprint, None)
-                    ss._compute_many([sf])
+                    # same SF code but an edited helper: a cached mask of this fingerprint
+                    # is stale (fingerprints don't follow helpers), so compute it afresh
+                    ss.precompute([sf], fresh=sf.name in plan.stale_helpers)
                 except (KeyboardInterrupt, Cancelled):
                     raise
                 except BaseException as err:  # noqa: BLE001 - SystemExit too: shown

@@ -55,6 +55,20 @@ def test_initial_masks_equal_the_applier(df, ss):
     assert repr(ss).endswith("short=3 (off))")
 
 
+def test_precompute_fills_the_cache_without_changing_the_set(ss):
+    edited = keyword_sf(["please", "plz", "song"], name="keyword_please")
+    before, sizes = ss.n_computed, ss.sizes()
+    (fp,) = ss.precompute([edited])
+    assert fp == edited.fingerprint and ss.n_computed == before + 1
+    assert ss.sizes() == sizes and ss["keyword_please"] is not edited  # the set is unchanged
+    ss.update(edited)  # a cache hit
+    assert ss.n_computed == before + 1 and ss.sizes()["keyword_please"] == 4
+    ss.precompute([edited])  # cached: nothing computed
+    assert ss.n_computed == before + 1
+    ss.precompute([edited], fresh=True)  # forgotten first: computed again, same mask
+    assert ss.n_computed == before + 2 and ss.sizes()["keyword_please"] == 4
+
+
 def test_editing_one_sf_recomputes_only_that_sf(ss):
     before = ss.n_computed
     ss.update(keyword_sf(["please", "plz", "song"], name="keyword_please"))
