@@ -133,24 +133,17 @@ def format_value(value: Any, kind: str) -> str:
             return "–"
         if number != number:
             return "–"
-        if kind == "score":
-            return f"{number:.3f}"
-        if kind == "int":
-            return f"{int(number):,}"
-        if kind == "signed":
-            return f"{number:+.3f}"
-        if kind == "pct":
-            return f"{number:.1%}"
-        if kind == "signed_pct":
-            return f"{number:+.1%}"
-        if kind == "num":
-            return f"{number:.3g}"
-        return format_p(number)
+        if kind == "p":
+            return format_p(number)
+        return format(int(number) if kind == "int" else number, _NUMBER_FORMATS[kind])
     return "–" if is_missing(value) else str(value)
 
 
 _TEXT_KINDS = frozenset(("text", "flag", "reason"))
-_NUMBER_KINDS = frozenset(("int", "score", "signed", "p", "pct", "signed_pct", "num"))
+#: The format spec of each numeric display kind (``p`` goes through :func:`format_p`).
+_NUMBER_FORMATS = {"int": ",", "score": ".3f", "signed": "+.3f", "pct": ".1%", "signed_pct": "+.1%",
+                   "num": ".3g"}
+_NUMBER_KINDS = frozenset((*_NUMBER_FORMATS, "p"))
 
 
 #: (column, header, kind) for the HTML and text tables of a SliceReport
