@@ -141,8 +141,9 @@ def slice_counts(
     Notes
     -----
     A column-major boolean ``M`` (as :class:`~slicewidgets.slicing.SliceMembership` holds it)
-    is bit-packed and counted with popcounts, 64 rows per operation; any other ``M`` (e.g. the
-    zero-copy int64 view of Snorkel's recarray) is read once, in blocks of rows turned into
+    is bit-packed and counted with popcounts, 64 rows per operation, and so is a row-major one
+    of at most :data:`FEW_SLICES` slices once transposed; any other ``M`` (e.g. the
+    zero-copy int64 view of Snorkel's recarray of 50 slices) is read once, in blocks of rows turned into
     0/1 on the fly and summed per combination of row indicators. Both are exact. Reading the
     recarray's 8 bytes per row and slice is most of its cost (about 1.5 ms of 3 ms at 100,000
     rows and 50 slices).
@@ -169,10 +170,18 @@ def slice_counts(
           and (not M.flags.c_contiguous or M.shape[1] == 1)  # one slice: both flags hold
           and hasattr(np, "bitwise_count")):
         counts = _bit_counts(M, V)
+    elif M.shape[1] <= FEW_SLICES and hasattr(np, "bitwise_count"):
+        # a few row-major slices (np.column_stack of masks, a small recarray): turned
+        # column-major first, e.g. 2 slices x 1M rows in 1.8 ms instead of 15.6 ms in blocks
+        counts = _bit_counts(np.asfortranarray(M if M.dtype == bool else M > 0), V)
     else:
         counts = _blocked_counts(M, V)
     return _finish(counts)
 
+
+#: Up to this many slices, a row-major ``M`` is transposed and bit-counted rather than read in
+#: blocks (at 1M rows: faster up to 8 int64 slices, 6.5 vs 13.4 ms, and 16 boolean ones).
+FEW_SLICES = 8
 
 #: Rows per block of :func:`_blocked_counts` (fewer, larger blocks measured faster: 16384 rows
 #: of 50 slices took 3.2 ms at 100k rows against 3.6 ms for 8192 and 7.9 ms for 1024).

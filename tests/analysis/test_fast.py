@@ -171,3 +171,21 @@ def test_is_binary_equals_the_elementwise_definition():
             ok = (x == 0) | (x == 1) | (False if abstain is None else x == abstain)
             assert is_binary(x, None, abstain) == bool(np.all(ok)), (x, abstain)
             assert is_binary(np.zeros(len(x), int), x, abstain) == bool(np.all(ok))
+
+
+def test_a_few_row_major_slices_are_transposed_and_bit_counted(monkeypatch):
+    from slicewidgets.analysis import _fast
+
+    rng = np.random.default_rng(4)
+    golds, preds = rng.integers(0, 2, 500), rng.integers(-1, 2, 500)
+    few = rng.random((500, _fast.FEW_SLICES)) < 0.3  # C order, as np.column_stack gives
+    many = rng.random((500, _fast.FEW_SLICES + 1)) < 0.3
+    want_few, want_many = (_brute(M, golds, preds, -1) for M in (few, many))
+    got_many = slice_counts(many, golds, preds)  # the blocked kernel
+    monkeypatch.setattr(_fast, "_blocked_counts", None)  # must not be taken for a few slices
+    for M in (few, np.where(few, 1, rng.integers(-1, 1, few.shape))):  # booleans, S-like ints
+        got = slice_counts(M, golds, preds)
+        assert {k: v.tolist() for k, v in got.items()} == {
+            k: v.tolist() for k, v in want_few.items()}
+    assert {k: v.tolist() for k, v in got_many.items()} == {
+        k: v.tolist() for k, v in want_many.items()}
