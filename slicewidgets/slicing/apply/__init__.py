@@ -22,7 +22,8 @@ Snorkel's ``S`` is built from the boolean matrix in one conversion (:func:`to_re
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -175,29 +176,17 @@ def compute_masks(
         else:
             rowwise.append(sf)
     for (column, case), members in groups.items():
-        from slicewidgets.slicing._text import TextIndex
-
-        try:
-            index = None if text_cache is None else text_cache.get((column, case))
-            if index is None:
-                index = TextIndex(text_column(df, column, members[0].name), case=case,
-                                  prefer_tokens=text_cache is not None)
-                if text_cache is not None:
-                    text_cache[(column, case)] = index
-            masks = index.masks([sf._needles for sf in members])
-        except Exception as err:
-            if not fault_tolerant:
-                raise SFApplyError(members[0].name, None, None, err, vectorized=True) from err
-            masks = [np.zeros(n, dtype=bool) for _ in members]
-            for sf in members:
-                meta.record(sf.name, None, err, count=n)
-        for sf, mask in zip(members, masks, strict=True):
-            results[id(sf)] = mask
+        masks = _text_group_masks(df, column, case, members, text_cache, fault_tolerant, meta,
+                                  partial(_keyword_masks, [sf._needles for sf in members]))
+        for sf, m in zip(members, masks, strict=True):
+            results[id(sf)] = m
 
     for column, regex_members in regex_groups.items():
-        for sf, mask in zip(regex_members, _regex_group_masks(
-                df, column, regex_members, text_cache, fault_tolerant, meta), strict=True):
-            results[id(sf)] = mask
+        masks = _text_group_masks(  # case-sensitive: kept as case-sensitive keyword SFs keep it
+            df, column, True, regex_members, text_cache, fault_tolerant, meta,
+            partial(_regex_masks, [sf.regex for sf in regex_members]))
+        for sf, m in zip(regex_members, masks, strict=True):
+            results[id(sf)] = m
 
     if rowwise:  # row-wise SFs whose body is recognised run vectorized (see _rowwise.py)
         from slicewidgets.slicing._rowwise import vectorized_mask
@@ -227,21 +216,34 @@ def _is_plain_regex(sf: SlicingFunction) -> TypeGuard[RegexSlicingFunction]:
         type(sf)._match_frame is RegexSlicingFunction._match_frame
 
 
-def _regex_group_masks(df, column, members, text_cache, fault_tolerant, meta):
-    """Masks of the regex SFs of one column: one Arrow copy of the column, shared (and kept in
-    ``text_cache`` under ``(column, True)``, as case-sensitive keyword SFs keep theirs)."""
+def _keyword_masks(needles: list, index: Any) -> list[np.ndarray]:
+    return index.masks(needles)
+
+
+def _regex_masks(regexes: list, index: Any) -> list[np.ndarray]:
     from slicewidgets.slicing._regex import regex_search_masks
+
+    return regex_search_masks(index, regexes)
+
+
+def _text_group_masks(df: pd.DataFrame, column: str, case: bool, members: Sequence[Any],
+                      text_cache: dict | None, fault_tolerant: bool, meta: ApplierMetadata,
+                      answer: Callable[[Any], list[np.ndarray]]) -> list[np.ndarray]:
+    """Masks of the text SFs (keyword or regex) of one column, all answered by ``answer`` from
+    one shared :class:`~slicewidgets.slicing._text.TextIndex` of the column (kept in
+    ``text_cache`` under ``(column, case)``). A failure raises naming the first SF, or (fault
+    tolerant) counts every row of every member as failed."""
     from slicewidgets.slicing._text import TextIndex
 
     n = len(df)
     try:
-        index = None if text_cache is None else text_cache.get((column, True))
+        index = None if text_cache is None else text_cache.get((column, case))
         if index is None:
-            index = TextIndex(text_column(df, column, members[0].name), case=True,
+            index = TextIndex(text_column(df, column, members[0].name), case=case,
                               prefer_tokens=text_cache is not None)
             if text_cache is not None:
-                text_cache[(column, True)] = index
-        return regex_search_masks(index, [sf.regex for sf in members])
+                text_cache[(column, case)] = index
+        return answer(index)
     except Exception as err:
         if not fault_tolerant:
             raise SFApplyError(members[0].name, None, None, err, vectorized=True) from err
