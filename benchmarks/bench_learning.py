@@ -19,6 +19,15 @@ Each run is a separate process (``PYTHONPATH`` set to this checkout or to ``DIR`
 alternate, in ABBA order, for ``--rounds`` rounds; epoch times (wall, CPU) and the final
 ``score_slices`` tables are compared (the tables must be identical).
 
+``gemm``: how near an epoch comes to this CPU's matrix-product rate (issue 19, item 5). Each
+round measures the GEMM rate (``torch.matmul`` of two 2048 x 2048 matrices, and at the step's
+own shapes) with the thread count the trainer uses, then trains one epoch of the ``epoch`` setup
+twice, interleaved: as ``Trainer`` runs it now, and with ``reuse_memory=False`` (every step's
+gradients in freshly mapped pages, as before). The epoch's FLOPs are counted by
+``torch.utils.flop_counter.FlopCounterMode`` over one forward + backward pass of a full batch
+and of the last, partial one; the fraction printed is ``FLOPs / (epoch wall time x GEMM rate of
+the same round)``, best and median over ``--rounds`` (at least 3), with the load average.
+
 ``synthetic``: the slice-based learning paper's Figure 1 setup (``make_slice_synthetic``): for
 each seed, a plain MLP, the same MLP trained on a loader that oversamples the slicing function's
 rows (``WeightedRandomSampler``), and a ``SliceAwareClassifier`` on the same MLP are trained with
@@ -103,7 +112,7 @@ class _Clock:
         return out
 
 
-def run_ours(data, n_epochs: int):
+def run_ours(data, n_epochs: int, **trainer_kwargs):
     import torch
 
     from slicewidgets.analysis import Scorer
@@ -126,7 +135,8 @@ def run_ours(data, n_epochs: int):
         def on_batch_end(self, trainer, metrics):
             clock.tick()
 
-    trainer = Trainer(n_epochs=n_epochs, lr=1e-4, progress_bar=False, callbacks=[Tick()])
+    trainer = Trainer(n_epochs=n_epochs, lr=1e-4, progress_bar=False, callbacks=[Tick()],
+                      **trainer_kwargs)
     trainer.fit(model, [train_dl])
     table = model.score_slices([test_dl], as_dataframe=True)
     n_params = sum(p.numel() for p in model.parameters())
@@ -205,6 +215,133 @@ def bench_epoch(args) -> None:
     verdict = "PASS" if ours_wall <= 0.5 * sn_wall else "FAIL"
     print(f"\ntarget: epoch time <= 0.5x Snorkel's -> {verdict} ({ours_wall / sn_wall:.2f}x wall, "
           f"{ours_cpu / sn_cpu:.2f}x CPU); {_load()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the epoch against this CPU's GEMM rate
+
+
+def _best_time(f, repeat: int = 5) -> float:
+    f()  # warm-up: first touch of the output, thread pool
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_rates(torch, h: int, n_slices: int, batch: int) -> dict[str, float]:
+    """GFLOP/s of ``torch.matmul`` on a large square product and on the step's shapes."""
+    g = torch.Generator().manual_seed(0)
+    k2 = 4  # the two heads' rows (2 classes each)
+    shapes = {
+        "square 2048": (2048, 2048, 2048),
+        "MLP forward [64,h]x[h,h]": (batch, h, h),
+        "MLP weight grad [h,64]x[64,h]": (h, batch, h),
+        "heads x experts [4,h]x[h,6h]": (k2, h, n_slices * h),
+        "experts' grad [h,4]x[4,6h]": (h, k2, n_slices * h),
+    }
+    rates = {}
+    for name, (m, k, n) in shapes.items():
+        A = torch.randn(m, k, generator=g)
+        B = torch.randn(k, n, generator=g)
+        out = torch.empty(m, n)
+        seconds = _best_time(lambda A=A, B=B, out=out: torch.matmul(A, B, out=out), repeat=3)
+        rates[name] = 2 * m * k * n / seconds / 1e9
+        del A, B, out
+    return rates
+
+
+def epoch_flops(data, batch: int = 64) -> tuple[float, int]:
+    """GEMM FLOPs of one training epoch (forward + backward of every batch), and the batches."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from slicewidgets.classification import DictDataset
+    from slicewidgets.slicing import SliceAwareClassifier
+
+    h = data["X_train"].shape[1]
+    n = len(data["X_train"])
+    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], device="cpu")
+    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
+    per_size = {}
+    for size in set(sizes):
+        ds = DictDataset.from_tensors(torch.tensor(data["X_train"][:size]),
+                                      torch.tensor(data["Y_train"][:size]), "train")
+        dl = model.make_slice_dataloader(ds, data["S_train"][:size], batch_size=size)
+        X, Y = next(iter(dl))
+        with FlopCounterMode(display=False) as counter:
+            losses, _ = model.calculate_loss(X, Y)
+            torch.stack(list(losses.values())).sum().backward()
+        per_size[size] = counter.get_total_flops()
+        model.zero_grad(set_to_none=True)
+    return float(sum(per_size[size] for size in sizes)), len(sizes)
+
+
+def bench_gemm(args) -> None:
+    import torch
+
+    from slicewidgets.classification._runtime import keeps_freed_memory_here, training_threads
+
+    rounds = max(3, args.rounds)
+    t = time.perf_counter()
+    data = tutorial_data()
+    h = data["X_train"].shape[1]
+    n_slices = len(data["slice_names"]) + 1
+    flops, n_batches = epoch_flops(data)
+    threads = training_threads("auto", device_type="cpu", n_params=10**9,
+                               current=torch.get_num_threads())
+    print(f"== Epoch against this CPU's GEMM rate (tutorial section 3: X_train "
+          f"{data['X_train'].shape}, {n_batches} batches of 64; torch {torch.__version__}, "
+          f"trainer threads {threads}, {os.cpu_count()} CPUs, reuse_memory works here: "
+          f"{keeps_freed_memory_here()}) ==")
+    print(f"setup {time.perf_counter() - t:.1f} s; GEMM FLOPs per epoch (FlopCounterMode): "
+          f"{flops / 1e9:.1f} GFLOP", flush=True)
+    contenders = {"now": {}, "reuse_memory=False": {"reuse_memory": False}}
+    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
+    gemm: list[float] = []
+    losses: dict[str, list[float]] = {}
+    for r in range(rounds):
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            rates = gemm_rates(torch, h, n_slices, 64)
+        finally:
+            torch.set_num_threads(before)
+        gemm.append(rates["square 2048"])
+        print(f"round {r + 1} ({_load()}): GEMM GFLOP/s " + ", ".join(
+            f"{name} {rate:.1f}" for name, rate in rates.items()), flush=True)
+        order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
+        for name in order:
+            epochs, _, _, loss = run_ours(data, 1, **contenders[name])
+            wall, cpu = epochs[0]
+            fraction = flops / (wall * rates["square 2048"] * 1e9)
+            rows[name].append((wall, cpu, fraction))
+            losses.setdefault(name, loss)
+            if loss != losses[name]:
+                print(f"   WARNING: {name} epoch loss {loss} differs from round 1's {losses[name]}")
+            print(f"   {name}: epoch {wall:.1f} s wall, {cpu:.1f} s CPU, "
+                  f"{flops / wall / 1e9:.1f} GFLOP/s = {fraction:.0%} of the GEMM rate "
+                  f"(loss {loss[0]:.6f}; {_load()})", flush=True)
+    print(f"\nGEMM rate (square 2048, {threads} threads): best {max(gemm):.1f}, median "
+          f"{statistics.median(gemm):.1f} GFLOP/s")
+    print("| epoch, tutorial section 3 | best wall | median wall | median CPU | "
+          "fraction of GEMM rate, best / median |")
+    print("|---|---|---|---|---|")
+    for name, values in rows.items():
+        walls = [w for w, _, _ in values]
+        fractions = [f for _, _, f in values]
+        print(f"| {name} | {min(walls):.1f} s | {statistics.median(walls):.1f} s | "
+              f"{statistics.median(c for _, c, _ in values):.1f} s | "
+              f"{max(fractions):.0%} / {statistics.median(fractions):.0%} |")
+    same = losses["now"] == losses["reuse_memory=False"]
+    print(f"epoch loss identical with and without reuse_memory: {same} "
+          f"({losses['now'][0]:.9f})")
+    best = max(f for _, _, f in rows["now"])
+    median = statistics.median(f for _, _, f in rows["now"])
+    print(f"target: epoch >= 30% of the GEMM rate -> {'PASS' if best >= 0.3 else 'FAIL'} "
+          f"(best {best:.0%}, median {median:.0%}); {_load()}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,7 +484,7 @@ def bench_baseline(args) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("part", nargs="?", default="all",
-                        choices=["epoch", "synthetic", "all", "baseline", "ours-json"])
+                        choices=["epoch", "gemm", "synthetic", "all", "baseline", "ours-json"])
     parser.add_argument("--baseline", help="another slicewidgets checkout (part 'baseline')")
     parser.add_argument("--epochs", type=int, default=2, help="tutorial epochs per run")
     parser.add_argument("--rounds", type=int, default=1, help="alternating runs of each library")
@@ -364,6 +501,8 @@ def main(argv=None) -> None:
         return bench_baseline(args)
     if args.part in ("epoch", "all"):
         bench_epoch(args)
+    if args.part in ("gemm", "all"):
+        bench_gemm(args)
     if args.part in ("synthetic", "all"):
         bench_synthetic(args)
 

@@ -120,8 +120,11 @@ class TrainerConfig(NamedTuple):
     Differences from Snorkel: ``seed`` is used; ``device`` (``"auto"``: CUDA when available)
     replaces ``model_config``; ``log_writer`` defaults to ``"json"`` (TensorBoard is optional);
     ``num_threads`` sets torch's CPU threads during ``fit`` (``"auto"``: one thread for models
-    under a million parameters, whose small operations only lose time synchronizing threads;
-    ``None``: leave torch's setting).
+    under a million parameters, whose small operations only lose time synchronizing threads,
+    and at most the CPUs of the process's quota for larger ones; ``None``: leave torch's
+    setting); ``reuse_memory`` keeps freed large blocks in the process during ``fit`` so that
+    each step's gradients reuse the last step's pages (``"auto"``: for models of a million
+    parameters or more trained on the CPU; see ``slicewidgets.classification._runtime``).
     """
 
     seed: int | None = None
@@ -135,6 +138,7 @@ class TrainerConfig(NamedTuple):
     progress_bar: bool = True
     device: Any = "auto"
     num_threads: int | str | None = "auto"
+    reuse_memory: bool | str = "auto"
     log_manager_config: LogManagerConfig = LogManagerConfig()
     checkpointing: bool = False
     checkpointer_config: CheckpointerConfig = CheckpointerConfig()

@@ -99,6 +99,29 @@ def _init_linear_(weight: Tensor, bias: Tensor) -> None:
         bias.copy_(b)
 
 
+class _HeadsThroughExperts(torch.autograd.Function):
+    """``P @ W`` (heads ``[2k, d]`` times all experts ``[d, S*h]``), with the experts' gradient
+    ``P.T @ dK`` computed from a contiguous copy of ``P.T``.
+
+    That gradient is the step's largest output (``d * S * h`` numbers, 368 MB for the tutorial
+    model) with an inner dimension of only ``2k`` (4): MKL's kernel for the transposed view
+    ``torch.mm`` backward passes ran 1.3-1.6x slower than for a contiguous ``[d, 2k]`` matrix
+    (``benchmarks/bench_learning.py gemm`` prints both). Same products, same values as autograd's.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, P: Tensor, W: Tensor) -> Tensor:
+        ctx.save_for_backward(P, W)
+        return P @ W
+
+    @staticmethod
+    def backward(ctx: Any, dK: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        P, W = ctx.saved_tensors
+        dP = dK @ W.T if ctx.needs_input_grad[0] else None
+        dW = P.T.contiguous() @ dK if ctx.needs_input_grad[1] else None
+        return dP, dW
+
+
 class _Heads(NamedTuple):
     master: Tensor  # [B, k] logits of the final prediction
     ind: Tensor | None  # [B, S, 2] indicator logits
@@ -840,7 +863,8 @@ class SliceAwareClassifier(_DictClassifier):
         # head(expert_s(H)) = H @ (head.W @ W_s).T + head.W @ b_s: the experts' d-dimensional
         # outputs are never formed; both heads are applied to all experts in one product.
         P = torch.cat([self.pred_head.weight, self.master_head.weight], dim=0)  # [2k, d]
-        K = (P @ self.expert_weight.view(d, n_slices * h)).view(2 * k * n_slices, h)
+        K = _HeadsThroughExperts.apply(P, self.expert_weight.view(d, n_slices * h))
+        K = K.view(2 * k * n_slices, h)
         Z = (H @ K.T).view(B, 2 * k, n_slices) + (P @ self.expert_bias.T)  # [B, 2k, S]
         pred = (Z[:, :k, :] + self.pred_head.bias.view(1, k, 1)).transpose(1, 2)  # [B, S, k]
         attention = self.combiner.attention(ind, pred)  # [B, S]

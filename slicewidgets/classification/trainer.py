@@ -29,11 +29,12 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from contextlib import ExitStack
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
-from torch import nn, optim
+from torch import nn
 from tqdm.auto import tqdm
 
 from slicewidgets.classification._config import (
@@ -46,6 +47,19 @@ from slicewidgets.classification._loggers import (
     LogManager,
     LogWriter,
     TensorBoardWriter,
+)
+from slicewidgets.classification._optim import (
+    LR_SCHEDULERS,
+    OPTIMIZERS,
+    LRSchedules,
+    clip_gradients,
+    make_lr_schedules,
+    make_optimizer,
+)
+from slicewidgets.classification._runtime import (
+    SMALL_MODEL_PARAMS,
+    keep_freed_memory,
+    training_threads,
 )
 from slicewidgets.classification._utils import move_to_device, resolve_device
 from slicewidgets.classification.data import DictDataLoader
@@ -61,12 +75,18 @@ logger = logging.getLogger(__name__)
 
 Metrics = dict[str, float]
 
-OPTIMIZERS = ("sgd", "adam", "adamax")
-LR_SCHEDULERS = ("constant", "linear", "exponential", "step")
+
+class _LossModel(Protocol):
+    """What ``fit`` needs of a model besides ``torch.nn.Module`` (``score`` for validation)."""
+
+    def calculate_loss(
+        self, X_dict: dict[str, Any], Y_dict: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, torch.Tensor], dict[str, int]]: ...
+
+    def score(self, dataloaders: Sequence[DictDataLoader]) -> dict[str, float]: ...
+
 BATCH_SCHEDULERS = ("shuffled", "sequential")
 CALLBACK_HOOKS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
-# Below this many parameters, fit uses one CPU thread (num_threads="auto").
-SMALL_MODEL_PARAMS = 1_000_000
 
 
 class TrainerCallback:
@@ -127,7 +147,8 @@ class Trainer:
         ``optimizer="adam"`` (``"sgd"``, ``"adamax"``), ``lr_scheduler="constant"``
         (``"linear"``, ``"exponential"``, ``"step"``), ``batch_scheduler="shuffled"``
         (``"sequential"``), ``progress_bar=True``, ``checkpointing=False``, ``seed=None``,
-        ``device="auto"``, ``num_threads="auto"``, ``train_split="train"``,
+        ``device="auto"``, ``num_threads="auto"``, ``reuse_memory="auto"``,
+        ``train_split="train"``,
         ``valid_split="valid"``, and the nested
         ``optimizer_config``, ``lr_scheduler_config``, ``log_manager_config``,
         ``checkpointer_config``, ``log_writer_config`` (given as dicts).
@@ -192,6 +213,7 @@ class Trainer:
         self.lr_scheduler: Any = None
         self.warmup_scheduler: Any = None
         self.warmup_steps = 0
+        self._lr_schedules = LRSchedules(None, 0, None)
         self.device: torch.device | None = None
 
     def __repr__(self) -> str:
@@ -283,7 +305,10 @@ class Trainer:
 
         bar = None
         completed = False
+        reuse_memory = self._reuse_memory(model)
+        scope = ExitStack()
         try:
+            scope.enter_context(keep_freed_memory(reuse_memory))
             if threads != threads_before:
                 torch.set_num_threads(threads)
             model.train()
@@ -304,7 +329,7 @@ class Trainer:
                     X_dict, Y_dict = move_to_device(batch, self.device)
                     batch_size = len(next(iter(Y_dict.values())))
                     self.optimizer.zero_grad(set_to_none=True)
-                    loss_dict, count_dict = model.calculate_loss(X_dict, Y_dict)
+                    loss_dict, count_dict = cast(_LossModel, model).calculate_loss(X_dict, Y_dict)
                     if not loss_dict:
                         bar.update(1)
                         continue
@@ -320,7 +345,7 @@ class Trainer:
                         )
                     loss.backward()
                     if cfg.grad_clip:
-                        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                        clip_gradients(params, cfg.grad_clip)
                     self.optimizer.step()
                     self._update_lr_scheduler(self.global_step)
 
@@ -369,6 +394,7 @@ class Trainer:
                 bar.close()
             if torch.get_num_threads() != threads_before:
                 torch.set_num_threads(threads_before)
+            scope.close()
             self._stop_event.clear()
             self._finish(model, completed)
             model.eval()
@@ -407,18 +433,24 @@ class Trainer:
             self.last_checkpoint = self.checkpointer.last_checkpoint
 
     def _num_threads(self, model: nn.Module) -> int:
-        setting = self.config.num_threads
-        current = torch.get_num_threads()
-        if setting is None:
-            return current
+        assert self.device is not None  # set by fit
+        return training_threads(
+            self.config.num_threads,
+            device_type=self.device.type,
+            n_params=sum(p.numel() for p in model.parameters()),
+            current=torch.get_num_threads(),
+        )
+
+    def _reuse_memory(self, model: nn.Module) -> bool:
+        setting = self.config.reuse_memory
         if setting == "auto":
-            if self.device.type != "cpu":
-                return current
-            n_params = sum(p.numel() for p in model.parameters())
-            return 1 if n_params < SMALL_MODEL_PARAMS else current
-        if isinstance(setting, int) and not isinstance(setting, bool) and setting >= 1:
+            assert self.device is not None  # set by fit
+            return self.device.type == "cpu" and (
+                sum(p.numel() for p in model.parameters()) >= SMALL_MODEL_PARAMS
+            )
+        if isinstance(setting, bool):
             return setting
-        raise ValueError(f"num_threads must be 'auto', None or an int >= 1; got {setting!r}.")
+        raise ValueError(f"reuse_memory must be 'auto', True or False; got {setting!r}.")
 
     def _seed(self) -> None:
         seed = self.config.seed
@@ -458,7 +490,7 @@ class Trainer:
         evaluation: Metrics = {}
         if self.log_manager.trigger_evaluation():
             if valid_loaders and hasattr(model, "score"):
-                evaluation = dict(model.score(valid_loaders))
+                evaluation = dict(cast(_LossModel, model).score(valid_loaders))
                 model.train()
             metrics.update(evaluation)
             if self.log_writer is not None:
@@ -520,90 +552,15 @@ class Trainer:
             raise ValueError(f"n_epochs must be a non-negative int; got {cfg.n_epochs!r}.")
 
     def _set_optimizer(self, model: nn.Module) -> None:
-        cfg = self.config
-        params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
-            raise ValueError(f"{type(model).__name__} has no trainable parameters.")
-        oc = cfg.optimizer_config
-        if cfg.optimizer == "sgd":
-            optimizer: optim.Optimizer = optim.SGD(
-                params, lr=cfg.lr, weight_decay=cfg.l2, momentum=oc.sgd_config.momentum
-            )
-        elif cfg.optimizer == "adam":
-            ac = oc.adam_config
-            kwargs = dict(lr=cfg.lr, weight_decay=cfg.l2, amsgrad=ac.amsgrad, betas=tuple(ac.betas))
-            fused = ac.fused
-            if fused is None:
-                fused = all(
-                    p.dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-                    and p.device.type in ("cpu", "cuda")
-                    for p in params
-                )
-            optimizer = None
-            if fused:
-                try:
-                    optimizer = optim.Adam(params, fused=True, **kwargs)
-                except (RuntimeError, TypeError, ValueError):
-                    if ac.fused:
-                        raise
-            if optimizer is None:
-                optimizer = optim.Adam(params, **kwargs)
-        else:
-            ac = oc.adamax_config
-            optimizer = optim.Adamax(
-                params, lr=cfg.lr, weight_decay=cfg.l2, betas=tuple(ac.betas), eps=ac.eps
-            )
-        self.optimizer = optimizer
+        self.optimizer = make_optimizer(self.config, model)
 
     def _set_lr_scheduler(self) -> None:
-        cfg = self.config
-        sc = cfg.lr_scheduler_config
-        total_steps = self.n_batches_per_epoch * cfg.n_epochs
-        self.warmup_scheduler = None
-        self.warmup_steps = 0
-        if sc.warmup_steps:
-            if sc.warmup_steps < 0:
-                raise ValueError(f"warmup_steps must be >= 0; got {sc.warmup_steps}.")
-            if sc.warmup_unit == "epochs":
-                self.warmup_steps = int(sc.warmup_steps * self.n_batches_per_epoch)
-            elif sc.warmup_unit == "batches":
-                self.warmup_steps = int(sc.warmup_steps)
-            else:
-                raise ValueError(
-                    f"warmup_unit must be 'batches' or 'epochs', but {sc.warmup_unit} found."
-                )
-        elif sc.warmup_percentage:
-            self.warmup_steps = int(sc.warmup_percentage * total_steps)
-        if self.warmup_steps > 0:
-            steps = self.warmup_steps
-            self.warmup_scheduler = optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda x: x / steps
-            )
-        name = cfg.lr_scheduler
-        if name == "constant":
-            self.lr_scheduler = None
-        elif name == "linear":
-            decay_steps = max(total_steps - self.warmup_steps, 1)
-            self.lr_scheduler = optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda x: (decay_steps - x) / decay_steps
-            )
-        elif name == "exponential":
-            self.lr_scheduler = optim.lr_scheduler.ExponentialLR(
-                self.optimizer, **sc.exponential_config._asdict()
-            )
-        else:
-            self.lr_scheduler = optim.lr_scheduler.StepLR(
-                self.optimizer, **sc.step_config._asdict()
-            )
+        schedules = make_lr_schedules(self.config, self.optimizer, self.n_batches_per_epoch)
+        self._lr_schedules = schedules
+        self.warmup_scheduler, self.warmup_steps, self.lr_scheduler = schedules
 
     def _update_lr_scheduler(self, step: int) -> None:
-        if self.warmup_scheduler is not None and step < self.warmup_steps:
-            self.warmup_scheduler.step()
-        elif self.lr_scheduler is not None:
-            self.lr_scheduler.step()
-            min_lr = self.config.lr_scheduler_config.min_lr
-            if min_lr and self.optimizer.param_groups[0]["lr"] < min_lr:
-                self.optimizer.param_groups[0]["lr"] = min_lr
+        self._lr_schedules.step(self.optimizer, step, self.config.lr_scheduler_config.min_lr)
 
     def _make_log_writer(self) -> LogWriter | None:
         cfg = self.config

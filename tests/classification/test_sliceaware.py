@@ -390,6 +390,32 @@ def test_same_init_and_losses_as_snorkel():
     torch.testing.assert_close(torch.tensor(ours.predict_proba(ds)), sn_probs, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("grad_clip", [0.05, 100.0])  # clipping every step / never
+def test_training_same_weights_and_probs_as_snorkel(grad_clip):
+    """The trainer's fast paths (kept memory, clipping without the multiplication by 1, the
+    fused heads' gradient) train the same model as Snorkel's trainer, step for step."""
+    snorkel_slicing = pytest.importorskip("snorkel.slicing")
+    from snorkel.classification import DictDataset as SnorkelDictDataset
+    from snorkel.classification import Trainer as SnorkelTrainer
+
+    names = ["a", "b"]
+    ds, S = data(n=96)
+    torch.manual_seed(5)
+    theirs = snorkel_slicing.SliceAwareClassifier(mlp(), H, names)
+    ours = model_for(names, seed=5)
+    sn_ds = SnorkelDictDataset.from_tensors(ds.X_dict["input_data"], ds.Y_dict["task"], "train")
+    sn_dl = theirs.make_slice_dataloader(sn_ds, S, batch_size=16)
+    dl = ours.make_slice_dataloader(ds, S, batch_size=16)
+    settings = dict(n_epochs=3, lr=0.01, grad_clip=grad_clip, progress_bar=False,
+                    batch_scheduler="sequential")
+    SnorkelTrainer(**settings).fit(theirs, [sn_dl])
+    Trainer(**settings, device="cpu", reuse_memory=True).fit(ours, [dl])
+    sn_probs = theirs.predict(theirs.make_slice_dataloader(sn_ds, S, batch_size=16))["probs"]["task"]
+    torch.testing.assert_close(torch.tensor(ours.predict_proba(ds)), sn_probs, rtol=1e-4, atol=1e-5)
+    their_scores = theirs.score_slices([sn_dl])
+    assert ours.score_slices([dl]) == pytest.approx(their_scores, abs=1e-6)
+
+
 # -- scoring and prediction -------------------------------------------------------------------------
 def trained(names=("a", "b"), n=80, num_classes=2, epochs=3, **kwargs):
     model = model_for(names, num_classes=num_classes, **kwargs)
