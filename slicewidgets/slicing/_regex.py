@@ -16,10 +16,10 @@ written. Instead :func:`translate` rebuilds it from Python's own parse tree:
 On a row of ASCII text the translated pattern finds a match exactly when Python's pattern does
 (a search's *existence* of a match does not depend on greedy or lazy repeats). On other rows
 (any non-ASCII character; for a pattern with a non-multiline ``$``, any newline; for ``\\B``,
-the empty string) an RE2 match is still a Python match when the pattern has no
-``\\b``/``\\B``; of the rest, only the rows that a *superset* translation accepts (each
-atom widened to every non-ASCII character when Python's atom takes one) are searched again
-with Python's ``re``, which decides them.
+the empty string) only the rows that a *superset* translation accepts (each atom widened to
+every non-ASCII character when Python's atom takes one) are searched again with Python's
+``re``, which decides them. An RE2 match there proves nothing: RE2 may turn an explicit class
+such as ``[Kk]`` into a case-folded literal that also takes U+212A (KELVIN SIGN).
 Untranslatable patterns, strings Arrow cannot hold and environments without pyarrow use
 Python's ``re`` on every row.
 """
@@ -221,7 +221,7 @@ def regex_search_masks(index: Any, regexes: Sequence[re.Pattern]) -> list[np.nda
     out = []
     for regex in regexes:
         try:
-            exact, superset, newline_sensitive, boundary, empty_sensitive = _translations(
+            exact, superset, newline_sensitive, _boundary, empty_sensitive = _translations(
                 regex.pattern, regex.flags)
             mask = pc.match_substring_regex(arr, exact).fill_null(False).to_numpy(
                 zero_copy_only=False)
@@ -233,8 +233,9 @@ def regex_search_masks(index: Any, regexes: Sequence[re.Pattern]) -> list[np.nda
                 empty = pc.equal(pc.utf8_length(arr), 0).fill_null(False)
                 suspect = np.union1d(suspect, np.flatnonzero(
                     empty.to_numpy(zero_copy_only=False)))
-            if not boundary:  # an RE2 match of ASCII atoms is a Python match too
-                suspect = suspect[~mask[suspect]]
+            # No shortcut for the rows RE2 matched: RE2 may fold an ASCII class such as
+            # [Kk] into a case-folded literal that also takes U+212A (KELVIN SIGN) or
+            # U+017F (LONG S), which Python's class does not; Python decides every one.
             if len(suspect):  # only rows the superset pattern accepts can match in Python
                 sub = arr.take(pa.array(suspect))
                 maybe = pc.match_substring_regex(sub, superset).fill_null(False)

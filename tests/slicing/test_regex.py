@@ -119,3 +119,16 @@ def test_without_arrow_copy_every_row_runs_in_python():
     assert index.arrow_values() is None
     assert [m.tolist() for m in regex_search_masks(index, [regex])] == [[True, True, False]]
     assert np.asarray(regex_search_masks(index, [regex])[0]).dtype == bool
+
+
+@pytest.mark.parametrize("dtype", ["object", "str"])
+@pytest.mark.parametrize(("pattern", "flags"), [
+    ("(a)|k", re.ASCII | re.IGNORECASE),  # found by Hypothesis: RE2 folds [Kk] to take U+212A
+    ("k", re.ASCII | re.IGNORECASE),
+    ("s+", re.ASCII | re.IGNORECASE),  # U+017F LONG S folds to s in RE2
+    ("[kK]", 0),
+])
+def test_rows_re2_folds_onto_an_ascii_class_are_decided_by_python(pattern, flags, dtype):
+    texts = ["\u212a", "\u017f", "K", "k", "s", "x\u212ay", None]
+    regex = re.compile(pattern, flags)
+    assert _masks(texts, [regex], dtype) == [_python(texts, regex)]
