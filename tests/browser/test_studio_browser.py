@@ -19,6 +19,7 @@ Selectors are the widgets' CSS classes (see ``slicewidgets/widgets``), never the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -28,6 +29,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 from tests.browser.conftest import (  # noqa: E402
     BROWSER_MARKS,
@@ -66,6 +68,11 @@ CELL_OUTPUTS_JS = """() => {
     outputs: c.model.outputs.toJSON(),
   }));
 }"""
+
+# True once every code cell has an execution count: the kernel can report "idle" a moment
+# before the front end has recorded the last cell's count from its execute_reply.
+ALL_CELLS_COUNTED_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(c => c.model.type === 'code').every(c => c.model.executionCount)"""
 
 # Fraction done of an ipywidgets progress bar (``.progress-bar`` width, in percent).
 PROGRESS_JS = """(sel) => {
@@ -267,6 +274,8 @@ def studio(lab, page):
     try:
         expect(root).to_be_visible(timeout=150_000)
         page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+        with contextlib.suppress(PlaywrightTimeoutError):  # the assert below names them
+            page.wait_for_function(ALL_CELLS_COUNTED_JS, timeout=15_000)
     finally:
         cells = page.evaluate(CELL_OUTPUTS_JS)
         errors = [o for c in cells for o in c["outputs"] if o.get("output_type") == "error"]
