@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from slicewidgets.analysis._fast import _finish, _pack_columns, slice_counts
+from slicewidgets.analysis._fast import finish_counts, pack_columns, slice_counts
 from slicewidgets.analysis.validation import slices_of
 from slicewidgets.membership import SliceMembership
 
@@ -65,8 +65,8 @@ def keyed_slice_counts(
     k = len(keys)
     counts = np.empty((k, V.shape[1]), dtype=np.int64)
     if k == 0:
-        return _finish(counts)
-    vwords = _pack_columns(np.asfortranarray(V))
+        return finish_counts(counts)
+    vwords = pack_columns(np.asfortranarray(V))
     with _LOCK:
         token = _indicators_token(vwords)
         missing = []
@@ -88,7 +88,7 @@ def keyed_slice_counts(
                 _COUNTS[(keys[j], token)] = row
             while len(_COUNTS) > _COUNTS_MAX:
                 _COUNTS.popitem(last=False)
-    return _finish(counts)
+    return finish_counts(counts)
 
 
 def _indicators_token(vwords: np.ndarray) -> int:

@@ -19,9 +19,11 @@ __all__ = [
     "BINARY_COUNT_METRICS",
     "COUNT_METRICS",
     "COUNT_NAMES",
+    "finish_counts",
     "is_binary",
     "metric_from_counts",
     "overall_counts",
+    "pack_columns",
     "row_indicators",
     "slice_counts",
     "valid_rows",
@@ -106,7 +108,8 @@ def _indicators(golds: np.ndarray, preds: np.ndarray, abstain_label: int | None)
     return V
 
 
-def _finish(counts: np.ndarray) -> dict[str, np.ndarray]:
+def finish_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Name the last axis of raw counts (``COUNT_NAMES`` then the slice size) and add ``tn``."""
     out = {name: counts[..., i] for i, name in enumerate(COUNT_NAMES)}
     out["size"] = counts[..., -1]
     out["tn"] = out["n_valid"] - out["tp"] - out["fp"] - out["fn"]
@@ -176,7 +179,7 @@ def slice_counts(
         counts = _bit_counts(np.asfortranarray(M if M.dtype == bool else M > 0), V)
     else:
         counts = _blocked_counts(M, V)
-    return _finish(counts)
+    return finish_counts(counts)
 
 
 #: Up to this many slices, a row-major ``M`` is transposed and bit-counted rather than read in
@@ -248,7 +251,7 @@ def _sum_rows(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pack_columns(A: np.ndarray) -> np.ndarray:
+def pack_columns(A: np.ndarray) -> np.ndarray:
     """``(n, k)`` booleans -> ``(k, ceil(n / 64))`` uint64 words, bit ``i % 64`` = row ``i``."""
     packed = np.packbits(A, axis=0, bitorder="little")  # (ceil(n / 8), k)
     pad = (-packed.shape[0]) % 8
@@ -258,8 +261,8 @@ def _pack_columns(A: np.ndarray) -> np.ndarray:
 
 
 def _bit_counts(M: np.ndarray, V: np.ndarray) -> np.ndarray:
-    words = _pack_columns(M)
-    vwords = _pack_columns(np.asfortranarray(V))
+    words = pack_columns(M)
+    vwords = pack_columns(np.asfortranarray(V))
     counts = np.empty((M.shape[1], V.shape[1]), dtype=np.int64)
     for c in range(V.shape[1]):
         counts[:, c] = np.bitwise_count(words & vwords[c]).sum(axis=1, dtype=np.int64)
@@ -276,7 +279,7 @@ def overall_counts(
     V = indicators
     counts = np.array([[np.count_nonzero(V[:, c]) for c in range(V.shape[1])]],
                       dtype=np.int64)  # column by column: contiguous in a column-major V
-    return _finish(counts)
+    return finish_counts(counts)
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:

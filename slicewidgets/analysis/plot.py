@@ -77,10 +77,13 @@ def plot_slice_report(report: SliceReport | ModelComparison, metric: str | None 
         )
     is_cmp = isinstance(report, ModelComparison)
     value = "delta" if is_cmp else "score"
-    metric = report._check_metric(metric)
-    frame = report.to_frame(metric=metric)
-    ref_mask = report._cols["_ref"][report._cols["metric"] == metric]
-    overall, rows = frame[ref_mask], frame[~ref_mask]
+    if metric is None:
+        if not report.metrics:
+            raise ValueError(f"This {type(report).__name__} has no metric to plot.")
+        metric = report.metrics[0]
+    frame = report.to_frame(metric=metric)  # raises for an unknown metric
+    rows = report.to_frame(include_overall=False, metric=metric)
+    overall = frame.iloc[: len(frame) - len(rows)]  # to_frame puts the overall rows first
     if sort:
         rows = rows.sort_values("delta" if is_cmp else "gap", ascending=True,
                                 na_position="last", kind="stable")

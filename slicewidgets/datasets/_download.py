@@ -50,6 +50,7 @@ __all__ = [
     "SpamChecksumError",
     "SpamDownloadError",
     "spam_data_dir",
+    "verify_bytes",
     "spam_cache_dir",
     "download_spam_dataset",
 ]
@@ -206,11 +207,15 @@ def _check_folder(folder: Path, origin: str, verify: bool) -> str | None:
         return f"missing {', '.join(missing)}"
     if verify:
         for name in SPAM_FILENAMES:
-            _verify_bytes((folder / name).read_bytes(), name, where=f"{folder} ({origin})")
+            verify_bytes((folder / name).read_bytes(), name, where=f"{folder} ({origin})")
     return None
 
 
-def _verify_bytes(data: bytes, name: str, where: str, *, downloaded: bool = False) -> None:
+def verify_bytes(data: bytes, name: str, where: str, *, downloaded: bool = False) -> None:
+    """Raise :class:`SpamChecksumError` unless ``data`` is the original file ``name``.
+
+    ``where`` names the place in the message; ``downloaded`` words it for a download.
+    """
     expected = SPAM_SHA256[name]
     actual = _sha256(data)
     if actual != expected and downloaded:
@@ -429,7 +434,7 @@ def _extract_csvs(data: bytes, depth: int = 0) -> dict[str, bytes]:
                 if info.file_size > _MAX_MEMBER_BYTES:
                     raise ValueError(f"{info.filename} is too large ({info.file_size:,} bytes)")
                 content = archive.read(info)
-                _verify_bytes(content, base, where="the downloaded zip", downloaded=True)
+                verify_bytes(content, base, where="the downloaded zip", downloaded=True)
                 found[base] = content
             elif base.lower().endswith(".zip") and info.file_size <= _MAX_DOWNLOAD_BYTES:
                 nested.append(info)

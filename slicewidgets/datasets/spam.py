@@ -30,10 +30,10 @@ from slicewidgets.datasets._download import (
     SpamChecksumError,
     SpamDataUnavailableError,
     SpamDownloadError,
-    _verify_bytes,
     download_spam_dataset,
     spam_cache_dir,
     spam_data_dir,
+    verify_bytes,
 )
 from slicewidgets.datasets.tutorial import df_to_features, spam_tutorial_sfs
 
@@ -60,7 +60,7 @@ _SEED = 123
 def _read_video(path: Path, video: int, verify: bool) -> pd.DataFrame:
     data = path.read_bytes()
     if verify:  # parse exactly the bytes that were verified
-        _verify_bytes(data, path.name, where=str(path.parent))
+        verify_bytes(data, path.name, where=str(path.parent))
     df = pd.read_csv(io.BytesIO(data))
     df.columns = map(str.lower, df.columns)
     df = df.drop("comment_id", axis=1)
