@@ -14,9 +14,11 @@ downloads are always checked). The check is on the five CSV files, not on the zi
 ``__MACOSX/`` resource forks are ignored), so it does not depend on how a mirror re-zipped them.
 Where the hashes come from, plainly: they were computed from a copy of the five files extracted
 byte-for-byte from a public Git repository that committed a plain unzip of the UCI archive; each
-file is byte-identical to at least one other independently published copy, and together they
-reproduce every published number of Snorkel's spam slicing tutorial. They have **not** been
-compared with the zip UCI serves today (the machine they were computed on could not reach UCI).
+file is byte-identical to at least one other independently published copy, together they
+reproduce every published number of Snorkel's spam slicing tutorial, and this module's own
+download code accepts a copy of UCI's zip archived on GitHub in January 2020 (its members keep
+their 2017-03-26 dates). They have **not** been compared with the zip UCI serves today (the
+machine they were checked on could not reach UCI).
 If UCI's files differ, the download fails with a message that says so and what to do
 (:data:`CHECKSUM_PROVENANCE`; the documentation's install page has the details). Nothing touches
 the network at import time, and the CSV files are never part of the package. ``python -m slicewidgets.datasets fetch`` fetches
@@ -43,6 +45,7 @@ __all__ = [
     "SPAM_FILENAMES",
     "SPAM_SHA256",
     "SPAM_SIZES",
+    "SPAM_ZIP_CRC32",
     "SPAM_URLS",
     "SPAM_DATASET_PAGE",
     "CHECKSUM_PROVENANCE",
@@ -69,10 +72,21 @@ SPAM_FILENAMES: tuple[str, ...] = (
 
 #: Where :data:`SPAM_SHA256` comes from (printed by ``python -m slicewidgets.datasets fetch``).
 CHECKSUM_PROVENANCE = (
-    "from a byte-for-byte copy of the unzipped UCI archive that matches independent "
-    "public copies and reproduces Snorkel's published tutorial numbers; not yet compared with the "
-    "zip UCI serves today"
+    "from the five files of UCI's zip as archived on GitHub in January 2020 (members dated "
+    "2017-03-26), matched by independent public copies and "
+    "reproducing Snorkel's published tutorial numbers; not compared with the zip UCI serves "
+    "today, which could not be reached where they were checked"
 )
+
+#: CRC-32 of each CSV file as listed in the central directory of that archived copy of the UCI
+#: zip (an independent record of the same bytes; see the documentation's install page).
+SPAM_ZIP_CRC32: dict[str, int] = {
+    "Youtube01-Psy.csv": 0xBB42AAAB,
+    "Youtube02-KatyPerry.csv": 0x56ABBB42,
+    "Youtube03-LMFAO.csv": 0x0CC79B80,
+    "Youtube04-Eminem.csv": 0x52AA6761,
+    "Youtube05-Shakira.csv": 0x069EB2DB,
+}
 
 #: Where to report a download whose files differ from :data:`SPAM_SHA256`.
 ISSUES_URL = "https://github.com/slicewidgets/slicewidgets/issues"
