@@ -22,9 +22,10 @@ alternate, in ABBA order, for ``--rounds`` rounds; epoch times (wall, CPU) and t
 ``gemm``: how near an epoch comes to this CPU's matrix-product rate (issue 19, item 5). Each
 round measures the GEMM rate (``torch.matmul`` of two 2048 x 2048 matrices, and at the step's
 own shapes) with the thread count the trainer uses, then trains ``--epochs`` epochs of the
-``epoch`` setup twice, interleaved (the last epoch is timed: the first includes the optimizer's
-set-up): as ``Trainer`` runs it now, and with ``reuse_memory=False`` (every step's
-gradients in freshly mapped pages, as before). The epoch's FLOPs are counted by
+``epoch`` setup three times, interleaved, each first in turn (the last epoch is timed: the
+first includes the optimizer's set-up): as ``Trainer`` runs it now; with
+``low_rank_update=False`` (the experts' gradient formed, clipped and read by Adam as a 368 MB
+tensor); and with ``reuse_memory=False`` (every step's gradients in freshly mapped pages). The epoch's FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` over one forward + backward pass of a full batch
 and of the last, partial one; the fraction printed is ``FLOPs / (epoch wall time x GEMM rate of
 the same round)``, best and median over ``--rounds`` (at least 3), with the load average.
@@ -300,7 +301,11 @@ def bench_gemm(args) -> None:
           f"{keeps_freed_memory_here()}) ==")
     print(f"setup {time.perf_counter() - t:.1f} s; GEMM FLOPs per epoch (FlopCounterMode): "
           f"{flops / 1e9:.1f} GFLOP", flush=True)
-    contenders = {"now": {}, "reuse_memory=False": {"reuse_memory": False}}
+    contenders = {
+        "now": {},
+        "low_rank_update=False": {"low_rank_update": False},
+        "reuse_memory=False": {"reuse_memory": False},
+    }
     rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     gemm: list[float] = []
     losses: dict[str, list[float]] = {}
@@ -314,7 +319,8 @@ def bench_gemm(args) -> None:
         gemm.append(rates["square 2048"])
         print(f"round {r + 1} ({_load()}): GEMM GFLOP/s " + ", ".join(
             f"{name} {rate:.1f}" for name, rate in rates.items()), flush=True)
-        order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
+        names = list(contenders)
+        order = names[r % len(names):] + names[:r % len(names)]  # each first in turn
         for name in order:
             epochs, _, _, loss = run_ours(data, n_epochs, **contenders[name])
             wall, cpu = epochs[-1]  # the last epoch: past the first step's optimizer set-up
@@ -338,9 +344,15 @@ def bench_gemm(args) -> None:
         print(f"| {name} | {min(walls):.1f} s | {statistics.median(walls):.1f} s | "
               f"{statistics.median(c for _, c, _ in values):.1f} s | "
               f"{max(fractions):.0%} / {statistics.median(fractions):.0%} |")
-    same = losses["now"] == losses["reuse_memory=False"]
-    print(f"epoch loss identical with and without reuse_memory: {same} "
-          f"({losses['now'][0]:.9f})")
+    for name in contenders:
+        gap = max(abs(a - b) / abs(b) for a, b in zip(losses[name], losses["now"], strict=True))
+        print(f"epoch losses, {name}: {[f'{x:.9f}' for x in losses[name]]} "
+              f"(largest relative difference to 'now': {gap:.1e})")
+    for name in contenders:
+        if name != "now":
+            ratio = statistics.median(w for w, _, _ in rows[name]) / statistics.median(
+                w for w, _, _ in rows["now"])
+            print(f"median epoch, {name} / now: {ratio:.2f}x")
     best = max(f for _, _, f in rows["now"])
     median = statistics.median(f for _, _, f in rows["now"])
     print(f"target: epoch >= 30% of the GEMM rate -> {'PASS' if best >= 0.3 else 'FAIL'} "

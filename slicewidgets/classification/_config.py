@@ -124,7 +124,11 @@ class TrainerConfig(NamedTuple):
     and at most the CPUs of the process's quota for larger ones; ``None``: leave torch's
     setting); ``reuse_memory`` keeps freed large blocks in the process during ``fit`` so that
     each step's gradients reuse the last step's pages (``"auto"``: for models of a million
-    parameters or more trained on the CPU; see ``slicewidgets.classification._runtime``).
+    parameters or more trained on the CPU; see ``slicewidgets.classification._runtime``);
+    ``low_rank_update`` lets a step update a weight whose gradient has low rank (the slice-aware
+    model's experts) from the gradient's factors, never forming it (``"auto"``: wherever that
+    step gives the ordinary one's numbers: fused Adam on the CPU; ``False``: never; see
+    ``slicewidgets.classification._lowrank``).
     """
 
     seed: int | None = None
@@ -139,6 +143,7 @@ class TrainerConfig(NamedTuple):
     device: Any = "auto"
     num_threads: int | str | None = "auto"
     reuse_memory: bool | str = "auto"
+    low_rank_update: bool | str = "auto"
     log_manager_config: LogManagerConfig = LogManagerConfig()
     checkpointing: bool = False
     checkpointer_config: CheckpointerConfig = CheckpointerConfig()

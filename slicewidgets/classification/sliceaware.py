@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from slicewidgets.classification._dict_classifier import _Heads
+from slicewidgets.classification._lowrank import LowRankGrad, gradient_slot
 from slicewidgets.classification._prediction import _PredictingClassifier
 from slicewidgets.classification._utils import resolve_device
 from slicewidgets.classification.data import DEFAULT_INPUT_DATA_KEY, DEFAULT_TASK_NAME
@@ -73,25 +74,37 @@ def _init_linear_(weight: Tensor, bias: Tensor) -> None:
 
 class _HeadsThroughExperts(torch.autograd.Function):
     """``P @ W`` (heads ``[2k, d]`` times all experts ``[d, S*h]``), with the experts' gradient
-    ``P.T @ dK`` computed from a contiguous copy of ``P.T``.
+    ``P.T @ dK`` computed from a contiguous copy of ``P.T``, or, inside ``Trainer.fit``'s own
+    step, not computed at all.
 
     That gradient is the step's largest output (``d * S * h`` numbers, 368 MB for the tutorial
     model) with an inner dimension of only ``2k`` (4): MKL's kernel for the transposed view
     ``torch.mm`` backward passes ran 1.3-1.6x slower than for a contiguous ``[d, 2k]`` matrix
     (``benchmarks/bench_learning.py gemm`` prints both). Same products, same values as autograd's.
+    Given a ``slot`` (:func:`~slicewidgets.classification._lowrank.gradient_slot`), the backward
+    pass of the trainer's step leaves the gradient as its factors ``(P, dK)`` there, and the
+    trainer updates the experts from them (``classification/_lowrank.py``); ``W``'s parameter
+    then gets no ``.grad``.
     """
 
     @staticmethod
-    def forward(ctx: Any, P: Tensor, W: Tensor) -> Tensor:
+    def forward(ctx: Any, P: Tensor, W: Tensor, slot: LowRankGrad | None = None) -> Tensor:
         ctx.save_for_backward(P, W)
+        ctx.slot = slot
         return P @ W
 
     @staticmethod
-    def backward(ctx: Any, dK: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def backward(ctx: Any, dK: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
         P, W = ctx.saved_tensors
         dP = dK @ W.T if ctx.needs_input_grad[0] else None
-        dW = P.T.contiguous() @ dK if ctx.needs_input_grad[1] else None
-        return dP, dW
+        dW = None
+        if ctx.needs_input_grad[1]:
+            slot: LowRankGrad | None = ctx.slot
+            if slot is not None and slot.accepting():
+                slot.add(P, dK)  # the gradient is P.T @ dK, kept as its factors
+            else:
+                dW = P.T.contiguous() @ dK
+        return dP, dW, None
 
 
 # -- the models -----------------------------------------------------------------------------------
@@ -245,7 +258,8 @@ class SliceAwareClassifier(_PredictingClassifier):
         # head(expert_s(H)) = H @ (head.W @ W_s).T + head.W @ b_s: the experts' d-dimensional
         # outputs are never formed; both heads are applied to all experts in one product.
         P = torch.cat([self.pred_head.weight, self.master_head.weight], dim=0)  # [2k, d]
-        K = _HeadsThroughExperts.apply(P, self.expert_weight.view(d, n_slices * h))
+        W = self.expert_weight.view(d, n_slices * h)
+        K = _HeadsThroughExperts.apply(P, W, gradient_slot(self.expert_weight, W))
         K = K.view(2 * k * n_slices, h)
         Z = (H @ K.T).view(B, 2 * k, n_slices) + (P @ self.expert_bias.T)  # [B, 2k, S]
         pred = (Z[:, :k, :] + self.pred_head.bias.view(1, k, 1)).transpose(1, 2)  # [B, S, k]

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -48,6 +48,7 @@ from slicewidgets.classification._loggers import (
     LogWriter,
     TensorBoardWriter,
 )
+from slicewidgets.classification._lowrank import LowRankUpdate
 from slicewidgets.classification._optim import (
     LR_SCHEDULERS,
     OPTIMIZERS,
@@ -148,6 +149,7 @@ class Trainer:
         (``"linear"``, ``"exponential"``, ``"step"``), ``batch_scheduler="shuffled"``
         (``"sequential"``), ``progress_bar=True``, ``checkpointing=False``, ``seed=None``,
         ``device="auto"``, ``num_threads="auto"``, ``reuse_memory="auto"``,
+        ``low_rank_update="auto"``,
         ``train_split="train"``,
         ``valid_split="valid"``, and the nested
         ``optimizer_config``, ``lr_scheduler_config``, ``log_manager_config``,
@@ -167,6 +169,10 @@ class Trainer:
         Whether the last ``fit`` ended early (stop request or error).
     error : BaseException or None
         The exception that ended the last ``fit``, if any.
+    low_rank_steps : int
+        Steps of the last ``fit`` that updated a weight from its gradient's factors
+        (``low_rank_update``; the slice-aware model's experts, whose ``.grad`` then stays
+        ``None`` during ``fit``).
     last_checkpoint : str or None
         Path of the latest checkpoint kept on disk (``checkpointing=True``).
 
@@ -215,6 +221,7 @@ class Trainer:
         self.warmup_steps = 0
         self._lr_schedules = LRSchedules(None, 0, None)
         self.device: torch.device | None = None
+        self.low_rank_steps = 0
 
     def __repr__(self) -> str:
         c = self.config
@@ -306,6 +313,8 @@ class Trainer:
         bar = None
         completed = False
         reuse_memory = self._reuse_memory(model)
+        low_rank = self._low_rank_update()
+        self.low_rank_steps = 0
         scope = ExitStack()
         try:
             scope.enter_context(keep_freed_memory(reuse_memory))
@@ -329,7 +338,10 @@ class Trainer:
                     X_dict, Y_dict = move_to_device(batch, self.device)
                     batch_size = len(next(iter(Y_dict.values())))
                     self.optimizer.zero_grad(set_to_none=True)
-                    loss_dict, count_dict = cast(_LossModel, model).calculate_loss(X_dict, Y_dict)
+                    with low_rank.capturing() if low_rank is not None else nullcontext():
+                        loss_dict, count_dict = cast(_LossModel, model).calculate_loss(
+                            X_dict, Y_dict
+                        )
                     if not loss_dict:
                         bar.update(1)
                         continue
@@ -343,10 +355,14 @@ class Trainer:
                             f"batch. Lower the learning rate (lr={self._lr()}), check the inputs "
                             "for NaN or inf values, or keep grad_clip on."
                         )
-                    loss.backward()
-                    if cfg.grad_clip:
-                        clip_gradients(params, cfg.grad_clip)
-                    self.optimizer.step()
+                    if low_rank is not None:
+                        factored = low_rank.backward_and_step(loss, params, cfg.grad_clip)
+                        self.low_rank_steps += bool(factored)
+                    else:
+                        loss.backward()
+                        if cfg.grad_clip:
+                            clip_gradients(params, cfg.grad_clip)
+                        self.optimizer.step()
                     self._update_lr_scheduler(self.global_step)
 
                     name, split = loader.dataset.name, loader.dataset.split
@@ -451,6 +467,15 @@ class Trainer:
         if isinstance(setting, bool):
             return setting
         raise ValueError(f"reuse_memory must be 'auto', True or False; got {setting!r}.")
+
+    def _low_rank_update(self) -> LowRankUpdate | None:
+        setting = self.config.low_rank_update
+        if setting not in ("auto", True, False) or not isinstance(setting, bool | str):
+            raise ValueError(f"low_rank_update must be 'auto', True or False; got {setting!r}.")
+        if setting is False:
+            return None
+        assert self.device is not None  # set by fit
+        return LowRankUpdate.for_fit(self.optimizer, self.device)
 
     def _seed(self) -> None:
         seed = self.config.seed
