@@ -25,7 +25,8 @@ own shapes) with the thread count the trainer uses, then trains ``--epochs`` epo
 ``epoch`` setup three times, interleaved, each first in turn (the last epoch is timed: the
 first includes the optimizer's set-up): as ``Trainer`` runs it now; with
 ``low_rank_update=False`` (the experts' gradient formed, clipped and read by Adam as a 368 MB
-tensor); and with ``reuse_memory=False`` (every step's gradients in freshly mapped pages). The epoch's FLOPs are counted by
+tensor); and as before both changes of issue 19's fourth session, also without splitting the
+experts' products across threads (``classification/_parallel.py``). The epoch's FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` over one forward + backward pass of a full batch
 and of the last, partial one; the fraction printed is ``FLOPs / (epoch wall time x GEMM rate of
 the same round)``, best and median over ``--rounds`` (at least 3), with the load average.
@@ -256,11 +257,16 @@ def gemm_rates(torch, h: int, n_slices: int, batch: int) -> dict[str, float]:
 
 
 def epoch_flops(data, batch: int = 64) -> tuple[float, int]:
-    """GEMM FLOPs of one training epoch (forward + backward of every batch), and the batches."""
+    """GEMM FLOPs of one training epoch (forward + backward of every batch), and the batches.
+
+    Counted with the experts' products in this thread (``FlopCounterMode`` does not see the
+    threads ``classification/_parallel.py`` splits them across) and the gradient formed by the
+    ordinary backward pass: the model's arithmetic, whatever runs it.
+    """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from slicewidgets.classification import DictDataset
+    from slicewidgets.classification import DictDataset, _parallel
     from slicewidgets.slicing import SliceAwareClassifier
 
     h = data["X_train"].shape[1]
@@ -268,16 +274,21 @@ def epoch_flops(data, batch: int = 64) -> tuple[float, int]:
     model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], device="cpu")
     sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     per_size = {}
-    for size in set(sizes):
-        ds = DictDataset.from_tensors(torch.tensor(data["X_train"][:size]),
-                                      torch.tensor(data["Y_train"][:size]), "train")
-        dl = model.make_slice_dataloader(ds, data["S_train"][:size], batch_size=size)
-        X, Y = next(iter(dl))
-        with FlopCounterMode(display=False) as counter:
-            losses, _ = model.calculate_loss(X, Y)
-            torch.stack(list(losses.values())).sum().backward()
-        per_size[size] = counter.get_total_flops()
-        model.zero_grad(set_to_none=True)
+    split_at = _parallel.MIN_SPLIT_NUMEL
+    _parallel.MIN_SPLIT_NUMEL = 2**62
+    try:
+        for size in set(sizes):
+            ds = DictDataset.from_tensors(torch.tensor(data["X_train"][:size]),
+                                          torch.tensor(data["Y_train"][:size]), "train")
+            dl = model.make_slice_dataloader(ds, data["S_train"][:size], batch_size=size)
+            X, Y = next(iter(dl))
+            with FlopCounterMode(display=False) as counter:
+                losses, _ = model.calculate_loss(X, Y)
+                torch.stack(list(losses.values())).sum().backward()
+            per_size[size] = counter.get_total_flops()
+            model.zero_grad(set_to_none=True)
+    finally:
+        _parallel.MIN_SPLIT_NUMEL = split_at
     return float(sum(per_size[size] for size in sizes)), len(sizes)
 
 
@@ -301,11 +312,15 @@ def bench_gemm(args) -> None:
           f"{keeps_freed_memory_here()}) ==")
     print(f"setup {time.perf_counter() - t:.1f} s; GEMM FLOPs per epoch (FlopCounterMode): "
           f"{flops / 1e9:.1f} GFLOP", flush=True)
+    from slicewidgets.classification import _parallel
+
+    # name: (Trainer settings, split the experts' products across threads)
     contenders = {
-        "now": {},
-        "low_rank_update=False": {"low_rank_update": False},
-        "reuse_memory=False": {"reuse_memory": False},
+        "now": ({}, True),
+        "low_rank_update=False": ({"low_rank_update": False}, True),
+        "before (no factors, no split)": ({"low_rank_update": False}, False),
     }
+    split_at = _parallel.MIN_SPLIT_NUMEL
     rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     gemm: list[float] = []
     losses: dict[str, list[float]] = {}
@@ -322,7 +337,12 @@ def bench_gemm(args) -> None:
         names = list(contenders)
         order = names[r % len(names):] + names[:r % len(names)]  # each first in turn
         for name in order:
-            epochs, _, _, loss = run_ours(data, n_epochs, **contenders[name])
+            settings, split = contenders[name]
+            _parallel.MIN_SPLIT_NUMEL = split_at if split else 2**62
+            try:
+                epochs, _, _, loss = run_ours(data, n_epochs, **settings)
+            finally:
+                _parallel.MIN_SPLIT_NUMEL = split_at
             wall, cpu = epochs[-1]  # the last epoch: past the first step's optimizer set-up
             fraction = flops / (wall * rates["square 2048"] * 1e9)
             rows[name].append((wall, cpu, fraction))

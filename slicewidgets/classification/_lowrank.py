@@ -10,10 +10,13 @@ gradient is kept as its factors ``(P, dK)`` instead, and
 
 * its norm for clipping is computed from the factors: ``||P.T @ dK||_F^2 = sum((P @ P.T) *
   (dK @ dK.T))``, two ``2k x 2k`` Gram matrices, in float64;
-* Adam updates ``W`` block by block: each block of rows of the gradient is computed into one
+* Adam updates ``W`` block by block: each block of rows of the gradient is computed into a
   reused cache-sized buffer, multiplied by the clipping coefficient, and handed with the same
   rows of ``W`` and of Adam's two averages to torch's fused Adam kernel (``torch._fused_adam_``,
   the kernel ``torch.optim.Adam(fused=True)`` runs). The gradient never reaches main memory.
+  The blocks are shared among torch's threads, each block done by one thread
+  (:func:`~slicewidgets.classification._parallel.run_parts`): alternating MKL's product and
+  Adam's kernel on two-thread teams, block by block, was slower than the unfused step.
 
 The numbers are those of the ordinary step up to float32 rounding (the norm's summation order,
 MKL's blocking of the product): ``tests/classification/test_lowrank.py`` trains both ways and
@@ -43,6 +46,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, optim
+
+from slicewidgets.classification import _parallel
 
 __all__ = [
     "BLOCK_BYTES",
@@ -294,19 +299,29 @@ class LowRankUpdate:
         left_t = left.T.contiguous().to(param.dtype)  # [m, r]
         right = right.to(param.dtype)
         rows = max(1, min(m, self.block_bytes // max(1, n * param.element_size())))
-        buffer = torch.empty((rows, n), dtype=param.dtype, device=param.device)
+        starts = list(range(0, m, rows))
+        parts = min(_parallel.n_parts(param), len(starts))
+        if param.numel() < _parallel.MIN_SPLIT_NUMEL:
+            parts = 1
+        buffers = [torch.empty((rows, n), dtype=param.dtype) for _ in range(parts)]
         beta1, beta2 = group["betas"]
-        for start in range(0, m, rows):
-            stop = min(start + rows, m)
-            block = buffer[: stop - start]
-            torch.mm(left_t[start:stop], right, out=block)
-            if coef is not None:
-                block.mul_(coef)
-            torch._fused_adam_(
-                [weight[start:stop]], [block], [exp_avg[start:stop]], [exp_avg_sq[start:stop]],
-                [], [step], amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-                weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
-            )
+        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
+
+        def update(index: int, step_by: int) -> None:
+            buffer = buffers[index]
+            for start in starts[index::step_by]:
+                stop = min(start + rows, m)
+                block = buffer[: stop - start]
+                torch.mm(left_t[start:stop], right, out=block)
+                if coef is not None:
+                    block.mul_(coef)
+                torch._fused_adam_(
+                    [weight[start:stop]], [block], [exp_avg[start:stop]],
+                    [exp_avg_sq[start:stop]], [], [step], amsgrad=False, lr=lr, beta1=beta1,
+                    beta2=beta2, weight_decay=weight_decay, eps=eps, maximize=False,
+                )
+
+        _parallel.run_parts(update, parts)
 
 
 def _group_supported(group: dict[str, Any]) -> bool:

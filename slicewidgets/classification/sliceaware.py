@@ -49,6 +49,7 @@ from torch import Tensor, nn
 
 from slicewidgets.classification._dict_classifier import _Heads
 from slicewidgets.classification._lowrank import LowRankGrad, gradient_slot
+from slicewidgets.classification._parallel import mm_split_columns, mm_t_split_rows
 from slicewidgets.classification._prediction import _PredictingClassifier
 from slicewidgets.classification._utils import resolve_device
 from slicewidgets.classification.data import DEFAULT_INPUT_DATA_KEY, DEFAULT_TASK_NAME
@@ -91,12 +92,14 @@ class _HeadsThroughExperts(torch.autograd.Function):
     def forward(ctx: Any, P: Tensor, W: Tensor, slot: LowRankGrad | None = None) -> Tensor:
         ctx.save_for_backward(P, W)
         ctx.slot = slot
-        return P @ W
+        return mm_split_columns(P, W)
 
     @staticmethod
     def backward(ctx: Any, dK: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
         P, W = ctx.saved_tensors
-        dP = dK @ W.T if ctx.needs_input_grad[0] else None
+        dP = None
+        if ctx.needs_input_grad[0]:  # one product where a graph is recorded (double backward)
+            dP = dK @ W.T if torch.is_grad_enabled() else mm_t_split_rows(dK, W)
         dW = None
         if ctx.needs_input_grad[1]:
             slot: LowRankGrad | None = ctx.slot

@@ -3,6 +3,8 @@ the same model and Adam state as the ordinary step, and the ordinary step wherev
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -228,3 +230,26 @@ def test_setting_is_checked():
     model = _model()
     with pytest.raises(ValueError, match="low_rank_update must be 'auto', True or False; got 'on'"):
         Trainer(low_rank_update="on", progress_bar=False, device="cpu").fit(model, [_loader(model)])
+
+
+def test_factored_step_split_across_threads_trains_the_same_model(monkeypatch):
+    from slicewidgets.classification import _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_SPLIT_NUMEL", 0)  # split the tiny model's work too
+    width = len([*NAMES, "base"]) * H
+    monkeypatch.setattr(_lowrank, "BLOCK_BYTES", 5 * width * 4)
+    threads = set()
+    real = torch._fused_adam_
+
+    def recording(params, *args, **kwargs):
+        if len(params) == 1 and params[0].shape[-1] == width:
+            threads.add(threading.current_thread().name)
+        return real(params, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "_fused_adam_", recording)
+    fused = _fit("auto", grad_clip=0.05, num_threads=2)
+    monkeypatch.setattr(torch, "_fused_adam_", real)
+    assert fused[1].low_rank_steps == N_STEPS
+    # the blocks are shared by this thread and one started for them
+    assert threads == {threading.current_thread().name, "slicewidgets-part-1"}
+    _assert_same_training(fused, _fit(False, grad_clip=0.05, num_threads=2))

@@ -1,0 +1,153 @@
+"""Memory-bound CPU work split across threads that each run one intra-op thread.
+
+The slice-aware model's products with its experts (``[4, d] @ [d, S*h]`` and ``[4, S*h] @
+[S*h, d].T``, a pass over 368 MB for the tutorial's model) and Adam's update of the experts are
+memory-bound: MKL runs the skinny products at 8 GB/s on two threads, and alternating MKL's
+products with torch's Adam kernel block by block leaves both thread teams waiting for each
+other. Splitting the work into independent parts instead, each part running in its own thread
+with one intra-op thread, measured 2x faster for each of the three
+(``benchmarks/README.md``, "Slice-aware training against this CPU's GEMM rate").
+
+The products are split along a dimension that is not summed over (columns of ``P @ W``, rows
+of ``W`` for ``dK @ W.T``): every output number is the same dot product MKL computes for the
+whole matrix (bit-identical on this machine; the tests compare with a tolerance).
+
+Thread counts: each part sets its own torch thread count to 1 (``torch.set_num_threads`` is
+per thread for OpenMP and MKL, but also updates torch's default for threads started later, so
+the caller's count is set back when the parts are done). The threads live for one call. Work that is not on the CPU, is small, or runs where torch uses one
+thread is done in the calling thread as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+__all__ = ["MIN_SPLIT_NUMEL", "mm_split_columns", "mm_t_split_rows", "n_parts", "run_parts"]
+
+# Matrices smaller than this (elements) are multiplied as one product.
+MIN_SPLIT_NUMEL = 1 << 22
+
+_local = threading.local()
+
+
+def n_parts(*tensors: Tensor) -> int:
+    """How many threads to split work on ``tensors`` across (1: do it in the calling thread)."""
+    if getattr(_local, "worker", False):
+        return 1
+    if any(t.device.type != "cpu" or t.requires_grad and torch.is_grad_enabled() for t in tensors):
+        return 1
+    return max(1, torch.get_num_threads())
+
+
+def _run_part(job: Callable[[int, int], None], index: int, parts: int,
+              errors: list[BaseException | None]) -> None:
+    _local.worker = True
+    try:
+        torch.set_num_threads(1)
+        with torch.no_grad():
+            job(index, parts)
+    except BaseException as err:  # raised in the calling thread
+        errors[index] = err
+    finally:
+        _local.worker = False
+
+
+def run_parts(job: Callable[[int, int], None], parts: int) -> None:
+    """Call ``job(i, parts)`` for ``i`` in ``range(parts)``, each in its own thread.
+
+    Part 0 runs in the calling thread, the others in threads started for this call (named
+    ``slicewidgets-part-i``, so that nothing forks while they run) and joined before it
+    returns. Each part runs with one torch thread and gradients off; the caller's torch thread
+    count is set back afterwards. ``parts <= 1`` calls ``job(0, 1)`` here. The first exception
+    raised by a part is raised once all parts have ended.
+
+    Examples
+    --------
+    >>> done = []
+    >>> run_parts(lambda i, n: done.append((i, n)), 2)
+    >>> sorted(done)
+    [(0, 2), (1, 2)]
+    """
+    if parts <= 1:
+        with torch.no_grad():
+            job(0, 1)
+        return
+    before = torch.get_num_threads()
+    errors: list[BaseException | None] = [None] * parts
+    threads = [
+        threading.Thread(target=_run_part, args=(job, i, parts, errors),
+                         name=f"slicewidgets-part-{i}", daemon=True)
+        for i in range(1, parts)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        _run_part(job, 0, parts, errors)
+    finally:
+        for thread in threads:
+            if thread.is_alive() or thread.ident is not None:
+                thread.join()
+        torch.set_num_threads(before)
+    for err in errors:
+        if err is not None:
+            raise err
+
+
+def _bounds(size: int, chunks: int) -> list[int]:
+    return [round(i * size / chunks) for i in range(chunks + 1)]
+
+
+def mm_split_columns(left: Tensor, right: Tensor) -> Tensor:
+    """``left @ right`` for a short ``left`` (``[r, d]``) and a large ``right`` (``[d, n]``),
+    by column blocks of ``right`` in parallel parts (one product, recording gradients as
+    usual, where it is not split).
+
+    Examples
+    --------
+    >>> A, B = torch.randn(4, 30), torch.randn(30, 50)
+    >>> torch.allclose(mm_split_columns(A, B), A @ B)
+    True
+    """
+    parts = n_parts(left, right) if right.numel() >= MIN_SPLIT_NUMEL else 1
+    if parts == 1:
+        return left @ right
+    out = torch.empty((left.shape[0], right.shape[1]), dtype=torch.result_type(left, right))
+    bounds = _bounds(right.shape[1], 4 * parts)
+
+    def job(index: int, step: int) -> None:
+        for j in range(index, len(bounds) - 1, step):
+            a, b = bounds[j], bounds[j + 1]
+            torch.mm(left, right[:, a:b], out=out[:, a:b])
+
+    run_parts(job, parts)
+    return out
+
+
+def mm_t_split_rows(left: Tensor, right: Tensor, rows: int = 64) -> Tensor:
+    """``left @ right.T`` for a short ``left`` (``[r, n]``) and a large ``right`` (``[d, n]``),
+    by blocks of ``rows`` rows of ``right`` in parallel parts (one product, recording gradients
+    as usual, where it is not split).
+
+    Examples
+    --------
+    >>> A, B = torch.randn(4, 50), torch.randn(30, 50)
+    >>> torch.allclose(mm_t_split_rows(A, B, rows=7), A @ B.T)
+    True
+    """
+    parts = n_parts(left, right) if right.numel() >= MIN_SPLIT_NUMEL else 1
+    if parts == 1:
+        return left @ right.T
+    out = torch.empty((left.shape[0], right.shape[0]), dtype=torch.result_type(left, right))
+    starts = list(range(0, right.shape[0], rows))
+
+    def job(index: int, step: int) -> None:
+        for start in starts[index::step]:
+            stop = min(start + rows, right.shape[0])
+            torch.mm(left, right[start:stop].T, out=out[:, start:stop])
+
+    run_parts(job, parts)
+    return out
