@@ -167,27 +167,41 @@ def gradient_slot(param: Tensor, view: Tensor) -> LowRankGrad | None:
 class LowRankUpdate:
     """Gradient clipping and the optimizer step of a ``fit``, with factored gradients where possible.
 
-    Build it with :meth:`for_fit` (``None`` when the optimizer can never take a factored step);
-    then per step: the forward pass inside ``with update.capturing():``, then
-    :meth:`backward_and_step` (backward, clipping, optimizer step).
+    Build it with :meth:`for_fit`; then per step: the forward pass inside ``with
+    update.capturing():``, then :meth:`backward_and_step` (backward, clipping, optimizer step).
+    Where it is not ``enabled`` (the optimizer can never take a factored step), that is the
+    ordinary step: ``loss.backward()``, :func:`~slicewidgets.classification._optim.clip_gradients`,
+    ``optimizer.step()``.
     """
 
-    def __init__(self, optimizer: optim.Optimizer, block_bytes: int | None = None) -> None:
+    def __init__(self, optimizer: optim.Optimizer, *, enabled: bool = True,
+                 block_bytes: int | None = None) -> None:
         self.optimizer = optimizer
+        self.enabled = enabled
         self.block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
         self._groups = {id(p): group for group in optimizer.param_groups for p in group["params"]}
         self._capture: _Capture | None = None
 
     @classmethod
-    def for_fit(cls, optimizer: optim.Optimizer, device: torch.device) -> LowRankUpdate | None:
-        """A ``LowRankUpdate`` if ``optimizer`` is a fused CPU Adam with a group it can step."""
-        if device.type != "cpu" or type(optimizer) is not optim.Adam:
-            return None
-        if not hasattr(torch.nn.utils, "get_total_norm") or not hasattr(torch, "_fused_adam_"):
-            return None  # torch < 2.6
-        if not any(_group_supported(group) for group in optimizer.param_groups):
-            return None
-        return cls(optimizer)
+    def for_fit(cls, optimizer: optim.Optimizer, device: torch.device,
+                setting: bool | str = "auto") -> LowRankUpdate:
+        """The step of a ``fit``: factored where ``optimizer`` is a fused CPU Adam with a group
+        it can step (``enabled``), the ordinary step otherwise.
+
+        ``setting`` is ``Trainer(low_rank_update=...)``: ``"auto"`` or ``True`` (the same: the
+        factored step is only ever taken where it applies), or ``False`` (never).
+        """
+        if setting not in ("auto", True, False) or not isinstance(setting, bool | str):
+            raise ValueError(f"low_rank_update must be 'auto', True or False; got {setting!r}.")
+        enabled = (
+            setting is not False
+            and device.type == "cpu"
+            and type(optimizer) is optim.Adam
+            and hasattr(torch.nn.utils, "get_total_norm")  # torch >= 2.6
+            and hasattr(torch, "_fused_adam_")
+            and any(_group_supported(group) for group in optimizer.param_groups)
+        )
+        return cls(optimizer, enabled=enabled)
 
     def _factorable(self, param: Tensor) -> bool:
         group = self._groups.get(id(param))
@@ -205,7 +219,7 @@ class LowRankUpdate:
     def capturing(self) -> Iterator[None]:
         """Run a step's forward pass: products it builds may keep their gradients factored."""
         self._capture = None
-        if _optimizer_has_hooks(self.optimizer):
+        if not self.enabled or _optimizer_has_hooks(self.optimizer):
             yield
             return
         params = [p for group in self.optimizer.param_groups for p in group["params"]

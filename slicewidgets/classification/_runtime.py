@@ -36,6 +36,7 @@ __all__ = [
     "SMALL_MODEL_PARAMS",
     "keep_freed_memory",
     "keeps_freed_memory_here",
+    "reuses_memory",
     "training_threads",
 ]
 
@@ -115,6 +116,23 @@ def keep_freed_memory(enabled: bool = True) -> Iterator[bool]:
                 libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
                 libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
                 libc.malloc_trim(0)
+
+
+def reuses_memory(setting: bool | str, *, device_type: str, n_params: int) -> bool:
+    """Whether ``fit`` keeps freed memory, from ``Trainer(reuse_memory=...)``.
+
+    ``"auto"``: for models of :data:`SMALL_MODEL_PARAMS` parameters or more on the CPU.
+
+    Examples
+    --------
+    >>> reuses_memory("auto", device_type="cpu", n_params=10**8)
+    True
+    """
+    if setting == "auto":
+        return device_type == "cpu" and n_params >= SMALL_MODEL_PARAMS
+    if isinstance(setting, bool):
+        return setting
+    raise ValueError(f"reuse_memory must be 'auto', True or False; got {setting!r}.")
 
 
 def training_threads(setting: int | str | None, *, device_type: str, n_params: int,

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -53,13 +53,12 @@ from slicewidgets.classification._optim import (
     LR_SCHEDULERS,
     OPTIMIZERS,
     LRSchedules,
-    clip_gradients,
     make_lr_schedules,
     make_optimizer,
 )
 from slicewidgets.classification._runtime import (
-    SMALL_MODEL_PARAMS,
     keep_freed_memory,
+    reuses_memory,
     training_threads,
 )
 from slicewidgets.classification._utils import move_to_device, resolve_device
@@ -291,8 +290,8 @@ class Trainer:
         self.history = []
         self.epoch = self.batch_num = self.global_step = 0
         self._seed()
-        self.device = resolve_device(cfg.device)
-        model.to(self.device)
+        self.device = device = resolve_device(cfg.device)
+        model.to(device)
 
         self._set_optimizer(model)
         self._set_lr_scheduler()
@@ -312,8 +311,9 @@ class Trainer:
 
         bar = None
         completed = False
-        reuse_memory = self._reuse_memory(model)
-        low_rank = self._low_rank_update()
+        reuse_memory = reuses_memory(cfg.reuse_memory, device_type=device.type,
+                                     n_params=sum(p.numel() for p in model.parameters()))
+        step = LowRankUpdate.for_fit(self.optimizer, device, cfg.low_rank_update)
         self.low_rank_steps = 0
         scope = ExitStack()
         try:
@@ -338,7 +338,7 @@ class Trainer:
                     X_dict, Y_dict = move_to_device(batch, self.device)
                     batch_size = len(next(iter(Y_dict.values())))
                     self.optimizer.zero_grad(set_to_none=True)
-                    with low_rank.capturing() if low_rank is not None else nullcontext():
+                    with step.capturing():  # the experts' gradient may stay factored
                         loss_dict, count_dict = cast(_LossModel, model).calculate_loss(
                             X_dict, Y_dict
                         )
@@ -355,14 +355,8 @@ class Trainer:
                             f"batch. Lower the learning rate (lr={self._lr()}), check the inputs "
                             "for NaN or inf values, or keep grad_clip on."
                         )
-                    if low_rank is not None:
-                        factored = low_rank.backward_and_step(loss, params, cfg.grad_clip)
-                        self.low_rank_steps += bool(factored)
-                    else:
-                        loss.backward()
-                        if cfg.grad_clip:
-                            clip_gradients(params, cfg.grad_clip)
-                        self.optimizer.step()
+                    # backward, clipping, optimizer step (_lowrank.py)
+                    self.low_rank_steps += bool(step.backward_and_step(loss, params, cfg.grad_clip))
                     self._update_lr_scheduler(self.global_step)
 
                     name, split = loader.dataset.name, loader.dataset.split
@@ -456,26 +450,6 @@ class Trainer:
             n_params=sum(p.numel() for p in model.parameters()),
             current=torch.get_num_threads(),
         )
-
-    def _reuse_memory(self, model: nn.Module) -> bool:
-        setting = self.config.reuse_memory
-        if setting == "auto":
-            assert self.device is not None  # set by fit
-            return self.device.type == "cpu" and (
-                sum(p.numel() for p in model.parameters()) >= SMALL_MODEL_PARAMS
-            )
-        if isinstance(setting, bool):
-            return setting
-        raise ValueError(f"reuse_memory must be 'auto', True or False; got {setting!r}.")
-
-    def _low_rank_update(self) -> LowRankUpdate | None:
-        setting = self.config.low_rank_update
-        if setting not in ("auto", True, False) or not isinstance(setting, bool | str):
-            raise ValueError(f"low_rank_update must be 'auto', True or False; got {setting!r}.")
-        if setting is False:
-            return None
-        assert self.device is not None  # set by fit
-        return LowRankUpdate.for_fit(self.optimizer, self.device)
 
     def _seed(self) -> None:
         seed = self.config.seed
