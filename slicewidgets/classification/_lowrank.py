@@ -48,6 +48,7 @@ import torch
 from torch import Tensor, optim
 
 from slicewidgets.classification import _parallel
+from slicewidgets.classification._optim import clip_gradients
 
 __all__ = [
     "BLOCK_BYTES",
@@ -239,8 +240,6 @@ class LowRankUpdate:
 
         Returns the number of parameters updated from factors (0: the ordinary step ran).
         """
-        from slicewidgets.classification._optim import clip_gradients
-
         capture = self._capture
         if capture is not None:
             capture.armed = True
