@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slicewidgets.slicing import PandasSFApplier, regex_sf
@@ -132,3 +132,78 @@ def test_rows_re2_folds_onto_an_ascii_class_are_decided_by_python(pattern, flags
     texts = ["\u212a", "\u017f", "K", "k", "s", "x\u212ay", None]
     regex = re.compile(pattern, flags)
     assert _masks(texts, [regex], dtype) == [_python(texts, regex)]
+
+
+# -- several patterns of a column searched together (_regex._re2_masks) ------------------------
+@pytest.fixture
+def union_always(monkeypatch):
+    """Make the joint pass apply to any column: sample a row, join every pattern."""
+    from slicewidgets.slicing import _regex
+
+    monkeypatch.setattr(_regex, "UNION_SAMPLE_ROWS", 1)
+    monkeypatch.setattr(_regex, "UNION_MAX_SAMPLE_SHARE", 1.0)
+    monkeypatch.setattr(_regex, "UNION_MAX_CANDIDATE_SHARE", 1.0)
+    return _regex
+
+
+@settings(max_examples=150, deadline=None,  # the fixture only sets constants
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(patterns=st.lists(_patterns(), min_size=3, max_size=6),
+       flags=st.sampled_from([0, re.I, re.M, re.A | re.I]),
+       texts=st.lists(st.one_of(st.none(), st.text(alphabet=_ALPHABET, max_size=10)),
+                      min_size=4, max_size=30))
+def test_patterns_searched_together_equal_python_re(union_always, patterns, flags, texts):
+    regexes = []
+    for pattern in patterns:
+        try:
+            regexes.append(re.compile(pattern, flags))
+        except re.error:
+            pass
+    assert _masks(texts, regexes, "str") == [_python(texts, r) for r in regexes]
+
+
+def _rows_searched(monkeypatch, regex_module):
+    searched: list[tuple[str, int]] = []
+    search = regex_module._search
+
+    def spy(arr, pattern):
+        searched.append((pattern, len(arr)))
+        return search(arr, pattern)
+
+    monkeypatch.setattr(regex_module, "_search", spy)
+    return searched
+
+
+def test_rare_patterns_are_searched_only_on_the_rows_their_alternation_matched(monkeypatch):
+    from slicewidgets.slicing import _regex
+
+    n = 4 * _regex.UNION_SAMPLE_ROWS
+    texts = ["nothing to see here"] * n
+    texts[10], texts[500], texts[4000] = "free stuff", "visit bit.ly/x", "FREE bit.ly"
+    texts[1::2] = ["subscribe now"] * (n // 2)  # one frequent pattern
+    regexes = [re.compile(p, re.I) for p in (r"free \w+", r"\w+\.ly/", r"\d{4}", "subscribe")]
+    searched = _rows_searched(monkeypatch, _regex)
+    masks = _masks(texts, regexes)
+    assert masks == [_python(texts, r) for r in regexes]
+    full = [p for p, rows in searched if rows == n]
+    # one pass for the three rare patterns together, one for the frequent one, nothing else
+    assert len(full) == 2 and full[0].count("|(?:") == 2
+    assert sorted(rows for _, rows in searched if rows not in (n, _regex.UNION_SAMPLE_ROWS)) \
+        == [3, 3, 3]  # each rare pattern on the 3 rows the alternation matched
+
+
+def test_patterns_are_searched_one_by_one_when_the_alternation_is_refused(monkeypatch,
+                                                                          union_always):
+    searched = _rows_searched(monkeypatch, union_always)
+    spy = union_always._search
+
+    def refuse_alternations(arr, pattern):
+        if "|(?:" in pattern:
+            raise pa.ArrowInvalid("pattern too large - compile failed")
+        return spy(arr, pattern)
+
+    monkeypatch.setattr(union_always, "_search", refuse_alternations)
+    texts = ["ab", "cd", "x", "abcd", None]
+    regexes = [re.compile(p) for p in ("a", "c", "d")]
+    assert _masks(texts, regexes) == [_python(texts, r) for r in regexes]
+    assert [rows for _, rows in searched if rows == len(texts)] == [5, 5, 5]
