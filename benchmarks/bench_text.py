@@ -93,10 +93,8 @@ def previous_regex_masks(df: pd.DataFrame, regexes: list[re.Pattern]) -> list[np
 
 
 def bench_regex(df: pd.DataFrame, rounds: int) -> None:
-    from slicewidgets.slicing import regex_sf
+    from slicewidgets.slicing import _regex, regex_sf
     from slicewidgets.slicing.apply import compute_masks
-
-    from slicewidgets.slicing import _regex
 
     sfs = [regex_sf(p, name=f"rx{j}", flags=re.IGNORECASE) for j, p in enumerate(REGEXES)]
     regexes = [sf.regex for sf in sfs]

@@ -31,6 +31,7 @@ matches is matched by the alternation, so every mask is the one a pass over all 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import re
@@ -313,16 +314,12 @@ def _re2_masks(arr: Any, patterns: dict[int, str]) -> dict[int, np.ndarray]:
         if candidates is not None and len(candidates) <= UNION_MAX_CANDIDATE_SHARE * n:
             sub = arr.take(pa.array(candidates))
             for key in rare:
-                try:
+                with contextlib.suppress(pa.ArrowException):  # then searched on every row
                     mask = np.zeros(n, dtype=bool)
                     mask[candidates[_search(sub, patterns[key])]] = True
                     out[key] = mask
-                except pa.ArrowException:
-                    pass
     for key, pattern in patterns.items():
         if key not in out:
-            try:
+            with contextlib.suppress(pa.ArrowException):  # then run in Python's re
                 out[key] = _search(arr, pattern)
-            except pa.ArrowException:
-                pass
     return out
