@@ -20,20 +20,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from slicewidgets.classification._slice_labels import (
+    BASE_SLICE,
+    check_batch_labels,
+    check_label_values,
+    check_rows,
+    missing_labels_message,
+    slice_columns,
+    slice_label_names,
+    slice_label_tensors,
+)
 from slicewidgets.classification._utils import move_to_device
 from slicewidgets.classification.data import DictDataLoader, DictDataset
 from slicewidgets.classification.multitask_classifier import ClassifierConfig, MultitaskClassifier
 from slicewidgets.classification.oversampling import make_oversampling_dataloader
-from slicewidgets.classification.slice_tasks import (
-    BASE_SLICE,
-    _check_batch_labels,
-    _check_label_values,
-    _check_rows,
-    _missing_labels_message,
-    _slice_columns,
-    _slice_label_tensors,
-    slice_label_names,
-)
 from slicewidgets.classification.task import INPUT_OP, Operation, Task
 
 __all__: list[str] = []  # private: see slicewidgets.classification.sliceaware
@@ -289,7 +289,7 @@ class _DictClassifier(MultitaskClassifier):
             return {}, {}
         device = self.device
         Y = {name: Y_dict[name].to(device) for name, _ in present}
-        _check_batch_labels(present, Y, self.num_classes)
+        check_batch_labels(present, Y, self.num_classes)
         out = self._heads(self._body(X_dict), need_slices=any(h[0] != "master" for _, h in present))
 
         losses: dict[str, Tensor] = {}
@@ -342,9 +342,9 @@ class _DictClassifier(MultitaskClassifier):
                 "train_dl.dataset, or DictDataset.from_tensors(X, Y, split)."
             )
         if self.task_name not in dataset.Y_dict:
-            raise ValueError(_missing_labels_message(self.task_name, dataset))
-        names, M = _slice_columns(S)
-        _check_rows(M, dataset)
+            raise ValueError(missing_labels_message(self.task_name, dataset))
+        names, M = slice_columns(S)
+        check_rows(M, dataset)
         expected = self._expected_slices()
         if expected is not None:
             got = [n for n in names if n != BASE_SLICE]
@@ -357,12 +357,12 @@ class _DictClassifier(MultitaskClassifier):
                     "was built with: slice_names=[sf.name for sf in sfs]."
                 )
         labels = dataset.Y_dict[self.task_name]
-        _check_label_values(self.task_name, labels, self.num_classes)
+        check_label_values(self.task_name, labels, self.num_classes)
         new = copy.copy(dataset)
         new.X_dict = dict(dataset.X_dict)
         new.Y_dict = {
             **dataset.Y_dict,
-            **_slice_label_tensors(names, M, labels.long(), self.task_name),
+            **slice_label_tensors(names, M, labels.long(), self.task_name),
         }
         return new
 

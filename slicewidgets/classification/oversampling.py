@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from torch.utils.data import WeightedRandomSampler
 
-from slicewidgets.classification.data import DEFAULT_TASK_NAME, DictDataLoader, DictDataset
-from slicewidgets.classification.slice_tasks import (
-    _check_rows,
-    _missing_labels_message,
-    _slice_columns,
-    _slice_label_tensors,
+from slicewidgets.classification._slice_labels import (
+    check_rows,
+    missing_labels_message,
+    slice_columns,
+    slice_label_tensors,
 )
+from slicewidgets.classification.data import DEFAULT_TASK_NAME, DictDataLoader, DictDataset
 
 __all__ = ["make_oversampling_dataloader"]
 
@@ -64,8 +64,8 @@ def make_oversampling_dataloader(
     >>> dl.sampler.weights.tolist()
     [3.0, 1.0, 1.0, 1.0]
     """
-    names, M = _slice_columns(S)
-    _check_rows(M, dataset)
+    names, M = slice_columns(S)
+    check_rows(M, dataset)
     if {"shuffle", "sampler", "batch_sampler"} & set(dataloader_kwargs):
         raise TypeError(
             "make_oversampling_dataloader sets its own sampler; do not pass shuffle, sampler or "
@@ -86,12 +86,12 @@ def make_oversampling_dataloader(
         new = dataset
     else:
         if task_name not in dataset.Y_dict:
-            raise ValueError(_missing_labels_message(task_name, dataset))
+            raise ValueError(missing_labels_message(task_name, dataset))
         new = copy.copy(dataset)
         new.X_dict = dict(dataset.X_dict)
         new.Y_dict = {
             **dataset.Y_dict,
-            **_slice_label_tensors(names, M, dataset.Y_dict[task_name].long(), task_name),
+            **slice_label_tensors(names, M, dataset.Y_dict[task_name].long(), task_name),
         }
     sampler = WeightedRandomSampler(
         torch.as_tensor(weights, dtype=torch.double),  # type: ignore[arg-type]  # stub: Sequence

@@ -22,7 +22,7 @@ __all__ = ["CONFIDENCES", "SliceCombinerModule"]
 CONFIDENCES = ("auto", "positive", "max")
 
 
-def _confidence_kind(confidence: str, num_classes: int) -> str:
+def confidence_kind(confidence: str, num_classes: int) -> str:
     if confidence not in CONFIDENCES:
         raise ValueError(f"confidence must be one of {list(CONFIDENCES)}; got {confidence!r}.")
     if confidence == "auto":
@@ -97,7 +97,7 @@ class SliceCombinerModule(nn.Module):
             raise NotImplementedError(
                 "SliceCombiner currently requires output shape [..., 2] for predictor heads."
             )
-        kind = _confidence_kind(self.confidence, k)
+        kind = confidence_kind(self.confidence, k)
         p_ind = F.softmax(ind_logits, dim=-1)[..., 1]
         probs = F.softmax(pred_logits, dim=-1)
         conf = probs[..., 1] if kind == "positive" else probs.max(dim=-1).values

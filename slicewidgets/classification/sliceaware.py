@@ -53,7 +53,7 @@ from slicewidgets.classification._parallel import mm_split_columns, mm_t_split_r
 from slicewidgets.classification._prediction import _PredictingClassifier
 from slicewidgets.classification._utils import resolve_device
 from slicewidgets.classification.data import DEFAULT_INPUT_DATA_KEY, DEFAULT_TASK_NAME
-from slicewidgets.classification.slice_combiner import SliceCombinerModule, _confidence_kind
+from slicewidgets.classification.slice_combiner import SliceCombinerModule, confidence_kind
 from slicewidgets.classification.slice_tasks import BASE_SLICE
 
 __all__ = ["PlainClassifier", "SliceAwareClassifier"]
@@ -218,7 +218,7 @@ class SliceAwareClassifier(_PredictingClassifier):
             expert_dim = head_dim
         if not (isinstance(expert_dim, int) and expert_dim > 0):
             raise ValueError(f"expert_dim must be a positive int; got {expert_dim!r}.")
-        _confidence_kind(confidence, num_classes)
+        confidence_kind(confidence, num_classes)
         self.slice_names = slice_names
         self._slice_list = slice_names if BASE_SLICE in slice_names else [*slice_names, BASE_SLICE]
         self.expert_dim = expert_dim
