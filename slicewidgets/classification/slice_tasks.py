@@ -74,6 +74,8 @@ def add_slice_labels(dataloader: DictDataLoader, base_task: Any, S: Any) -> None
 
     Examples
     --------
+    >>> import numpy as np, torch
+    >>> from slicewidgets.classification import DictDataLoader, DictDataset
     >>> ds = DictDataset.from_tensors(torch.zeros(5, 1), torch.tensor([0, 1, 1, 0, 1]), "train")
     >>> S = np.rec.fromarrays([np.array([1, 1, 0, 0, 0])], names="f")
     >>> add_slice_labels(DictDataLoader(ds), "task", S)
@@ -129,6 +131,7 @@ def convert_to_slice_tasks(base_task: Task, slice_names: Sequence[str]) -> list[
 
     Examples
     --------
+    >>> import torch
     >>> from slicewidgets.classification import MultitaskClassifier
     >>> pool = nn.ModuleDict({"body": nn.Linear(2, 4), "head": nn.Linear(4, 2)})
     >>> task = Task("task", pool, [Operation("body", [("_input_", "x")]),
