@@ -29,12 +29,7 @@ NAMES = ["a", "b"]
 N_STEPS = 3 * 6  # 3 epochs of 96 rows in batches of 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(cls=SliceAwareClassifier, seed=0):

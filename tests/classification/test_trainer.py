@@ -18,14 +18,7 @@ from slicewidgets.classification import (  # noqa: E402
 )
 from slicewidgets.slicing.sliceaware import PlainClassifier  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one CPU thread is faster, and immune to a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_data(n=96, seed=0, split="train"):
