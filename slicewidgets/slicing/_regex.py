@@ -240,6 +240,7 @@ def regex_search_masks(index: Any, regexes: Sequence[re.Pattern]) -> list[np.nda
         except (Untranslatable, re.error, RecursionError):
             translations.append(None)
     re2 = _re2_masks(arr, {i: t[0] for i, t in enumerate(translations) if t is not None})
+    empty_rows: np.ndarray | None = None  # rows of empty text, found once for every pattern
     out = []
     for i, regex in enumerate(regexes):
         try:
@@ -253,16 +254,15 @@ def regex_search_masks(index: Any, regexes: Sequence[re.Pattern]) -> list[np.nda
             if newline_sensitive:
                 suspect = np.union1d(suspect, np.flatnonzero(index.contains("\n")))
             if empty_sensitive:
-                empty = pc.equal(pc.utf8_length(arr), 0).fill_null(False)
-                suspect = np.union1d(suspect, np.flatnonzero(
-                    empty.to_numpy(zero_copy_only=False)))
+                if empty_rows is None:
+                    empty = pc.equal(pc.utf8_length(arr), 0).fill_null(False)
+                    empty_rows = np.flatnonzero(empty.to_numpy(zero_copy_only=False))
+                suspect = np.union1d(suspect, empty_rows)
             # No shortcut for the rows RE2 matched: RE2 may fold an ASCII class such as
             # [Kk] into a case-folded literal that also takes U+212A (KELVIN SIGN) or
             # U+017F (LONG S), which Python's class does not; Python decides every one.
             if len(suspect):  # only rows the superset pattern accepts can match in Python
-                sub = arr.take(pa.array(suspect))
-                maybe = pc.match_substring_regex(sub, superset).fill_null(False)
-                suspect = suspect[maybe.to_numpy(zero_copy_only=False)]
+                suspect = suspect[_search(arr.take(pa.array(suspect)), superset)]
         except (Untranslatable, pa.ArrowException, re.error, RecursionError):
             out.append(_python_masks(index.python_values(), [regex])[0])
             continue
