@@ -24,15 +24,17 @@ round measures the GEMM rate (``torch.matmul`` of two 2048 x 2048 matrices, and 
 own shapes) with the thread count the trainer uses, then trains ``--epochs`` epochs of the
 ``epoch`` setup three times, interleaved, each first in turn (the last epoch is timed: the
 first includes the optimizer's set-up): as ``Trainer`` runs it now; with
-``low_rank_update=False`` (the experts' gradient formed, clipped and read by Adam as a 368 MB
-tensor); and as before both changes of issue 19's fourth session, also without splitting the
-experts' products across threads (``classification/_parallel.py``). The epoch's FLOPs are counted by
+``sparse_input=False`` (the bag-of-words first layer multiplied densely,
+``classification/_sparse_input.py``); and with neither the sparse input nor the factored
+experts' update (``low_rank_update=False``: the experts' gradient formed, clipped and read by
+Adam as a 368 MB tensor) nor the experts' products split across threads
+(``classification/_parallel.py``). The epoch's FLOPs are counted by
 ``torch.utils.flop_counter.FlopCounterMode`` over one forward + backward pass of a full batch
-and of the last, partial one. Per round the fraction printed is ``FLOPs / (epoch wall time x
-GEMM rate of the same round)``; the summary and the verdict divide by the *best* GEMM rate of
-the run instead (the machine's demonstrated rate: a GEMM measured while another job held a
-core would otherwise inflate the fraction), best and median over ``--rounds`` (at least 3),
-with the load average.
+and of the last, partial one, with the dense products (the model's arithmetic, whatever runs
+it). Per round the fraction printed is ``FLOPs / (epoch wall time x GEMM rate of the same
+round)``; the summary and the verdict divide by the *best* GEMM rate of the run instead (the
+machine's demonstrated rate: a GEMM measured while another job held a core would otherwise
+inflate the fraction), best and median over ``--rounds`` (at least 3), with the load average.
 
 ``synthetic``: the slice-based learning paper's Figure 1 setup (``make_slice_synthetic``): for
 each seed, a plain MLP, the same MLP trained on a loader that oversamples the slicing function's
@@ -45,6 +47,7 @@ deviation over the seeds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -259,40 +262,50 @@ def gemm_rates(torch, h: int, n_slices: int, batch: int) -> dict[str, float]:
     return rates
 
 
-def epoch_flops(data, batch: int = 64) -> tuple[float, int]:
+def epoch_flops(data, batch: int = 64, *, sparse_input: bool = False) -> tuple[float, int]:
     """GEMM FLOPs of one training epoch (forward + backward of every batch), and the batches.
 
     Counted with the experts' products in this thread (``FlopCounterMode`` does not see the
     threads ``classification/_parallel.py`` splits them across) and the gradient formed by the
-    ordinary backward pass: the model's arithmetic, whatever runs it.
+    ordinary backward pass: the model's arithmetic, whatever runs it. With ``sparse_input``,
+    the arithmetic actually done where the first layer multiplies only the nonzero columns of
+    each batch (``classification/_sparse_input.py``), batch by batch in the data's order.
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from slicewidgets.classification import DictDataset, _parallel
+    from slicewidgets.classification._sparse_input import SparseInput
     from slicewidgets.slicing import SliceAwareClassifier
 
     h = data["X_train"].shape[1]
     n = len(data["X_train"])
     model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], device="cpu")
-    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
-    per_size = {}
+    starts = range(0, n, batch)
     split_at = _parallel.MIN_SPLIT_NUMEL
     _parallel.MIN_SPLIT_NUMEL = 2**62
+    per_batch: dict[int, float] = {}
     try:
-        for size in set(sizes):
-            ds = DictDataset.from_tensors(torch.tensor(data["X_train"][:size]),
-                                          torch.tensor(data["Y_train"][:size]), "train")
-            dl = model.make_slice_dataloader(ds, data["S_train"][:size], batch_size=size)
+        # dense: the count depends on the batch size only
+        keys = starts if sparse_input else {min(batch, n - start): start for start in starts}.values()
+        for start in keys:
+            rows = slice(start, start + batch)
+            ds = DictDataset.from_tensors(torch.tensor(data["X_train"][rows]),
+                                          torch.tensor(data["Y_train"][rows]), "train")
+            dl = model.make_slice_dataloader(ds, data["S_train"][rows], batch_size=batch)
             X, Y = next(iter(dl))
             with FlopCounterMode(display=False) as counter:
-                losses, _ = model.calculate_loss(X, Y)
+                with SparseInput() if sparse_input else contextlib.nullcontext():
+                    losses, _ = model.calculate_loss(X, Y)
                 torch.stack(list(losses.values())).sum().backward()
-            per_size[size] = counter.get_total_flops()
+            per_batch[start] = counter.get_total_flops()
             model.zero_grad(set_to_none=True)
     finally:
         _parallel.MIN_SPLIT_NUMEL = split_at
-    return float(sum(per_size[size] for size in sizes)), len(sizes)
+    if sparse_input:
+        return float(sum(per_batch.values())), len(per_batch)
+    by_size = {min(batch, n - start): flops for start, flops in per_batch.items()}
+    return float(sum(by_size[min(batch, n - start)] for start in starts)), len(starts)
 
 
 def bench_gemm(args) -> None:
@@ -307,6 +320,7 @@ def bench_gemm(args) -> None:
     h = data["X_train"].shape[1]
     n_slices = len(data["slice_names"]) + 1
     flops, n_batches = epoch_flops(data)
+    done, _ = epoch_flops(data, sparse_input=True)
     threads = training_threads("auto", device_type="cpu", n_params=10**9,
                                current=torch.get_num_threads())
     print(f"== Epoch against this CPU's GEMM rate (tutorial section 3: X_train "
@@ -314,14 +328,16 @@ def bench_gemm(args) -> None:
           f"trainer threads {threads}, {os.cpu_count()} CPUs, reuse_memory works here: "
           f"{keeps_freed_memory_here()}) ==")
     print(f"setup {time.perf_counter() - t:.1f} s; GEMM FLOPs per epoch (FlopCounterMode): "
-          f"{flops / 1e9:.1f} GFLOP", flush=True)
+          f"{flops / 1e9:.1f} GFLOP (the fractions below); done with sparse_input: "
+          f"{done / 1e9:.1f} GFLOP (the first layer's nonzero columns only)", flush=True)
     from slicewidgets.classification import _parallel
 
     # name: (Trainer settings, split the experts' products across threads)
     contenders = {
         "now": ({}, True),
-        "low_rank_update=False": ({"low_rank_update": False}, True),
-        "before (no factors, no split)": ({"low_rank_update": False}, False),
+        "sparse_input=False": ({"sparse_input": False}, True),
+        "no sparse input, no factors, no split": (
+            {"sparse_input": False, "low_rank_update": False}, False),
     }
     split_at = _parallel.MIN_SPLIT_NUMEL
     rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
@@ -379,6 +395,8 @@ def bench_gemm(args) -> None:
             print(f"median epoch, {name} / now: {ratio:.2f}x")
     walls = [w for w, _, _ in rows["now"]]
     best, median = flops / (min(walls) * rate), flops / (statistics.median(walls) * rate)
+    print(f"arithmetic done by 'now' (sparse first layer): {done / (min(walls) * rate):.0%} / "
+          f"{done / (statistics.median(walls) * rate):.0%} of the best GEMM rate (best / median)")
     print(f"target: epoch >= 30% of the best GEMM rate -> {'PASS' if best >= 0.3 else 'FAIL'} "
           f"(best {best:.0%}, median {median:.0%}); {_load()}")
 

@@ -126,9 +126,14 @@ class TrainerConfig(NamedTuple):
     each step's gradients reuse the last step's pages (``"auto"``: for models of a million
     parameters or more trained on the CPU; see ``slicewidgets.classification._runtime``);
     ``low_rank_update`` lets a step update a weight whose gradient has low rank (the slice-aware
-    model's experts) from the gradient's factors, never forming it (``"auto"``: wherever that
+    model's experts; large linear layers at small batches) from the gradient's factors, never
+    forming it (``"auto"``: wherever that
     step gives the ordinary one's numbers: fused Adam on the CPU; ``False``: never; see
-    ``slicewidgets.classification._lowrank``).
+    ``slicewidgets.classification._lowrank``); ``sparse_input`` lets the step's large
+    linear layers multiply only the input columns that hold a nonzero value in the batch
+    (bag-of-words features), where at most a quarter of them do (``"auto"`` or ``True``: on the
+    CPU; ``False``: never; the numbers differ from the dense products' by float rounding only;
+    see ``slicewidgets.classification._linear``).
     """
 
     seed: int | None = None
@@ -144,6 +149,7 @@ class TrainerConfig(NamedTuple):
     num_threads: int | str | None = "auto"
     reuse_memory: bool | str = "auto"
     low_rank_update: bool | str = "auto"
+    sparse_input: bool | str = "auto"
     log_manager_config: LogManagerConfig = LogManagerConfig()
     checkpointing: bool = False
     checkpointer_config: CheckpointerConfig = CheckpointerConfig()

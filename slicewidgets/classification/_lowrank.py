@@ -86,8 +86,10 @@ class LowRankGrad:
     """The gradient of one parameter as a sum of products ``left_i.T @ right_i``.
 
     ``left_i`` is ``[r_i, m]`` and ``right_i`` ``[r_i, n]``, with ``m * n`` the parameter's size
-    (the gradient is ``[m, n]`` in the parameter's row-major layout). Factors are taken only
-    while the trainer's own backward pass runs (:meth:`accepting`).
+    (the gradient is ``[m, n]`` in the parameter's row-major layout). A ``right_i`` may be given
+    on some columns only (``columns``: the others are zero, as for a linear layer's
+    column-sparse input). Factors are taken only while the trainer's own backward pass runs
+    (:meth:`accepting`).
     """
 
     def __init__(self, param: Tensor, capture: _Capture) -> None:
@@ -95,39 +97,61 @@ class LowRankGrad:
         self._capture = capture
         self._left: list[Tensor] = []
         self._right: list[Tensor] = []
+        self._columns: list[Tensor | None] = []
 
     def accepting(self) -> bool:
         """Whether a backward pass may add factors now (inside ``Trainer.fit``'s backward)."""
         return self._capture.armed and not torch.is_grad_enabled()  # not a double backward
 
-    def add(self, left: Tensor, right: Tensor) -> None:
-        """Add ``left.T @ right`` to the gradient (called from a backward pass)."""
+    def add(self, left: Tensor, right: Tensor, columns: Tensor | None = None) -> None:
+        """Add ``left.T @ right`` to the gradient (called from a backward pass); with
+        ``columns``, ``right`` holds those columns of the right factor, the others are zero."""
+        n = self.param.numel() // max(1, left.shape[-1])
         if (left.dim() != 2 or right.dim() != 2 or left.shape[0] != right.shape[0]
-                or left.shape[1] * right.shape[1] != self.param.numel()):
+                or left.shape[1] * n != self.param.numel()
+                or (right.shape[1] != n if columns is None else right.shape[1] != columns.numel())):
             raise ValueError(
                 f"factors {tuple(left.shape)} and {tuple(right.shape)} do not make a gradient of "
                 f"{tuple(self.param.shape)}"
             )
         self._left.append(left.detach())
         self._right.append(right.detach())
+        self._columns.append(columns)
 
     def __bool__(self) -> bool:
         return bool(self._left)
 
-    def factors(self) -> tuple[Tensor, Tensor]:
-        """``(A, B)`` with the gradient ``A.T @ B`` (the factors stacked along the rank)."""
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(m, n)``: the gradient as a matrix."""
+        m = self._left[0].shape[1]
+        return m, self.param.numel() // m
+
+    def factors(self) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(A, B, columns)``: the gradient is ``A.T @ B`` (the factors stacked along the
+        rank), ``B`` given on ``columns`` only where that is not ``None``."""
         if len(self._left) == 1:
-            return self._left[0], self._right[0]
-        return torch.cat(self._left), torch.cat(self._right)
+            return self._left[0], self._right[0], self._columns[0]
+        n = self.shape[1]
+        rights = [right if columns is None else _widen(right, columns, n)
+                  for right, columns in zip(self._right, self._columns, strict=True)]
+        return torch.cat(self._left), torch.cat(rights), None
 
     def materialize(self) -> Tensor:
         """The gradient as a tensor of the parameter's shape (the ordinary backward's product)."""
         total: Tensor | None = None
-        for left, right in zip(self._left, self._right, strict=True):
-            term = left.T.contiguous() @ right
+        n = self.shape[1]
+        for left, right, columns in zip(self._left, self._right, self._columns, strict=True):
+            term = left.T.contiguous() @ (right if columns is None else _widen(right, columns, n))
             total = term if total is None else total.add_(term)
         assert total is not None
         return total.view(self.param.shape)
+
+
+def _widen(right: Tensor, columns: Tensor, n: int) -> Tensor:
+    """``right`` given on ``columns`` as the ``[r, n]`` matrix that is zero elsewhere."""
+    out = right.new_zeros((right.shape[0], n))
+    return out.index_copy_(1, columns, right)
 
 
 class _Capture:
@@ -269,7 +293,7 @@ class LowRankUpdate:
         coef: Tensor | None = None
         if max_norm:
             ordinary = [p.grad for p in params if p.grad is not None]
-            norms = [factored_norm(*g.factors()).to(g.param.dtype) for g in factored]
+            norms = [factored_norm(*g.factors()[:2]).to(g.param.dtype) for g in factored]
             total = torch.nn.utils.get_total_norm([*ordinary, *norms])
             if not float(max_norm) / (float(total) + 1e-6) >= 1.0:  # as clip_gradients
                 # clip_grads_with_norm_'s coefficient, applied to the factored blocks as well
@@ -302,8 +326,8 @@ class LowRankUpdate:
             state["step"] = torch.zeros((), dtype=torch.float32, device=param.device)
             state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        left, right = grad.factors()
-        m, n = left.shape[1], right.shape[1]
+        left, right, columns = grad.factors()
+        m, n = grad.shape
         weight = param.view(m, n)
         exp_avg = state["exp_avg"].view(m, n)
         exp_avg_sq = state["exp_avg_sq"].view(m, n)
@@ -325,7 +349,11 @@ class LowRankUpdate:
             for start in starts[index::step_by]:
                 stop = min(start + rows, m)
                 block = buffer[: stop - start]
-                torch.mm(left_t[start:stop], right, out=block)
+                if columns is None:
+                    torch.mm(left_t[start:stop], right, out=block)
+                else:  # zero outside the columns
+                    block.zero_()
+                    block.index_copy_(1, columns, torch.mm(left_t[start:stop], right))
                 if coef is not None:
                     block.mul_(coef)
                 torch._fused_adam_(

@@ -49,7 +49,7 @@ from torch import Tensor, nn
 
 from slicewidgets.classification._dict_classifier import _Heads
 from slicewidgets.classification._lowrank import LowRankGrad, gradient_slot
-from slicewidgets.classification._parallel import mm_split_columns, mm_t_split_rows
+from slicewidgets.classification._parallel import mm_split_inner, mm_t_split_rows
 from slicewidgets.classification._prediction import _PredictingClassifier
 from slicewidgets.classification._utils import resolve_device
 from slicewidgets.classification.data import DEFAULT_INPUT_DATA_KEY, DEFAULT_TASK_NAME
@@ -92,7 +92,7 @@ class _HeadsThroughExperts(torch.autograd.Function):
     def forward(ctx: Any, P: Tensor, W: Tensor, slot: LowRankGrad | None = None) -> Tensor:
         ctx.save_for_backward(P, W)
         ctx.slot = slot
-        return mm_split_columns(P, W)
+        return mm_split_inner(P, W)
 
     @staticmethod
     def backward(ctx: Any, dK: Tensor) -> tuple[Tensor | None, Tensor | None, None]:

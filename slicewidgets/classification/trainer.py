@@ -42,6 +42,7 @@ from slicewidgets.classification._config import (
     config_to_dict,
     merge_config,
 )
+from slicewidgets.classification._linear import LinearLayers
 from slicewidgets.classification._loggers import (
     Checkpointer,
     LogManager,
@@ -148,7 +149,7 @@ class Trainer:
         (``"linear"``, ``"exponential"``, ``"step"``), ``batch_scheduler="shuffled"``
         (``"sequential"``), ``progress_bar=True``, ``checkpointing=False``, ``seed=None``,
         ``device="auto"``, ``num_threads="auto"``, ``reuse_memory="auto"``,
-        ``low_rank_update="auto"``,
+        ``low_rank_update="auto"``, ``sparse_input="auto"``,
         ``train_split="train"``,
         ``valid_split="valid"``, and the nested
         ``optimizer_config``, ``lr_scheduler_config``, ``log_manager_config``,
@@ -170,8 +171,12 @@ class Trainer:
         The exception that ended the last ``fit``, if any.
     low_rank_steps : int
         Steps of the last ``fit`` that updated a weight from its gradient's factors
-        (``low_rank_update``; the slice-aware model's experts, whose ``.grad`` then stays
-        ``None`` during ``fit``).
+        (``low_rank_update``: the slice-aware model's experts, and large linear layers'
+        weights at batches much smaller than their sides; their ``.grad`` then stays ``None``
+        during ``fit``).
+    sparse_products : int
+        Linear-layer products of the last ``fit`` that multiplied only the nonzero columns of
+        a sparse input (``sparse_input``; e.g. one per step for a bag-of-words first layer).
     last_checkpoint : str or None
         Path of the latest checkpoint kept on disk (``checkpointing=True``).
 
@@ -221,6 +226,7 @@ class Trainer:
         self._lr_schedules = LRSchedules(None, 0, None)
         self.device: torch.device | None = None
         self.low_rank_steps = 0
+        self.sparse_products = 0
 
     def __repr__(self) -> str:
         c = self.config
@@ -314,7 +320,8 @@ class Trainer:
         reuse_memory = reuses_memory(cfg.reuse_memory, device_type=device.type,
                                      n_params=sum(p.numel() for p in model.parameters()))
         step = LowRankUpdate.for_fit(self.optimizer, device, cfg.low_rank_update)
-        self.low_rank_steps = 0
+        layers = LinearLayers.for_fit(device, cfg.sparse_input, factored=step.enabled)
+        self.low_rank_steps = self.sparse_products = 0
         scope = ExitStack()
         try:
             scope.enter_context(keep_freed_memory(reuse_memory))
@@ -338,7 +345,9 @@ class Trainer:
                     X_dict, Y_dict = move_to_device(batch, self.device)
                     batch_size = len(next(iter(Y_dict.values())))
                     self.optimizer.zero_grad(set_to_none=True)
-                    with step.capturing():  # the experts' gradient may stay factored
+                    # weight gradients may stay factored (_lowrank.py); linear layers multiply
+                    # only the nonzero columns of sparse inputs (_linear.py)
+                    with step.capturing(), layers:
                         loss_dict, count_dict = cast(_LossModel, model).calculate_loss(
                             X_dict, Y_dict
                         )
@@ -357,6 +366,7 @@ class Trainer:
                         )
                     # backward, clipping, optimizer step (_lowrank.py)
                     self.low_rank_steps += bool(step.backward_and_step(loss, params, cfg.grad_clip))
+                    self.sparse_products = getattr(layers, "sparse_products", 0)
                     self._update_lr_scheduler(self.global_step)
 
                     name, split = loader.dataset.name, loader.dataset.split

@@ -86,6 +86,31 @@ def test_factored_norm_is_the_norm_of_the_product(rank):
     assert float(factored_norm(torch.zeros(2, 3), torch.ones(2, 4))) == 0.0
 
 
+def test_factors_given_on_some_columns_are_zero_elsewhere():
+    param = torch.zeros(5, 9, dtype=torch.float64)
+    grad = _lowrank._Capture([param]).slot(param)
+    g = torch.Generator().manual_seed(0)
+    left, right = torch.randn(3, 5, generator=g, dtype=torch.float64), torch.randn(
+        3, 3, generator=g, dtype=torch.float64)
+    columns = torch.tensor([1, 4, 8])
+    grad.add(left, right, columns=columns)
+    wide = torch.zeros(3, 9, dtype=torch.float64)
+    wide[:, columns] = right
+    torch.testing.assert_close(grad.materialize(), left.T @ wide)
+    A, B, cols = grad.factors()
+    assert cols is columns and B.shape == (3, 3)
+    assert float(factored_norm(A, B)) == pytest.approx(float(torch.linalg.norm(left.T @ wide)))
+    other_left, other_right = torch.randn(2, 5, dtype=torch.float64), torch.randn(2, 9, dtype=torch.float64)
+    grad.add(other_left, other_right)  # a second, dense pair: the factors are stacked, widened
+    A, B, cols = grad.factors()
+    assert cols is None and A.shape == (5, 5) and B.shape == (5, 9)
+    expected = left.T @ wide + other_left.T @ other_right
+    torch.testing.assert_close(A.T @ B, expected)
+    torch.testing.assert_close(grad.materialize(), expected)
+    with pytest.raises(ValueError, match=r"factors \(3, 5\) and \(3, 2\) do not make a gradient"):
+        grad.add(left, right[:, :2], columns=columns)
+
+
 @pytest.mark.parametrize("grad_clip", [0.05, 100.0, 0.0])  # clipping every step / never / off
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 def test_factored_step_trains_the_same_model(grad_clip, l2):

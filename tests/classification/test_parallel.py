@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from slicewidgets.classification import _parallel  # noqa: E402
 from slicewidgets.classification._parallel import (  # noqa: E402
-    mm_split_columns,
+    mm_split_inner,
     mm_t_split_rows,
     run_parts,
 )
@@ -67,12 +67,24 @@ def test_a_failing_part_raises_after_all_parts_ended(split_everything):
     assert torch.get_num_threads() == 2
 
 
+def test_summed_parts_add_every_row_once_whatever_the_block_size(split_everything):
+    g = torch.Generator().manual_seed(1)
+    P, W = torch.randn(4, 50, generator=g), torch.randn(50, 30, generator=g)
+    exact = (P.double() @ W.double()).float()
+    for rows in (1, 8, 49, 50, 500):
+        torch.testing.assert_close(mm_split_inner(P, W, rows=rows), exact, rtol=1e-5, atol=1e-5)
+    W[17, 3] = float("nan")  # a NaN anywhere in W reaches the column it is in, as in P @ W
+    out = mm_split_inner(P, W)
+    assert out[:, 3].isnan().all() and not out[:, :3].isnan().any()
+
+
 @pytest.mark.parametrize("shape", [(4, 37, 101), (3, 5, 2), (1, 64, 9)])
 def test_split_products_equal_the_whole_products(split_everything, shape):
     r, d, n = shape
     g = torch.Generator().manual_seed(0)
     P, W, dK = torch.randn(r, d, generator=g), torch.randn(d, n, generator=g), torch.randn(r, n, generator=g)
-    torch.testing.assert_close(mm_split_columns(P, W), P @ W)
+    for rows in (1, 3, 8, 64):
+        torch.testing.assert_close(mm_split_inner(P, W, rows=rows), P @ W)
     for rows in (1, 7, 64):
         torch.testing.assert_close(mm_t_split_rows(dK, W, rows=rows), dK @ W.T)
 
@@ -80,7 +92,7 @@ def test_split_products_equal_the_whole_products(split_everything, shape):
 def test_no_split_where_a_graph_is_recorded(split_everything):
     P = torch.randn(4, 6, requires_grad=True)
     W = torch.randn(6, 9, requires_grad=True)
-    out = mm_split_columns(P, W)
+    out = mm_split_inner(P, W)
     assert out.grad_fn is not None  # one ordinary product, differentiable
     out = mm_t_split_rows(torch.randn(4, 9), W, rows=2)
     assert out.grad_fn is not None
