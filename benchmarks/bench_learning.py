@@ -25,7 +25,7 @@ own shapes) with the thread count the trainer uses, then trains ``--epochs`` epo
 ``epoch`` setup three times, interleaved, each first in turn (the last epoch is timed: the
 first includes the optimizer's set-up): as ``Trainer`` runs it now; with
 ``sparse_input=False`` (the bag-of-words first layer multiplied densely,
-``classification/_sparse_input.py``); and with neither the sparse input nor the factored
+``classification/_linear.py``); and with neither the sparse input nor the factored
 experts' update (``low_rank_update=False``: the experts' gradient formed, clipped and read by
 Adam as a 368 MB tensor) nor the experts' products split across threads
 (``classification/_parallel.py``). The epoch's FLOPs are counted by
@@ -269,13 +269,13 @@ def epoch_flops(data, batch: int = 64, *, sparse_input: bool = False) -> tuple[f
     threads ``classification/_parallel.py`` splits them across) and the gradient formed by the
     ordinary backward pass: the model's arithmetic, whatever runs it. With ``sparse_input``,
     the arithmetic actually done where the first layer multiplies only the nonzero columns of
-    each batch (``classification/_sparse_input.py``), batch by batch in the data's order.
+    each batch (``classification/_linear.py``), batch by batch in the data's order.
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from slicewidgets.classification import DictDataset, _parallel
-    from slicewidgets.classification._sparse_input import SparseInput
+    from slicewidgets.classification._linear import LinearLayers
     from slicewidgets.slicing import SliceAwareClassifier
 
     h = data["X_train"].shape[1]
@@ -295,7 +295,7 @@ def epoch_flops(data, batch: int = 64, *, sparse_input: bool = False) -> tuple[f
             dl = model.make_slice_dataloader(ds, data["S_train"][rows], batch_size=batch)
             X, Y = next(iter(dl))
             with FlopCounterMode(display=False) as counter:
-                with SparseInput() if sparse_input else contextlib.nullcontext():
+                with LinearLayers() if sparse_input else contextlib.nullcontext():
                     losses, _ = model.calculate_loss(X, Y)
                 torch.stack(list(losses.values())).sum().backward()
             per_batch[start] = counter.get_total_flops()

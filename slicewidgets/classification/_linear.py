@@ -28,8 +28,9 @@ norm, scaled and read again. That needs a batch at most :data:`MAX_RANK_FRACTION
 weight's smaller side. The weight's ``.grad`` then stays ``None`` during ``fit``.
 
 Left to torch: inputs that are not 2-D, strided, contiguous CPU tensors of the weight's
-floating dtype, autocast, ``torch.func`` transforms, tensor subclasses. A backward pass that
-records a graph (``create_graph=True``) computes the dense, differentiable products.
+floating dtype, autocast, ``torch.compile``, ``torch.func`` transforms, tensor subclasses. A
+backward pass that records a graph (``create_graph=True``) computes the dense, differentiable
+products.
 Validation and prediction (outside the training step) never pass through here.
 
 Measured on the tutorial's model (``benchmarks/README.md``, "Slice-aware training against this
@@ -129,16 +130,15 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor | None, cols: Tensor | None,
                 slot: LowRankGrad | None) -> Tensor:
-        out = None
-        xc = None
+        ctx.slot = slot
+        ctx.sparse = False
         if cols is not None:
             xc = x.index_select(1, cols)
             out = _forward_sparse(xc, cols, w, b)
-        ctx.sparse = out is not None
-        ctx.slot = slot
-        if ctx.sparse:
-            ctx.save_for_backward(x, w, xc, cols)
-            return out
+            if out is not None:
+                ctx.sparse = True
+                ctx.save_for_backward(x, w, xc, cols)
+                return out
         ctx.save_for_backward(x, w)
         return F.linear(x, w, b)
 
@@ -183,6 +183,7 @@ def _applies(x: Any, w: Any, b: Any) -> bool:
         and (b is None or (b.dim() == 1 and b.shape[0] == w.shape[0] and b.dtype == w.dtype))
         and w.numel() >= MIN_NUMEL
         and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
     )
 
 
