@@ -28,9 +28,9 @@ norm, scaled and read again. That needs a batch at most :data:`MAX_RANK_FRACTION
 weight's smaller side. The weight's ``.grad`` then stays ``None`` during ``fit``.
 
 Left to torch: inputs that are not 2-D, strided, contiguous CPU tensors of the weight's
-floating dtype, autocast, ``torch.compile``, ``torch.func`` transforms, tensor subclasses. A
-backward pass that records a graph (``create_graph=True``) computes the dense, differentiable
-products.
+floating dtype, autocast, ``torch.compile``, ``torch.func`` transforms, tensor subclasses, and
+everything before torch 2.4. A backward pass that records a graph (``create_graph=True``)
+computes the dense, differentiable products.
 Validation and prediction (outside the training step) never pass through here.
 
 Measured on the tutorial's model (``benchmarks/README.md``, "Slice-aware training against this
@@ -71,6 +71,8 @@ MAX_FRACTION = 0.25
 MAX_RANK_FRACTION = 0.125
 
 _FLOATS = (torch.float32, torch.float64)
+# torch.is_autocast_enabled(device_type) and torch.compiler.is_compiling() (torch >= 2.4)
+_SUPPORTED = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 4)
 _BLOCKS = 16  # W is read in this many blocks of rows (about 4 MB each for the tutorial's)
 
 
@@ -177,7 +179,8 @@ def _plain(t: Any) -> bool:
 
 def _applies(x: Any, w: Any, b: Any) -> bool:
     return (
-        _plain(x) and _plain(w) and (b is None or _plain(b))
+        _SUPPORTED
+        and _plain(x) and _plain(w) and (b is None or _plain(b))
         and x.dim() == 2 and w.dim() == 2 and x.shape[1] == w.shape[1] and x.shape[0] > 0
         and w.dtype in _FLOATS and x.dtype == w.dtype
         and (b is None or (b.dim() == 1 and b.shape[0] == w.shape[0] and b.dtype == w.dtype))
@@ -252,7 +255,7 @@ class LinearLayers(TorchFunctionMode):
         if sparse_input not in ("auto", True, False) or not isinstance(sparse_input, bool | str):
             raise ValueError(f"sparse_input must be 'auto', True or False; got {sparse_input!r}.")
         sparse = sparse_input is not False
-        if device.type != "cpu" or not (sparse or factored):
+        if device.type != "cpu" or not (sparse or factored) or not _SUPPORTED:
             return nullcontext()
         return cls(sparse_input=sparse, factored=factored)
 
