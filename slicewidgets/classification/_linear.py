@@ -43,6 +43,7 @@ run on torch's two threads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
@@ -237,13 +238,17 @@ class LinearLayers(TorchFunctionMode):
 
     @classmethod
     def for_fit(cls, device: torch.device, sparse_input: bool | str = "auto", *,
-                factored: bool = True) -> LinearLayers | nullcontext[None]:
-        """The context a ``fit``'s forward passes run in: this mode on the CPU, else nothing.
+                factored: bool = True, params: Iterable[Tensor] | None = None,
+                ) -> LinearLayers | nullcontext[None]:
+        """The context a ``fit``'s forward passes run in: this mode on the CPU for a model with
+        a large weight, else nothing.
 
         ``sparse_input`` is ``Trainer(sparse_input=...)``: ``"auto"`` or ``True`` (the same:
         the column-sparse product is taken only for inputs sparse enough), or ``False``
         (never). ``factored``: whether the step can update weights from factors
         (:class:`~slicewidgets.classification._lowrank.LowRankUpdate` ``.enabled``).
+        ``params``: the model's parameters; without a 2-D one of :data:`MIN_NUMEL` elements
+        the mode would only cost time (25% of a small model's ``fit``), and is not used.
 
         Examples
         --------
@@ -251,11 +256,16 @@ class LinearLayers(TorchFunctionMode):
         'LinearLayers'
         >>> type(LinearLayers.for_fit(torch.device("cpu"), False, factored=False)).__name__
         'nullcontext'
+        >>> small = torch.nn.Linear(10, 10).parameters()
+        >>> type(LinearLayers.for_fit(torch.device("cpu"), params=small)).__name__
+        'nullcontext'
         """
         if sparse_input not in ("auto", True, False) or not isinstance(sparse_input, bool | str):
             raise ValueError(f"sparse_input must be 'auto', True or False; got {sparse_input!r}.")
         sparse = sparse_input is not False
         if device.type != "cpu" or not (sparse or factored) or not _SUPPORTED:
+            return nullcontext()
+        if params is not None and not any(p.dim() == 2 and p.numel() >= MIN_NUMEL for p in params):
             return nullcontext()
         return cls(sparse_input=sparse, factored=factored)
 

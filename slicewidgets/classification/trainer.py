@@ -320,7 +320,8 @@ class Trainer:
         reuse_memory = reuses_memory(cfg.reuse_memory, device_type=device.type,
                                      n_params=sum(p.numel() for p in model.parameters()))
         step = LowRankUpdate.for_fit(self.optimizer, device, cfg.low_rank_update)
-        layers = LinearLayers.for_fit(device, cfg.sparse_input, factored=step.enabled)
+        layers = LinearLayers.for_fit(device, cfg.sparse_input, factored=step.enabled,
+                                      params=params)
         self.low_rank_steps = self.sparse_products = 0
         scope = ExitStack()
         try:

@@ -230,3 +230,19 @@ def test_a_batch_too_large_for_factors_gets_an_ordinary_gradient(monkeypatch):
     assert model.base_architecture[0].weight.grad is not None  # formed as usual
     assert model.base_architecture[2].weight.grad is not None
     assert trainer.low_rank_steps == 3 * 12  # the experts still are
+
+
+def test_a_model_without_large_weights_trains_without_the_mode(monkeypatch):
+    monkeypatch.setattr(_linear, "MIN_NUMEL", 200 * 64 + 1)  # above every weight of the model
+    made = []
+    real = LinearLayers.for_fit.__func__
+
+    def spy(cls, *args, **kwargs):
+        made.append(real(cls, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(LinearLayers, "for_fit", classmethod(spy))
+    model, trainer = _fit("auto", True)
+    assert len(made) == 1 and not isinstance(made[0], LinearLayers)
+    assert trainer.sparse_products == 0
+    assert model.base_architecture[0].weight.grad is not None  # an ordinary gradient
