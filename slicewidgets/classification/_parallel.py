@@ -16,8 +16,9 @@ columns across the parts (14 GB/s), with the sum over ``d`` in another order (fl
 
 Thread counts: each part sets its own torch thread count to 1 (``torch.set_num_threads`` is
 per thread for OpenMP and MKL, but also updates torch's default for threads started later, so
-the caller's count is set back when the parts are done). The threads live for one call. Work that is not on the CPU, is small, or runs where torch uses one
-thread is done in the calling thread as before.
+the caller's count is set back when the parts are done). The threads live for one call. Work
+that is not on the CPU, is small, or runs where torch uses one thread is done in the calling
+thread as before.
 """
 
 from __future__ import annotations
@@ -115,11 +116,11 @@ def mm_split_inner(left: Tensor, right: Tensor, rows: int = 8) -> Tensor:
     ``[r, n]`` sum of its own, and the parts' sums are added (one product, recording gradients
     as usual, where it is not split).
 
-    Reading ``right`` in full rows, a few at a time, ran at 18 GB/s where
-    splitting its columns across the parts ran at 14 and one MKL product at 7 (``[4, 3916] @ [3916, 23496]``,
+    Reading ``right`` in full rows, a few at a time, ran at 18 GB/s where splitting its
+    columns across the parts ran at 14 and one MKL product at 7 (``[4, 3916] @ [3916, 23496]``,
     two threads). The sum runs over ``d`` in another order than MKL's: the numbers differ from
-    the whole product's by float rounding, and depend on the number of parts (torch's thread
-    count), not on anything else.
+    the whole product's by float rounding, and depend only on ``rows`` and the number of parts
+    (torch's thread count).
 
     Examples
     --------

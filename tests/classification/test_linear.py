@@ -42,7 +42,8 @@ def _sparse_x(rows=8, cols=(3, 17, 30), seed=0, requires_grad=False, dtype=torch
     g = torch.Generator().manual_seed(seed)
     x = torch.zeros(rows, D_IN, dtype=dtype)
     for c in cols:
-        x[:, c] = torch.randn(rows, generator=g, dtype=dtype) * (torch.rand(rows, generator=g) < 0.7)
+        kept = torch.rand(rows, generator=g) < 0.7
+        x[:, c] = torch.randn(rows, generator=g, dtype=dtype) * kept
     return x.requires_grad_(requires_grad)
 
 
@@ -214,7 +215,8 @@ def test_training_matches_the_ordinary_step(monkeypatch, sparse_input, low_rank)
     assert dense_model.base_architecture[0].weight.grad is not None
     for (name, p), (_, q) in zip(model.named_parameters(), dense_model.named_parameters(),
                                  strict=True):
-        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, name=name: f"{name}: {m}")
     state, dense_state = trainer.optimizer.state_dict(), dense_trainer.optimizer.state_dict()
     for index, values in dense_state["state"].items():
         for key, value in values.items():
