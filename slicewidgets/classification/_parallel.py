@@ -106,10 +106,6 @@ def run_parts(job: Callable[[int, int], None], parts: int) -> None:
             raise err
 
 
-def _bounds(size: int, chunks: int) -> list[int]:
-    return [round(i * size / chunks) for i in range(chunks + 1)]
-
-
 def mm_split_inner(left: Tensor, right: Tensor, rows: int = 8) -> Tensor:
     """``left @ right`` for a short ``left`` (``[r, d]``) and a large ``right`` (``[d, n]``),
     by blocks of ``rows`` rows of ``right``: each part adds its blocks' products into an
