@@ -23,6 +23,7 @@ __all__ = [
     "SGDOptimizerConfig",
     "StepLRSchedulerConfig",
     "TrainerConfig",
+    "auto_setting",
     "config_to_dict",
     "merge_config",
 ]
@@ -112,6 +113,24 @@ class LogWriterConfig(NamedTuple):
 
     log_dir: str = "logs"
     run_name: str | None = None
+
+
+def auto_setting(name: str, setting: Any) -> bool:
+    """Whether a ``Trainer`` setting that takes ``"auto"``, ``True`` or ``False`` allows its
+    feature (``"auto"`` and ``True`` do: the feature then decides where it applies).
+
+    Examples
+    --------
+    >>> auto_setting("sparse_input", "auto"), auto_setting("sparse_input", False)
+    (True, False)
+    >>> auto_setting("sparse_input", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: sparse_input must be 'auto', True or False; got 1.
+    """
+    if not (isinstance(setting, bool) or (isinstance(setting, str) and setting == "auto")):
+        raise ValueError(f"{name} must be 'auto', True or False; got {setting!r}.")
+    return setting is not False
 
 
 class TrainerConfig(NamedTuple):

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
+from slicewidgets.classification._config import auto_setting
 from slicewidgets.classification._lowrank import LowRankGrad, gradient_slot
 
 __all__ = [
@@ -260,9 +261,7 @@ class LinearLayers(TorchFunctionMode):
         >>> type(LinearLayers.for_fit(torch.device("cpu"), params=small)).__name__
         'nullcontext'
         """
-        if sparse_input not in ("auto", True, False) or not isinstance(sparse_input, bool | str):
-            raise ValueError(f"sparse_input must be 'auto', True or False; got {sparse_input!r}.")
-        sparse = sparse_input is not False
+        sparse = auto_setting("sparse_input", sparse_input)
         if device.type != "cpu" or not (sparse or factored) or not _SUPPORTED:
             return nullcontext()
         if params is not None and not any(p.dim() == 2 and p.numel() >= MIN_NUMEL for p in params):

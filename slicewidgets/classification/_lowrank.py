@@ -53,6 +53,7 @@ import torch
 from torch import Tensor, optim
 
 from slicewidgets.classification import _parallel
+from slicewidgets.classification._config import auto_setting
 from slicewidgets.classification._optim import clip_gradients
 
 __all__ = [
@@ -221,10 +222,8 @@ class LowRankUpdate:
         ``setting`` is ``Trainer(low_rank_update=...)``: ``"auto"`` or ``True`` (the same: the
         factored step is only ever taken where it applies), or ``False`` (never).
         """
-        if setting not in ("auto", True, False) or not isinstance(setting, bool | str):
-            raise ValueError(f"low_rank_update must be 'auto', True or False; got {setting!r}.")
         enabled = (
-            setting is not False
+            auto_setting("low_rank_update", setting)
             and device.type == "cpu"
             and type(optimizer) is optim.Adam
             and hasattr(torch.nn.utils, "get_total_norm")  # torch >= 2.6
