@@ -102,15 +102,23 @@ def _mlp(torch, hidden_dim: int):
 class _Clock:
     """Per-batch wall and CPU time stamps; epoch times from them."""
 
-    def __init__(self, n_batches_per_epoch: int) -> None:
+    def __init__(self, n_batches_per_epoch: int, cuda: bool = False) -> None:
         self.n = n_batches_per_epoch
+        self.cuda = cuda  # wait for the GPU's queued work before each stamp
         self.reset()
 
+    def _stamp(self) -> tuple[float, float]:
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+        return time.perf_counter(), time.process_time()
+
     def reset(self) -> None:
-        self.stamps = [(time.perf_counter(), time.process_time())]
+        self.stamps = [self._stamp()]
 
     def tick(self) -> None:
-        self.stamps.append((time.perf_counter(), time.process_time()))
+        self.stamps.append(self._stamp())
 
     def epochs(self) -> list[tuple[float, float]]:
         out = []
@@ -121,7 +129,16 @@ class _Clock:
         return out
 
 
-def run_ours(data, n_epochs: int, **trainer_kwargs):
+def _torch_device(device: str):
+    """``--device``: ``auto`` is CUDA where available (both libraries' default), else the CPU."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def run_ours(data, n_epochs: int, device: str = "cpu", **trainer_kwargs):
     import torch
 
     from slicewidgets.analysis import Scorer
@@ -130,12 +147,14 @@ def run_ours(data, n_epochs: int, **trainer_kwargs):
 
     torch.manual_seed(SEED)
     h = data["X_train"].shape[1]
-    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]))
+    device = _torch_device(device)
+    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]),
+                                 device=device)
     train = DictDataset.from_tensors(torch.tensor(data["X_train"]), torch.tensor(data["Y_train"]), "train")
     test = DictDataset.from_tensors(torch.tensor(data["X_test"]), torch.tensor(data["Y_test"]), "train")
     train_dl = model.make_slice_dataloader(train, data["S_train"], shuffle=True, batch_size=64)
     test_dl = model.make_slice_dataloader(test, data["S_test"], shuffle=False, batch_size=64)
-    clock = _Clock(len(train_dl))
+    clock = _Clock(len(train_dl), cuda=device.type == "cuda")
 
     class Tick(TrainerCallback):
         def on_train_begin(self, trainer, metrics):
@@ -145,14 +164,14 @@ def run_ours(data, n_epochs: int, **trainer_kwargs):
             clock.tick()
 
     trainer = Trainer(n_epochs=n_epochs, lr=1e-4, progress_bar=False, callbacks=[Tick()],
-                      **trainer_kwargs)
+                      device=device, **trainer_kwargs)
     trainer.fit(model, [train_dl])
     table = model.score_slices([test_dl], as_dataframe=True)
     n_params = sum(p.numel() for p in model.parameters())
     return clock.epochs(), table, n_params, [h["loss"] for h in trainer.history]
 
 
-def run_snorkel(data, n_epochs: int):
+def run_snorkel(data, n_epochs: int, device: str = "cpu"):
     import torch
     from snorkel.analysis import Scorer
     from snorkel.classification import DictDataset, Trainer
@@ -160,12 +179,15 @@ def run_snorkel(data, n_epochs: int):
 
     torch.manual_seed(SEED)
     h = data["X_train"].shape[1]
-    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]))
+    device = _torch_device(device)
+    # Snorkel's device setting: the GPU's index, or -1 for the CPU
+    model = SliceAwareClassifier(_mlp(torch, h), h, data["slice_names"], scorer=Scorer(metrics=["f1"]),
+                                 device=device.index or 0 if device.type == "cuda" else -1)
     train = DictDataset.from_tensors(torch.tensor(data["X_train"]), torch.tensor(data["Y_train"]), "train")
     test = DictDataset.from_tensors(torch.tensor(data["X_test"]), torch.tensor(data["Y_test"]), "train")
     train_dl = model.make_slice_dataloader(train, data["S_train"], shuffle=True, batch_size=64)
     test_dl = model.make_slice_dataloader(test, data["S_test"], shuffle=False, batch_size=64)
-    clock = _Clock(len(train_dl))
+    clock = _Clock(len(train_dl), cuda=device.type == "cuda")
 
     class TimedTrainer(Trainer):
         def _set_batch_scheduler(self):
@@ -191,21 +213,23 @@ def bench_epoch(args) -> None:
     except ImportError:
         print("epoch: snorkel is not installed; pip install 'slicewidgets[bench]' (snorkel==0.10.0)")
         return
+    device = _torch_device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"== Epoch time, Snorkel tutorial section 3 (snorkel {snorkel.__version__}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"cuda={torch.cuda.is_available()}) ==")
+          f"both libraries on {device} ({where})) ==")
     t = time.perf_counter()
     data = tutorial_data()
     print(f"data + features + S: {time.perf_counter() - t:.1f} s; X_train {data['X_train'].shape}")
     ours_epochs, snorkel_epochs = [], []
     for r in range(args.rounds):
         print(f"round {r + 1}: slicewidgets ... ({_load()})", flush=True)
-        epochs, ours_table, ours_params, losses = run_ours(data, args.epochs)
+        epochs, ours_table, ours_params, losses = run_ours(data, args.epochs, args.device)
         ours_epochs += epochs
         print("   epochs (wall s, cpu s):", [(round(w, 1), round(c, 1)) for w, c in epochs],
               "losses:", [round(x, 3) for x in losses], flush=True)
         print(f"round {r + 1}: snorkel ... ({_load()})", flush=True)
-        epochs, snorkel_table, snorkel_params = run_snorkel(data, args.epochs)
+        epochs, snorkel_table, snorkel_params = run_snorkel(data, args.epochs, args.device)
         snorkel_epochs += epochs
         print("   epochs (wall s, cpu s):", [(round(w, 1), round(c, 1)) for w, c in epochs], flush=True)
     ours_wall = statistics.median(w for w, _ in ours_epochs)
@@ -551,6 +575,8 @@ def main(argv=None) -> None:
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--oversample", type=float, default=5.0)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="part 'epoch': where both libraries train (auto: CUDA if available)")
     args = parser.parse_args(argv)
     if args.part == "ours-json":
         return _ours_json(args)

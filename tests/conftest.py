@@ -63,6 +63,7 @@ ALLOWED_CI_SKIPS = {
     # doctest examples marked +SKIP on purpose (they would download data or open a browser)
     r"all tests skipped by \+SKIP option": "doctest examples that are documentation only",
     r"narrow build": "Python builds without full Unicode; CI's Python is a wide build",
+    r"no CUDA device": "CI machines have no GPU; the gpu tests run on one (pytest -m gpu)",
 }
 
 
