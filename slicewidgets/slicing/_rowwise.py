@@ -13,9 +13,10 @@ those columns alone. Any other use (``x`` passed to a function, iterated, compar
 **Recognised bodies** (:func:`vectorized_mask`): a plain ``def`` whose body is one ``return``
 of, with ``c`` a column of the frame and ``K`` a constant:
 
-* ``x.c <op> K`` for a numeric NumPy column (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``;
-  ``K`` exactly representable in the column's type), or ``x.c == "text"`` / ``!=`` for a column
-  of strings;
+* ``x.c <op> K`` for a numeric NumPy column (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``),
+  compared exactly as Python compares each row's value with ``K`` (float32/float16 columns are
+  widened to float64, which is exact; integers beyond 2**53 against a float, and longdouble
+  columns, run row by row), or ``x.c == "text"`` / ``!=`` for a column of strings;
 * ``len(x.c) <op> K`` and ``len(x.c.split()) <op> K`` for a column of strings;
 * ``bool(re.search(P, x.c[, flags]))``, ``re.search(...) is not None`` / ``is None``;
 * ``"kw" in x.c``, ``"kw" in x.c.lower()``, ``any(w in x.c.lower() for w in KEYWORDS)`` (or
@@ -508,6 +509,11 @@ def _compare(left: ast.expr, op: ast.cmpop, right: ast.expr, ctx: _Context) -> n
     if type(const) not in (int, float, bool):
         raise _NotRecognised
     values = _numeric_term(left, ctx)
+    if values.dtype.kind == "f" and values.dtype.itemsize < 8:
+        # NumPy 2 compares a float32/float16 array with a Python float in the array's type
+        # (0.9 rounded to float32); each row holds a Python float, compared exactly. Widening
+        # to float64 is exact, and then NumPy compares as Python does.
+        values = values.astype(np.float64)
     if not _exact(values, const):
         raise _NotRecognised
     return np.asarray(_CMP[type(op)](values, const), dtype=bool)
@@ -517,6 +523,8 @@ def _exact(values: np.ndarray, const: int | float) -> bool:
     """Whether NumPy compares ``values`` with ``const`` exactly as Python compares each value."""
     kind = values.dtype.kind
     if kind == "f":
+        if values.dtype != np.float64:  # longdouble: rows hold np.longdouble, not floats
+            return False
         return type(const) is float or abs(const) <= 2**53
     if kind in "iu":
         if type(const) is float:  # NumPy compares in float64: exact while |v| <= 2**53

@@ -148,6 +148,73 @@ def test_numeric_comparisons_only_when_exact():
     assert vectorized_mask(small, big).tolist() == [True, True]
 
 
+def test_narrow_float_columns_compare_exactly_as_python_floats():
+    # NumPy 2 casts the constant to the column's type (0.9 -> float32); a row holds the
+    # Python float 0.8999999762, which is < 0.9
+    df = pd.DataFrame({"p": np.array([0.9, 0.95, 0.5], dtype=np.float32),
+                       "big": np.array([16777216, 1, 2], dtype=np.float32),
+                       "h": np.array([0.1, 0.2, 0.0], dtype=np.float16),
+                       "ld": np.array([0.9, 1, 2], dtype=np.longdouble)})
+    for body, expected in [("x.p >= 0.9", [False, True, False]),
+                           ("x.big == 16777217", [False, False, False]),
+                           ("x.h >= 0.1", [False, True, False]),
+                           ("0.9 > x.p", [True, False, True])]:
+        sf = make_sf(f"def f(x):\n    return {body}\n")
+        assert vectorized_mask(sf, df).tolist() == expected, body
+        assert run(df, sf, True) == run(df, sf, False) == expected, body
+    longdouble = make_sf("def f(x):\n    return x.ld >= 0.9\n")
+    assert vectorized_mask(longdouble, df) is None  # rows hold np.longdouble: row by row
+
+
+_NUMERIC_DTYPES = ["float16", "float32", "float64", "longdouble", "int8", "uint8", "int16",
+                   "int32", "uint32", "int64", "uint64", "bool"]
+_TRICKY = [0.1, 0.9, 0.5, 2.5, -0.0, 1e300, 1e-300, float("inf"), -float("inf"), 255, 256, -129,
+           2**24 + 1, 2**53, 2**53 + 1, 2**63, 2**64, -2**63 - 1, True, False, 65504.0, 65520.0]
+
+
+@st.composite
+def _numeric_columns(draw):
+    dtype = np.dtype(draw(st.sampled_from(_NUMERIC_DTYPES)))
+    if dtype.kind == "f":
+        elements = st.floats(width=min(8 * dtype.itemsize, 64))
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        elements = st.integers(int(info.min), int(info.max))
+    else:
+        elements = st.booleans()
+    values = np.array(draw(st.lists(elements, min_size=1, max_size=8)), dtype=dtype)
+    return values
+
+
+def _literal(k):
+    if isinstance(k, float) and np.isinf(k):
+        return "-1e999" if k < 0 else "1e999"  # a constant, where repr() gives a name
+    return repr(k)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=_numeric_columns(), data=st.data(),
+       op=st.sampled_from(["<", "<=", "==", "!=", ">", ">="]), mirrored=st.booleans())
+def test_numeric_comparisons_equal_row_wise_for_every_dtype(values, data, op, mirrored):
+    # constants near the column's values: a value as Python reads it, its short decimal form
+    # in the column's type (float32 0.9 -> "0.9"), its neighbours, and edge values
+    near = [values[0].item(), float(str(values[0])) if values.dtype.kind == "f" else 0]
+    if values.dtype.kind == "f" and np.isfinite(values[0]):
+        near += [float(np.nextafter(values[0], np.inf)), float(np.nextafter(values[0], -np.inf))]
+    const = data.draw(st.one_of(st.sampled_from(near + _TRICKY),
+                                st.floats(allow_nan=False), st.integers(-2**65, 2**65)))
+    if isinstance(const, np.generic) or (isinstance(const, float) and np.isnan(const)):
+        const = 0.5
+    body = f"{_literal(const)} {op} x.c" if mirrored else f"x.c {op} {_literal(const)}"
+    sf = make_sf(f"def f(x):\n    return {body}\n")
+    df = pd.DataFrame({"c": values})
+    assert run(df, sf, True) == run(df, sf, False), (values.dtype, body)
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 8 and type(const) is float:
+        assert vectorized_mask(sf, df) is not None  # recognised, not just a fallback
+    if values.dtype == np.longdouble:
+        assert vectorized_mask(sf, df) is None
+
+
 _ALPHABET = "ab cAB.\t\n\x1c\u00a0\u2003\u3000éİΣς😍ly"
 _TEMPLATES = [
     "len(x.text.split()) {op} {k}",
