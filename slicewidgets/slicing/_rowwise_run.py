@@ -14,6 +14,7 @@ that both can import it: it imports neither.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -177,32 +178,39 @@ def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
             if key not in chains:
                 chains[key] = _run_pre(p, chains[parent])
         pts = chains[key]
-        f, res = sf._f, sf._resources
-        vals = None
+        call = functools.partial(sf._f, **sf._resources) if sf._resources else sf._f
+        # The SF runs exactly once on each row (it may keep state, or be costly): the fast
+        # pass stops at the first error, keeping the values before it (list.extend keeps the
+        # items it took), and the rows from there on run one by one.
+        vals: list = []
+        err: Exception | None = None
         if not key or not any(type(x) is _Failure for x in pts):
             try:
-                vals = [f(x, **res) for x in pts] if res else list(map(f, pts))
-            except Exception:
-                vals = None  # find the failing rows one by one
-        if vals is None:
-            vals = []
-            for i, x in enumerate(pts):
+                vals.extend(map(call, pts))
+            except Exception as first:
+                err = first  # the error of row len(vals)
+        for i in range(len(vals), len(pts)):
+            x = pts[i]
+            if err is None:
                 try:
                     if type(x) is _Failure:
                         raise x.err
-                    vals.append(f(x, **res))
-                except Exception as err:
-                    pos = start + i
-                    label = _label(index, pos)
-                    if not fault_tolerant:
-                        if type(x) is _Failure:
-                            raise SFApplyError(
-                                sf.name, label, pos, err,
-                                message=_fail_message(sf.name, x, label, pos),
-                            ) from err
-                        raise SFApplyError(sf.name, label, pos, err) from err
-                    meta.record(sf.name, label, err)
-                    vals.append(False)
+                    vals.append(call(x))
+                    continue
+                except Exception as failed:
+                    err = failed
+            pos = start + i
+            label = _label(index, pos)
+            if not fault_tolerant:
+                if type(x) is _Failure:
+                    raise SFApplyError(
+                        sf.name, label, pos, err,
+                        message=_fail_message(sf.name, x, label, pos),
+                    ) from err
+                raise SFApplyError(sf.name, label, pos, err) from err
+            meta.record(sf.name, label, err)
+            vals.append(False)
+            err = None
         masks.append(to_bool(sf.name, vals, index, start))
     return masks, meta
 
