@@ -155,7 +155,10 @@ def needed_columns(sfs: Any, df: pd.DataFrame) -> list[int] | None:
     for field in fields:
         if field not in df.columns:
             return None
-        positions.append(df.columns.get_loc(field))
+        position = df.columns.get_loc(field)
+        if not isinstance(position, (int, np.integer)):
+            return None  # a partial MultiIndex key names several columns
+        positions.append(int(position))
     if len(positions) == df.shape[1]:
         return None
     return sorted(positions)
@@ -333,7 +336,8 @@ class _Context:
         else:
             raise _NotRecognised
         if (isinstance(name, str) and name.startswith("__") and name.endswith("__")) \
-                or name not in self.df.columns or not self.df.columns.is_unique:
+                or name not in self.df.columns or not self.df.columns.is_unique \
+                or not isinstance(self.df.columns.get_loc(name), (int, np.integer)):
             raise _NotRecognised
         return name
 
@@ -584,9 +588,12 @@ def _word_counts(index: Any) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source(code: types.CodeType, f: Any) -> str | None:
+def _source(code: types.CodeType) -> str | None:
+    """The source of ``code``, cached by the code object alone: a cache holding the function
+    would keep it alive, with its closure and defaults (a model, a table), long after the SF
+    is gone. :func:`_parsed_body` checks that the source compiles to ``code``."""
     try:
-        return textwrap.dedent(inspect.getsource(f))
+        return textwrap.dedent(inspect.getsource(code))
     except (OSError, TypeError):
         return None
 
@@ -615,7 +622,7 @@ def vectorized_mask(sf: Any, df: pd.DataFrame, text_cache: dict | None = None, *
     code = f.__code__
     if code.co_argcount < 1 or f.__name__ == "<lambda>":
         return None
-    source = _source(code, f)
+    source = _source(code)
     body = None if source is None else _parsed_body(code, source)
     if body is None:
         return None

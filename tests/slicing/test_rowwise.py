@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import linecache
 import re
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -106,6 +108,53 @@ def test_rows_hold_only_the_columns_read_unless_preprocessors_or_unknown_fields(
         compute_masks(df, [reads_missing])
 
 
+def test_a_partial_multiindex_key_reads_every_column_and_the_error_names_the_sf():
+    df = pd.DataFrame([[1, 2, 3]],
+                      columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y"), ("b", "z")]))
+
+    @slicing_function()
+    def top(x):
+        return x["a"] is not None
+
+    @slicing_function()
+    def full(x):
+        return x[("b", "z")] == 3
+
+    assert needed_columns([top], df) is None  # "a" names two columns
+    with pytest.raises(SFApplyError, match=r"Slicing function 'top' raised KeyError .*no field 'a'"):
+        PandasSFApplier([top]).apply(df, progress_bar=False)
+    assert vectorized_mask(make_sf('def f(x):\n    return x["a"] == 1\n'), df) is None
+    assert needed_columns([full], df) == [2]
+    assert PandasSFApplier([full]).apply(df, progress_bar=False).full.tolist() == [1]
+
+
+def test_applying_an_sf_keeps_no_reference_to_it_or_its_closure():
+    class Model:
+        size = 5
+
+    def make():
+        model = Model()
+
+        @slicing_function()
+        def small(x):  # not recognised (a closure's attribute): its source is read all the same
+            return len(x.text) < model.size
+
+        @slicing_function()
+        def short(x, limit=model):  # recognised
+            return len(x.text) < 5
+
+        return small, short, weakref.ref(model)
+
+    small, short, model = make()
+    df = pd.DataFrame({"text": ["a", "abcdef"]})
+    S = PandasSFApplier([small, short]).apply(df, progress_bar=False)
+    assert S.small.tolist() == S.short.tolist() == [1, 0]
+    assert vectorized_mask(short, df) is not None
+    del small, short, S
+    gc.collect()
+    assert model() is None
+
+
 # -- recognised bodies ------------------------------------------------------------------------
 
 def test_tutorial_sfs_are_recognised_and_equal_row_wise():
@@ -123,7 +172,9 @@ def test_not_recognised_when_a_name_is_shadowed_or_the_source_is_stale():
     shadowed = make_sf("def f(x):\n    return len(x.text) > 1\n", env={"len": lambda s: 0})
     assert vectorized_mask(shadowed, df) is None
     assert run(df, shadowed, True) == [False, False]
-    stale = make_sf("def f(x):\n    return len(x.text) > 1\n")
+    # (its code differs from the SF above: sources are cached by code object, and equal code
+    # objects (the file name aside) share one source, checked to compile to that code)
+    stale = make_sf("def f(x):\n    return 2 <= len(x.text)\n")
     filename = stale._f.__code__.co_filename
     linecache.cache[filename] = (0, None, ["def f(x):\n", "    return len(x.text) > 2\n"],
                                  filename)  # the file changed after the SF was defined
