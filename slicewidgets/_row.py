@@ -126,8 +126,11 @@ def _new_row(fields: dict) -> Row:
 class FrameRow(tuple):
     """A read-only row of a DataFrame: a tuple of its values with one attribute per column.
 
-    Built by :func:`frame_rows`; fields are read as ``x.text`` or ``x["my col"]``. To add a
-    field, write a preprocessor: it receives a mutable :class:`Row` copy.
+    Built by :func:`frame_rows`; fields are read as ``x.text`` or ``x["my col"]``. With
+    MultiIndex columns a field is a whole label, ``x[("a", "x")]``; a partial key such as
+    ``x["a"]`` raises ``KeyError`` listing the fields (a Snorkel row, a ``pd.Series``, returns
+    the sub-Series). To add a field, write a preprocessor: it receives a mutable :class:`Row`
+    copy.
 
     Examples
     --------

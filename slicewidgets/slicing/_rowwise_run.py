@@ -2,7 +2,8 @@
 
 Rows are light read-only :class:`~slicewidgets._row.FrameRow` objects built in C from only the
 columns the SFs read; each chain of preprocessors runs once per row and is shared by every SF
-that uses it; ``n_jobs`` spreads rows over forked processes. A failing SF raises
+that uses it; ``n_jobs`` spreads rows over forked processes. Each SF is called exactly once per
+row, also when rows fail (an SF may keep state or be costly). A failing SF raises
 :class:`~slicewidgets.slicing.sf.SFApplyError` naming the SF and the row, or (fault tolerant)
 is counted in :class:`~slicewidgets.membership.ApplierMetadata`.
 
