@@ -99,8 +99,8 @@ def _translations(pattern: str, flags: int) -> tuple[str, str, bool, bool, bool]
 
     ``exact`` equals Python on ASCII text. ``superset`` matches every string (any text) in which
     Python finds a match: each atom also takes every non-ASCII character when Python's atom
-    takes at least one, word-boundary assertions are dropped and a non-multiline ``$`` may
-    consume a final newline; rows it rejects need no Python search.
+    takes at least one, and word-boundary assertions and a non-multiline ``$`` are dropped; rows
+    it rejects need no Python search.
     """
     if not isinstance(pattern, str):
         raise Untranslatable("bytes pattern")
@@ -185,8 +185,13 @@ def _anchor(code: Any, flags: int, state: dict, superset: bool) -> str:
     if code is _c.AT_END:
         if multiline:
             return "(?m:$)"
-        state["newline"] = True  # Python's $ also matches before a final newline
-        return r"(?:\n?\z)" if superset else r"\z"
+        # Python's $ also matches just before a final newline, and what follows it may then
+        # take that newline (``end$\n``, ``end$\s``, ``end$.`` with DOTALL): RE2 cannot say
+        # "before a final newline" without a look-ahead, so the superset drops the assertion
+        # (dropping a zero-width assertion only widens a pattern) and rows with a newline are
+        # left to Python
+        state["newline"] = True
+        return "" if superset else r"\z"
     if code is _c.AT_END_STRING:
         return r"\z"
     if code in (_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY):

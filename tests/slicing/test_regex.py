@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slicewidgets.slicing import PandasSFApplier, regex_sf
+from slicewidgets.slicing import PandasSFApplier, regex_sf, slicing_function
 from slicewidgets.slicing._regex import Untranslatable, regex_search_masks, translate
 from slicewidgets.slicing._text import TextIndex
 
@@ -43,6 +43,12 @@ TRICKY = [
     (r"(ab|cd)+e?$", re.M, ["abcd\nx", "xx", "cdab"]),
     (r"a.b", re.S, ["a\nb", "a\rb", "ab"]),
     (r"(a)|\B", 0, ["", "a", " ", "b"]),  # Python's \B never matches the empty string
+    # a non-multiline $ matches before a final newline, which what follows may then take
+    (r"end$\n", 0, ["the end\n", "the end", "end\nx", "end\n\n"]),
+    (r"end$\s", 0, ["the end\n", "the end ", "end\nx"]),
+    (r"end$.", re.S, ["the end\n", "the end", "end\nx", "é end\n"]),
+    (r"$\A(?:\S){,2}", 0, ["\n", "", "a\n"]),
+    (r"$(?:[^a])?a*^", 0, ["\n", "a\n", ""]),
 ]
 
 
@@ -110,6 +116,28 @@ def test_re2_with_fallback_equals_python_re(pattern, flags, texts, dtype):
         regex = re.compile(pattern, flags)
     except re.error:
         return
+    assert _masks(texts, [regex], dtype) == [_python(texts, regex)]
+
+
+# atoms that can take the final newline after a non-multiline `$`
+_AFTER_END = [r"\n", r"\s", ".", r"\W", "[^a]", r"[\n]", r"(?:\n|x)", r"\S", "a", r"\Z", "$",
+              r"\A", "^", r"\b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.sampled_from(["", "end", "a", r"\w", "é", ".", r"\s"]),
+       after=st.lists(st.sampled_from(_AFTER_END), min_size=1, max_size=3),
+       repeat=st.sampled_from(["", "", "?", "*", "{,2}"]),
+       flags=st.sampled_from([0, re.S, re.M, re.I, re.S | re.I, re.S | re.M, re.A]),
+       texts=st.lists(st.one_of(st.none(), st.text(alphabet="ae nd\n\té", max_size=8)),
+                      max_size=20),
+       dtype=st.sampled_from(["object", "str"]))
+def test_end_anchor_followed_by_an_atom_that_takes_the_newline_equals_python_re(
+        before, after, repeat, flags, texts, dtype):
+    anchors = {r"\Z", "$", r"\A", "^", r"\b"}  # Python refuses to repeat these
+    pattern = before + "$" + "".join(a + ("" if a in anchors else repeat) for a in after)
+    regex = re.compile(pattern, flags)
+    texts = [*texts, "end\n", "é end\n", "a\n", "\n"]
     assert _masks(texts, [regex], dtype) == [_python(texts, regex)]
 
 
@@ -206,3 +234,13 @@ def test_patterns_are_searched_one_by_one_when_the_alternation_is_refused(monkey
     regexes = [re.compile(p) for p in ("a", "c", "d")]
     assert _masks(texts, regexes) == [_python(texts, r) for r in regexes]
     assert [rows for _, rows in searched if rows == len(texts)] == [5, 5, 5]
+
+
+def test_recognised_rowwise_re_search_with_end_anchor_equals_python_re():
+    # a row-wise body `bool(re.search(P, x.text))` runs through the same RE2 search
+    def ends_line(x):
+        return bool(re.search(r"end$\s", x.text))
+
+    df = pd.DataFrame({"text": ["the end\n", "the end", "end\nx", "é end\n"]})
+    S = PandasSFApplier([slicing_function()(ends_line)]).apply(df, progress_bar=False)
+    assert S.ends_line.tolist() == [1, 0, 0, 1]
