@@ -52,7 +52,7 @@ def rowwise_mask(sf: Any, df: pd.DataFrame) -> np.ndarray:
     mask = vectorized_mask(sf, df, {}, keep=False)
     if mask is not None:
         return mask
-    masks, _ = rowwise_masks(df, [sf], False, False, None)
+    masks, _, _ = rowwise_masks(df, [sf], False, False, None)
     return masks[0]
 
 
@@ -154,8 +154,9 @@ def _gc_paused():
 def _rowwise_chunk(
     df: pd.DataFrame, sfs: Sequence[Any], start: int, stop: int,
     fault_tolerant: bool,
-) -> tuple[list[np.ndarray], ApplierMetadata]:
-    """Masks of row-wise SFs on rows ``start:stop``.
+) -> tuple[list[np.ndarray], ApplierMetadata, list[np.ndarray]]:
+    """Masks of row-wise SFs on rows ``start:stop``, their faults, and per SF the positions
+    (in ``df``) of the rows on which it raised (fault tolerant).
 
     Rows are built once and shared by all SFs; each distinct chain of preprocessors runs once
     per row and its output is shared by every SF that uses the same chain.
@@ -172,8 +173,10 @@ def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
     index = df.index
     chains: dict[tuple, list] = {(): rows}
     masks = []
+    failed_rows = []  # per SF: positions of the rows on which it raised
     for sf in sfs:
         key: tuple = ()
+        bad: list[int] = []
         for p in sf._pre:
             parent, key = key, (*key, id(p))
             if key not in chains:
@@ -210,10 +213,12 @@ def _rowwise_chunk_inner(df, sfs, start, stop, fault_tolerant):
                     ) from err
                 raise SFApplyError(sf.name, label, pos, err) from err
             meta.record(sf.name, label, err)
+            bad.append(pos)
             vals.append(False)
             err = None
         masks.append(to_bool(sf.name, vals, index, start))
-    return masks, meta
+        failed_rows.append(np.array(bad, dtype=np.int64))
+    return masks, meta, failed_rows
 
 
 # Fork-based parallelism: the frame and SFs reach the workers by inheritance, never pickled, so
@@ -223,9 +228,9 @@ _FORK_JOBS: dict[int, tuple] = {}
 
 def _fork_worker(job: int, start: int, stop: int):
     df, sfs, fault_tolerant = _FORK_JOBS[job]
-    masks, meta = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
+    masks, meta, failed = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
     return ([np.packbits(m) for m in masks], stop - start, dict(meta.faults),
-            dict(meta.fault_rows), dict(meta.errors))
+            dict(meta.fault_rows), dict(meta.errors), failed)
 
 
 def _stop_pool(pool: Any, futures: list) -> None:
@@ -251,6 +256,7 @@ def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
     _FORK_JOBS[job] = (df, sfs, fault_tolerant)
     meta = ApplierMetadata()
     parts: list = [None] * n_chunks
+    failed_parts: list = [None] * n_chunks
     pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork"))
     futures: list = []
     try:
@@ -258,7 +264,7 @@ def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
                    for a, b in itertools.pairwise(bounds)]
         for c, fut in enumerate(futures):
             try:
-                packed, count, faults, fault_rows, errors = fut.result()
+                packed, count, faults, fault_rows, errors, failed = fut.result()
             except BrokenProcessPool as err:
                 raise RuntimeError(
                     f"A worker process died while applying slicing functions "
@@ -267,6 +273,7 @@ def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
                     "the error in this process."
                 ) from err
             parts[c] = [np.unpackbits(p, count=count).astype(bool) for p in packed]
+            failed_parts[c] = failed
             sub = ApplierMetadata()
             sub.faults.update(faults)
             sub.fault_rows.update(fault_rows)
@@ -282,7 +289,7 @@ def _rowwise_parallel(df, sfs, fault_tolerant, n_jobs, bar):
     finally:
         _FORK_JOBS.pop(job, None)
     masks = [np.concatenate([p[j] for p in parts]) for j in range(len(sfs))]
-    return masks, meta
+    return masks, meta, [np.concatenate([p[j] for p in failed_parts]) for j in range(len(sfs))]
 
 
 def _fork_is_safe() -> bool:
@@ -320,10 +327,12 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
 
 
 def rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
+    """``(masks, meta, failed)``: each SF's mask over ``df``, the faults, and per SF the
+    positions of the rows on which it raised (empty unless ``fault_tolerant``)."""
     n = len(df)
     jobs = resolve_n_jobs(n_jobs)
     if not sfs:
-        return [], ApplierMetadata()
+        return [], ApplierMetadata(), []
     bar = None
     if progress_bar and n:
         from tqdm.auto import tqdm
@@ -340,18 +349,22 @@ def rowwise_masks(df, sfs, fault_tolerant, progress_bar, n_jobs):
                         "a slicewidgets thread running) or too few rows", jobs)
         meta = ApplierMetadata()
         chunks: list[list[np.ndarray]] = []
+        fails: list[list[np.ndarray]] = []
         for start in range(0, n, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, n)
-            masks, sub = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
+            masks, sub, failed = _rowwise_chunk(df, sfs, start, stop, fault_tolerant)
             chunks.append(masks)
+            fails.append(failed)
             meta.merge(sub)
             if bar is not None:
                 bar.update(stop - start)
         if not chunks:
-            return [np.zeros(0, dtype=bool) for _ in sfs], meta
+            return ([np.zeros(0, dtype=bool) for _ in sfs], meta,
+                    [np.zeros(0, dtype=np.int64) for _ in sfs])
         if len(chunks) == 1:
-            return chunks[0], meta
-        return [np.concatenate([c[j] for c in chunks]) for j in range(len(sfs))], meta
+            return chunks[0], meta, fails[0]
+        return ([np.concatenate([c[j] for c in chunks]) for j in range(len(sfs))], meta,
+                [np.concatenate([f[j] for f in fails]) for j in range(len(sfs))])
     finally:
         if bar is not None:
             bar.close()

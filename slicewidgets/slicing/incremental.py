@@ -30,7 +30,7 @@ from slicewidgets.slicing.apply import (
     compute_masks,
     to_recarray,
 )
-from slicewidgets.slicing.sf import CombinedSlicingFunction, SlicingFunction
+from slicewidgets.slicing.sf import SlicingFunction
 
 __all__ = ["SliceSet"]
 
@@ -347,11 +347,11 @@ class SliceSet:
             self.n_computed += len(todo)
             for j, (sf, fp) in enumerate(zip(todo, todo_fps, strict=True)):
                 meta = ApplierMetadata()
-                for key in (sf.name, *_leaf_names(sf)):  # combined SFs: faults of their leaves
-                    if key in result.meta.faults:
-                        meta.faults[key] = result.meta.faults[key]
-                        meta.fault_rows[key] = list(result.meta.fault_rows.get(key, []))
-                        meta.errors[key] = result.meta.errors.get(key, "")
+                key = sf.name  # a combined SF's failing rows are recorded under its own name
+                if key in result.meta.faults:
+                    meta.faults[key] = result.meta.faults[key]
+                    meta.fault_rows[key] = list(result.meta.fault_rows.get(key, []))
+                    meta.errors[key] = result.meta.errors.get(key, "")
                 mask = np.ascontiguousarray(result.matrix[:, j])
                 mask.flags.writeable = False  # its key promises its content
                 self._cache[fp] = _Entry(mask, meta, _new_key(), int(np.count_nonzero(mask)))
@@ -387,8 +387,3 @@ class SliceSet:
         for callback in list(self._listeners):
             callback(event, name)
 
-
-def _leaf_names(sf: SlicingFunction) -> list[str]:
-    if isinstance(sf, CombinedSlicingFunction):
-        return [name for o in sf.operands for name in (o.name, *_leaf_names(o))]
-    return []

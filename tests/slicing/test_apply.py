@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from slicewidgets._row import Row
 from slicewidgets.preprocess import preprocessor
 from slicewidgets.slicing import (
     ApplierMetadata,
+    CombinedSlicingFunction,
     PandasSFApplier,
     SFApplier,
     SFApplyError,
@@ -695,3 +697,140 @@ def test_a_vectorized_sf_that_drops_rows_in_place_gets_an_error_naming_it():
     floats = SlicingFunction("floats", lambda frame: frame.n * 0.5, vectorized=True)
     with pytest.raises(TypeError, match="'floats' returned dtype float64"):
         PandasSFApplier([floats]).apply(df, progress_bar=False)
+
+
+# -- fault tolerant: combined SFs leave out the rows their operands failed on (review #2) ---------
+@slicing_function()
+def starts_a(x):
+    return x.text.startswith("a")  # row by row; raises on None
+
+
+@slicing_function()
+def few_words(x):
+    return len(x.text.split()) < 3  # a recognised body; raises on None
+
+
+@slicing_function()
+def tenth_big(x):
+    return 10 / x.num > 3  # raises on num == 0
+
+
+@slicing_function()
+def big(x):
+    return x.num > 2  # never fails
+
+
+even = SlicingFunction("even", lambda df: df.num % 2 == 0, vectorized=True)
+broken = SlicingFunction("broken", lambda df: df.nope > 0, vectorized=True)  # fails as a whole
+typo = keyword_sf(["a"], name="typo", column="txt")  # a misspelt column: fails as a whole
+LEAVES = [starts_a, few_words, tenth_big, big, even, broken, typo, regex_sf(r"^a", name="re_a")]
+
+
+def _conservative(sf, x):
+    """What the combined SF's slice holds for one point, evaluated independently of the
+    library's algebra: None where any leaf raised (then the row is outside every slice built
+    from it), else the Boolean value."""
+    if isinstance(sf, CombinedSlicingFunction):
+        values = [_conservative(o, x) for o in sf.operands]
+        if any(v is None for v in values):
+            return None
+        return (not values[0]) if sf.op == "not" else (
+            all(values) if sf.op == "and" else any(values))
+    try:
+        return bool(sf(x))
+    except Exception:
+        return None
+
+
+def _failing_frame(texts, nums):
+    index = np.arange(len(texts)) * 7 + 3
+    return pd.DataFrame({"text": pd.Series(texts, dtype=object, index=index), "num": nums},
+                        index=index)
+
+
+def _points(df):
+    return [Row(text=t, num=n) for t, n in zip(df.text, df.num, strict=True)]
+
+
+_trees = st.recursive(
+    st.sampled_from(LEAVES),
+    lambda kids: st.one_of(kids.map(lambda s: ~s),
+                           st.tuples(kids, kids).map(lambda t: t[0] & t[1]),
+                           st.tuples(kids, kids).map(lambda t: t[0] | t[1])),
+    max_leaves=4)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees=st.lists(_trees, min_size=1, max_size=4),
+       rows=st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["a b", "b", "a b c d", "ab"])),
+                               st.integers(0, 5)), min_size=1, max_size=12))
+def test_fault_tolerant_combined_sfs_equal_sfapplier_and_the_row_by_row_rule(trees, rows):
+    sfs = [t.rename(f"c{i}") for i, t in enumerate(trees)]
+    df = _failing_frame([t for t, _ in rows], [n for _, n in rows])
+    S, meta = PandasSFApplier(sfs).apply(df, progress_bar=False, fault_tolerant=True,
+                                         return_meta=True)
+    S2, meta2 = SFApplier(sfs).apply(_points(df), progress_bar=False, fault_tolerant=True,
+                                     return_meta=True)
+    for sf in sfs:
+        expected = [_conservative(sf, x) for x in _points(df)]
+        assert S[sf.name].tolist() == [int(bool(v)) for v in expected], sf
+        assert S2[sf.name].tolist() == S[sf.name].tolist(), sf
+        assert meta.faults.get(sf.name, 0) == meta2.faults.get(sf.name, 0) == \
+            sum(v is None for v in expected), sf
+
+
+FAULTY_COMBINED = [few_words, ~few_words, (starts_a & big).rename("a_and_big"),
+                   (starts_a | big).rename("a_or_big"), ~(starts_a & big), ~typo, typo | big,
+                   ~broken, ~tenth_big | even]
+# rows: text None (starts_a and few_words raise) on positions 1 and 4; num 0 (tenth_big raises)
+# on positions 2 and 4
+FAULTY_TEXTS = ["a b", None, "a b c d", "b", None, "ab x y"]
+FAULTY_NUMS = [1, 5, 0, 3, 0, 4]
+FAULTY_EXPECTED = {
+    "few_words": [1, 0, 0, 1, 0, 0],
+    "not_few_words": [0, 0, 1, 0, 0, 1],  # never the rows few_words failed on (1, 4)
+    "a_and_big": [0, 0, 0, 0, 0, 1],
+    "a_or_big": [1, 0, 1, 1, 0, 1],  # row 1: big is true, but starts_a raised there
+    "not_(starts_a_and_big)": [1, 0, 1, 1, 0, 0],
+    "not_typo": [0] * 6,  # the column does not exist: no row is in its negation
+    "typo_or_big": [0] * 6,
+    "not_broken": [0] * 6,
+    "not_tenth_big_or_even": [0, 1, 0, 0, 0, 1],
+}
+FAULTY_FAULTS = {"few_words": 2, "not_few_words": 2, "a_and_big": 2, "a_or_big": 2,
+                 "not_(starts_a_and_big)": 2, "not_typo": 6, "typo_or_big": 6, "not_broken": 6,
+                 "not_tenth_big_or_even": 2}
+
+
+def test_fault_tolerant_combined_sfs_agree_in_every_pandas_applier():
+    from slicewidgets.slicing import SliceSet
+
+    df = _failing_frame(FAULTY_TEXTS, FAULTY_NUMS)
+    names = [sf.name for sf in FAULTY_COMBINED]
+    assert names == list(FAULTY_EXPECTED)
+    S, meta = PandasSFApplier(FAULTY_COMBINED).apply(df, progress_bar=False,
+                                                     fault_tolerant=True, return_meta=True)
+    assert {n: S[n].tolist() for n in names} == FAULTY_EXPECTED
+    assert {n: meta.faults[n] for n in names} == FAULTY_FAULTS
+    # the leaves' own faults are kept, and the combined SFs' rows and first error are theirs
+    assert meta.faults["starts_a"] == 2 and meta.faults["typo"] == 6
+    assert meta.fault_rows["not_few_words"] == [10, 31]
+    assert meta.fault_rows["not_tenth_big_or_even"] == [17, 31]
+    assert meta.fault_rows["not_typo"] == [None]  # failed as a whole, as the leaf
+    assert meta.errors["not_few_words"].startswith("AttributeError")
+    assert "'typo' reads column 'txt'" in meta.errors["typo_or_big"]
+    # list applier, forked processes, one combined SF at a time, the incremental engine
+    S2, meta2 = SFApplier(FAULTY_COMBINED).apply(_points(df), progress_bar=False,
+                                                 fault_tolerant=True, return_meta=True)
+    assert {n: S2[n].tolist() for n in names} == FAULTY_EXPECTED
+    assert {n: meta2.faults[n] for n in names} == FAULTY_FAULTS
+    forked = compute_masks(df, FAULTY_COMBINED, fault_tolerant=True, n_jobs=2)
+    assert {n: forked[n].astype(int).tolist() for n in names} == FAULTY_EXPECTED
+    assert {n: forked.meta.faults[n] for n in names} == FAULTY_FAULTS
+    for sf in FAULTY_COMBINED:
+        alone = compute_masks(df, [sf], fault_tolerant=True)
+        assert alone[sf.name].astype(int).tolist() == FAULTY_EXPECTED[sf.name]
+    ss = SliceSet(df, FAULTY_COMBINED)  # fault tolerant by default
+    assert ss.sizes() == {n: sum(v) for n, v in FAULTY_EXPECTED.items()}
+    assert {n: dict(ss.errors[n].faults) for n in names} == \
+        {n: {n: c} for n, c in FAULTY_FAULTS.items()}

@@ -355,3 +355,39 @@ def test_large_sf_resources_are_shipped_once_not_per_partition():
     sizes = [len(cloudpickle.dumps(task)) for task in big_graph.values()]
     assert sum(s > 1_000_000 for s in sizes) == 1
     assert DaskSFApplier([in_big]).apply(ddf).in_big.sum().compute(scheduler="sync") == 10
+
+
+# -- fault tolerant: combined SFs leave out the rows their operands failed on (review #2) ---------
+@slicing_function()
+def starts_a(x):
+    return x.text.startswith("a")  # raises on None
+
+
+@slicing_function()
+def big(x):
+    return x.num > 2
+
+
+FAULTY_SFS = [~starts_a, (starts_a | big).rename("a_or_big"), ~(starts_a & big),
+              ~keyword_sf(["a"], name="typo", column="txt")]
+# rows 1 and 4 hold None: starts_a raises there, so they are in no slice built from it
+FAULTY_EXPECTED = [[0, 1, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0],
+                   [0, 1, 0, 0]]
+
+
+def test_fault_tolerant_combined_sfs_leave_out_failed_rows_as_pandas(client):
+    df = pd.DataFrame({"text": pd.Series(["a b", None, "b", "b c", None, "ab"], dtype=object),
+                       "num": [1, 5, 0, 3, 0, 4]})
+    want, want_meta = PandasSFApplier(FAULTY_SFS).apply(df, progress_bar=False,
+                                                        fault_tolerant=True, return_meta=True)
+    assert want.tolist() == [tuple(r) for r in FAULTY_EXPECTED]
+    S, meta = DaskSFApplier(FAULTY_SFS).apply(dd.from_pandas(df, npartitions=2),
+                                              fault_tolerant=True, return_meta=True)
+    S, meta = dask.compute(S, meta)
+    assert S.astype(int).to_numpy().tolist() == FAULTY_EXPECTED
+    S2, meta2 = PandasParallelSFApplier(FAULTY_SFS).apply(
+        df, n_parallel=2, scheduler="processes", fault_tolerant=True, return_meta=True)
+    assert S2.tolist() == want.tolist()
+    assert dict(meta.faults) == dict(meta2.faults) == dict(want_meta.faults) == {
+        "starts_a": 2, "not_starts_a": 2, "a_or_big": 2, "not_(starts_a_and_big)": 2,
+        "typo": 6, "not_typo": 6}

@@ -170,6 +170,21 @@ def test_failing_rows_are_recorded_and_do_not_block_the_others(df):
     # combined SFs report the faults of their parts under their own name
     ss.add((fragile & keyword_sf(["plz"])).rename("both"))
     assert dict(ss.errors["both"].faults) == {"both": 1}
+    # ... and leave those rows out, negated too: ~fragile holds neither row 5 (it raised
+    # there) nor the rows fragile holds
+    ss.add(~fragile)
+    assert ss.sizes()["not_fragile"] == len(df) - 1 - ss.sizes()["fragile"]
+    assert not ss.slice_dataframe("not_fragile").text.isna().any()
+    assert dict(ss.errors["not_fragile"].faults) == {"not_fragile": 1}
+    assert ss.errors["not_fragile"].fault_rows["not_fragile"] == [5]
+
+
+def test_negated_sf_on_a_misspelt_column_holds_no_row():
+    ss = SliceSet(pd.DataFrame({"text": ["plz", "x", "y"]}), [~keyword_sf(["plz"], column="txt")])
+    assert ss.sizes() == {"not_keyword_plz": 0}  # every row failed: none is in the negation
+    assert dict(ss.errors["not_keyword_plz"].faults) == {"not_keyword_plz": 3}
+    assert ss.errors["not_keyword_plz"].errors["not_keyword_plz"].startswith(
+        "KeyError: \"Slicing function 'keyword_plz' reads column 'txt'")
 
 
 def test_strict_set_raises_and_a_failed_update_changes_nothing(df):

@@ -251,3 +251,31 @@ def test_missing_pyspark_names_the_extra(monkeypatch):
     with pytest.raises(ImportError) as info:
         SparkSFApplier(SFS).apply(object())
     assert str(info.value) == "SparkSFApplier needs pyspark: pip install 'slicewidgets[spark]'"
+
+
+# -- fault tolerant: combined SFs leave out the rows their operands failed on (review #2) ---------
+@slicing_function()
+def starts_a(x):
+    return x.text.startswith("a")  # raises on None
+
+
+@slicing_function()
+def big(x):
+    return x.num > 2
+
+
+def test_fault_tolerant_combined_sfs_leave_out_failed_rows_as_pandas(spark):
+    sfs = [~starts_a, (starts_a | big).rename("a_or_big"), ~(starts_a & big),
+           ~keyword_sf(["a"], name="typo", column="txt")]
+    df = pd.DataFrame({"text": pd.Series(["a b", None, "b", "b c", None, "ab"], dtype=object),
+                       "num": [1, 5, 0, 3, 0, 4]})
+    want, want_meta = PandasSFApplier(sfs).apply(df, progress_bar=False, fault_tolerant=True,
+                                                 return_meta=True)
+    # rows 1 and 4 hold None: starts_a raises there, so they are in no slice built from it
+    assert want.tolist() == [(0, 1, 1, 0), (0, 0, 0, 0), (1, 0, 1, 0), (1, 1, 1, 0),
+                             (0, 0, 0, 0), (0, 1, 0, 0)]
+    sdf = spark.createDataFrame(df, "text string, num long").repartition(1)
+    S, meta = SparkSFApplier(sfs).apply(sdf, fault_tolerant=True, return_meta=True,
+                                        return_recarray=True)
+    assert S.tolist() == want.tolist()
+    assert dict(meta.faults) == dict(want_meta.faults)

@@ -14,7 +14,9 @@
   built in C (no ``pd.Series`` per row) from only the columns the SFs read, one SF at a time
   over all rows; each chain of preprocessors runs once per row and is shared by every SF that
   uses it; ``n_jobs`` spreads rows over processes;
-* combined SFs (``a & b``) reuse their operands' masks.
+* combined SFs (``a & b``) reuse their operands' masks; with ``fault_tolerant=True`` a row on
+  which any of their operands raised is outside them (as ``sf(x)`` raises there), so that
+  ``~a`` never gains the rows ``a`` failed on.
 
 Snorkel's ``S`` is built from the boolean matrix in one conversion (:func:`to_recarray`).
 """
@@ -29,7 +31,7 @@ from typing import Any, TypeGuard
 import numpy as np
 import pandas as pd
 
-from slicewidgets.membership import ApplierMetadata, SliceMembership, to_recarray
+from slicewidgets.membership import MAX_FAULT_ROWS, ApplierMetadata, SliceMembership, to_recarray
 from slicewidgets.slicing._rowwise_run import resolve_n_jobs, rowwise_masks, to_bool
 from slicewidgets.slicing.sf import (
     CombinedSlicingFunction,
@@ -122,6 +124,9 @@ def compute_masks(
     fault_tolerant
         Count rows on which an SF raises as not in its slice (recorded in ``meta``) instead of
         raising :class:`SFApplyError`. A vectorized SF that raises counts every row as failed.
+        A combined SF (``~a``, ``a & b``, ``a | b``) fails on the rows where any SF it is made
+        of raised: they are outside it (``~a`` too, and ``a | b`` even where ``b`` is true,
+        as calling it on the row raises) and its own name's faults count them.
     progress_bar
         Show a ``tqdm.auto`` bar over the rows (row-wise SFs only).
     n_jobs
@@ -161,6 +166,9 @@ def compute_masks(
         _leaves(sf, leaves)
     meta = ApplierMetadata()
     results: dict[int, np.ndarray] = {}
+    # fault tolerant: the rows on which each leaf raised (id -> mask; None: on every row,
+    # the SF failed as a whole)
+    failed: dict[int, np.ndarray | None] = {}
 
     # keyword SFs: grouped by (column, case), searched together (see _text.py)
     groups: dict[tuple, list[KeywordSlicingFunction]] = defaultdict(list)
@@ -172,19 +180,20 @@ def compute_masks(
         elif _is_plain_regex(sf):
             regex_groups[sf.column].append(sf)
         elif sf.vectorized:
-            results[key] = _vectorized_mask(sf, df, fault_tolerant, meta)
+            results[key] = _vectorized_mask(sf, df, fault_tolerant, meta, failed, key)
         else:
             rowwise.append(sf)
     for (column, case), members in groups.items():
         masks = _text_group_masks(df, column, case, members, text_cache, fault_tolerant, meta,
-                                  partial(_keyword_masks, [sf._needles for sf in members]))
+                                  partial(_keyword_masks, [sf._needles for sf in members]),
+                                  failed)
         for sf, m in zip(members, masks, strict=True):
             results[id(sf)] = m
 
     for column, regex_members in regex_groups.items():
         masks = _text_group_masks(  # case-sensitive: kept as case-sensitive keyword SFs keep it
             df, column, True, regex_members, text_cache, fault_tolerant, meta,
-            partial(_regex_masks, [sf.regex for sf in regex_members]))
+            partial(_regex_masks, [sf.regex for sf in regex_members]), failed)
         for sf, m in zip(regex_members, masks, strict=True):
             results[id(sf)] = m
 
@@ -200,14 +209,20 @@ def compute_masks(
             else:
                 results[id(sf)] = mask
         rowwise = remaining
-    masks, sub = rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
+    masks, sub, fails = rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
-    for sf, mask in zip(rowwise, masks, strict=True):
+    for sf, mask, rows in zip(rowwise, masks, fails, strict=True):
         results[id(sf)] = mask
+        if len(rows):
+            failed[id(sf)] = bad = np.zeros(n, dtype=bool)
+            bad[rows] = True
 
     matrix = np.empty((n, len(sfs)), dtype=bool, order="F")
     for j, sf in enumerate(sfs):
-        matrix[:, j] = _combined_mask(sf, results)
+        if isinstance(sf, CombinedSlicingFunction) and failed:
+            matrix[:, j] = _fault_tolerant_combined_mask(sf, results, failed, df.index, meta)
+        else:
+            matrix[:, j] = _combined_mask(sf, results)
     return SliceMembership([sf.name for sf in sfs], matrix, meta)
 
 
@@ -228,11 +243,12 @@ def _regex_masks(regexes: list, index: Any) -> list[np.ndarray]:
 
 def _text_group_masks(df: pd.DataFrame, column: str, case: bool, members: Sequence[Any],
                       text_cache: dict | None, fault_tolerant: bool, meta: ApplierMetadata,
-                      answer: Callable[[Any], list[np.ndarray]]) -> list[np.ndarray]:
+                      answer: Callable[[Any], list[np.ndarray]],
+                      failed: dict[int, np.ndarray | None]) -> list[np.ndarray]:
     """Masks of the text SFs (keyword or regex) of one column, all answered by ``answer`` from
     one shared :class:`~slicewidgets.slicing._text.TextIndex` of the column (kept in
     ``text_cache`` under ``(column, case)``). A failure raises naming the first SF, or (fault
-    tolerant) counts every row of every member as failed."""
+    tolerant) counts every row of every member as failed (``failed[id(sf)] = None``)."""
     from slicewidgets.slicing._text import TextIndex
 
     n = len(df)
@@ -249,6 +265,7 @@ def _text_group_masks(df: pd.DataFrame, column: str, case: bool, members: Sequen
             raise SFApplyError(members[0].name, None, None, err, vectorized=True) from err
         for sf in members:
             meta.record(sf.name, None, err, count=n)
+            failed[id(sf)] = None
         return [np.zeros(n, dtype=bool) for _ in members]
 
 
@@ -258,14 +275,49 @@ def _combined_mask(sf: SlicingFunction, results: dict) -> np.ndarray:
     return results[id(sf)]
 
 
+def _fault_tolerant_combined_mask(sf: CombinedSlicingFunction, results: dict,
+                                  failed: dict[int, np.ndarray | None], index: pd.Index,
+                                  meta: ApplierMetadata) -> np.ndarray:
+    """The mask of a combined SF without the rows on which any of its leaves raised, whose
+    faults are recorded under the combined SF's own name (what ``sf(x)`` does on such a row:
+    it raises, so the row is not in the slice).
+
+    The leaves' masks are ``False`` on their failing rows; combined as they are, ``~a`` would
+    count every row ``a`` failed on as *in* the slice."""
+    leaves: dict[int, SlicingFunction] = {}
+    _leaves(sf, leaves)
+    hit = [key for key in leaves if key in failed]
+    mask = _combined_mask(sf, results)
+    if not hit:
+        return mask
+    first = leaves[hit[0]]
+    err_text = meta.errors.get(first.name, "")
+    if any(failed[key] is None for key in hit):  # a leaf failed as a whole: every row
+        bad = np.ones(len(index), dtype=bool)
+        labels: list = [None]
+    else:
+        bad = np.logical_or.reduce([m for key in hit if (m := failed[key]) is not None])
+        labels = [v.item() if isinstance(v, np.generic) else v
+                  for v in index[np.flatnonzero(bad)[:MAX_FAULT_ROWS]]]
+    count = int(np.count_nonzero(bad))
+    if count:
+        meta.faults[sf.name] += count
+        rows = meta.fault_rows[sf.name]
+        rows.extend(labels[:max(MAX_FAULT_ROWS - len(rows), 0)])
+        meta.errors.setdefault(sf.name, err_text)
+    return mask & ~bad
+
+
 def _vectorized_mask(sf: SlicingFunction, df: pd.DataFrame, fault_tolerant: bool,
-                     meta: ApplierMetadata) -> np.ndarray:
+                     meta: ApplierMetadata, failed: dict[int, np.ndarray | None],
+                     key: int) -> np.ndarray:
     try:
         out = sf._f(protected_frame(df), **sf._resources)
     except Exception as err:
         if not fault_tolerant:
             raise SFApplyError(sf.name, None, None, err, vectorized=True) from err
         meta.record(sf.name, None, err, count=len(df))
+        failed[key] = None
         return np.zeros(len(df), dtype=bool)
     return validate_mask(sf.name, out, df)
 
@@ -312,7 +364,9 @@ class PandasSFApplier(BaseSFApplier):
       index label (the original exception is its ``__cause__``); with ``fault_tolerant=True``
       the row counts as *not in the slice* (0; Snorkel writes -1, which its own
       ``slice_dataframe`` and ``Scorer`` then count as in the slice), and the metadata also
-      lists the first failing rows and the first error message per SF;
+      lists the first failing rows and the first error message per SF; a combined SF
+      (``~sf``, ``sf & other``, ``sf | other``) leaves out, and counts as its own faults, the
+      rows on which any SF it is built from raised;
     * an empty list of SFs raises ``ValueError`` (Snorkel: ``IndexError``);
     * vectorized SFs, keyword/regex builders and ``n_jobs`` exist only here.
 

@@ -495,6 +495,12 @@ class CombinedSlicingFunction(SlicingFunction):
     ``(a & b) | c`` is ``(a_and_b)_or_c`` and ``a & (b | c)`` is ``a_and_(b_or_c)``;
     ``a & b & c`` is ``a_and_b_and_c``. Use :meth:`rename` to choose a name.
 
+    Calling it on a point calls every operand, so it raises where any operand raises. Applied
+    with ``fault_tolerant=True``, such a row is therefore *outside* the combined slice and
+    counted among its faults, whatever the other operands say: the rows ``a`` fails on are in
+    neither ``a`` nor ``~a``, nor in ``a | b`` where ``b`` holds (a row whose membership
+    depends on an SF that could not be evaluated is never counted as in a slice).
+
     Examples
     --------
     >>> import pandas as pd
