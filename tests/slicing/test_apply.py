@@ -834,3 +834,15 @@ def test_fault_tolerant_combined_sfs_agree_in_every_pandas_applier():
     assert ss.sizes() == {n: sum(v) for n, v in FAULTY_EXPECTED.items()}
     assert {n: dict(ss.errors[n].faults) for n in names} == \
         {n: {n: c} for n, c in FAULTY_FAULTS.items()}
+
+
+def test_a_combined_sf_named_as_its_leaf_counts_its_failing_rows_once():
+    df = _failing_frame(FAULTY_TEXTS, FAULTY_NUMS)
+    sfs = [(~starts_a).rename("starts_a")]
+    S, meta = PandasSFApplier(sfs).apply(df, progress_bar=False, fault_tolerant=True,
+                                         return_meta=True)
+    S2, meta2 = SFApplier(sfs).apply(_points(df), progress_bar=False, fault_tolerant=True,
+                                     return_meta=True)
+    assert S.starts_a.tolist() == S2.starts_a.tolist() == [0, 0, 0, 1, 0, 0]
+    assert dict(meta.faults) == dict(meta2.faults) == {"starts_a": 2}
+    assert meta.fault_rows["starts_a"] == [10, 31]

@@ -300,11 +300,11 @@ def _fault_tolerant_combined_mask(sf: CombinedSlicingFunction, results: dict,
         labels = [v.item() if isinstance(v, np.generic) else v
                   for v in index[np.flatnonzero(bad)[:MAX_FAULT_ROWS]]]
     count = int(np.count_nonzero(bad))
-    if count:
-        meta.faults[sf.name] += count
-        rows = meta.fault_rows[sf.name]
-        rows.extend(labels[:max(MAX_FAULT_ROWS - len(rows), 0)])
-        meta.errors.setdefault(sf.name, err_text)
+    if count:  # set, not added: a leaf renamed as the combined SF (``(~a).rename("a")``) has
+        # already recorded its own rows under this name, which the combined SF's include
+        meta.faults[sf.name] = count
+        meta.fault_rows[sf.name] = labels
+        meta.errors[sf.name] = err_text
     return mask & ~bad
 
 
