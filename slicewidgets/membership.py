@@ -9,7 +9,7 @@ the other for it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -25,6 +25,7 @@ __all__ = [
     "as_membership",
     "membership_columns",
     "membership_values",
+    "check_unique_names",
     "to_recarray",
 ]
 
@@ -76,9 +77,10 @@ class SliceMembership:
     Parameters
     ----------
     names
-        Slice names, in order.
+        Slice names, in order; unique.
     matrix
-        Boolean array of shape ``(n, k)``.
+        Array of shape ``(n, k)``: booleans, or numbers where a positive value is
+        membership (as in every other form of ``S``: ``0``, ``-1`` and NaN are not).
     meta
         Faults recorded while computing it.
 
@@ -100,12 +102,19 @@ class SliceMembership:
 
     def __init__(self, names: Sequence[str], matrix: np.ndarray,
                  meta: ApplierMetadata | None = None) -> None:
-        matrix = np.asarray(matrix, dtype=bool)
+        matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[1] != len(names):
             raise ValueError(
                 f"membership matrix must have shape (n, {len(names)}), got {matrix.shape}."
             )
-        self.names = list(names)
+        if matrix.dtype != bool:
+            if matrix.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"membership matrix has dtype {matrix.dtype}; expected booleans or "
+                    "numbers (positive = member)."
+                )
+            matrix = matrix > 0  # -1 (abstain/fault) and NaN are not membership
+        self.names = check_unique_names(names)
         self._matrix: np.ndarray | None = matrix
         self._columns: tuple[np.ndarray, ...] | None = None
         self._keys: tuple[Hashable, ...] | None = None
@@ -144,7 +153,7 @@ class SliceMembership:
         >>> m.matrix.tolist(), m.sizes.tolist()
         ([[True, True], [False, True]], [1, 2])
         """
-        names = list(names)
+        names = check_unique_names(names)
         cols = []
         for name, col in zip(names, columns, strict=True):
             col = np.asarray(col)
@@ -298,13 +307,16 @@ def membership_columns(S: Any, argument: str = "S") -> tuple[list[str], list[np.
         n = len(S)
     elif isinstance(S, Mapping):
         names = [str(k) for k in S]
-        cols = [np.asarray(v) for v in S.values()]
+        _check_mask_indexes(S, argument)
+        cols = [_frame_column(v) if isinstance(v, pd.Series) else np.asarray(v)
+                for v in S.values()]
         n = len(cols[0]) if cols else 0
     else:
         raise TypeError(
             f"{argument} must be a recarray with one field per slice (from PandasSFApplier), a "
             f"SliceMembership, a DataFrame or a dict of masks; got {type(S).__name__}."
         )
+    check_unique_names(names, argument)
     for name, col in zip(names, cols, strict=True):
         if col.ndim != 1 or len(col) != n:
             raise ValueError(
@@ -332,6 +344,47 @@ def membership_values(S: Any, argument: str = "S") -> tuple[list[str], np.ndarra
                 values = recfunctions.structured_to_unstructured(np.asarray(S), copy=False)
                 return list(S.dtype.names), values
     return as_membership(S, argument)
+
+
+def check_unique_names(names: Sequence[Any], argument: str = "S") -> list[str]:
+    """``names`` as a list of strings, or a ``ValueError`` naming the duplicates (after
+    ``str()``: a column ``1`` and a column ``"1"`` would share one slice name).
+
+    Examples
+    --------
+    >>> check_unique_names(["a", 1, "1"])
+    Traceback (most recent call last):
+    ...
+    ValueError: S has duplicate slice names ['1']: each slice needs its own name (names are compared after str(), so 1 and '1' clash). Rename one, e.g. SF(name=...) or S.rename(columns=...).
+    """
+    out = [str(name) for name in names]
+    if len(set(out)) != len(out):
+        counts = Counter(out)
+        dups = [name for name, count in counts.items() if count > 1]
+        raise ValueError(
+            f"{argument} has duplicate slice names {dups}: each slice needs its own name "
+            "(names are compared after str(), so 1 and '1' clash). Rename one, e.g. "
+            "SF(name=...) or S.rename(columns=...)."
+        )
+    return out
+
+
+def _check_mask_indexes(S: Mapping[Any, Any], argument: str) -> None:
+    """The pandas masks of a dict share one index: rows are paired by position, as in a
+    DataFrame (whose columns share one index by construction)."""
+    first: tuple[Any, pd.Index] | None = None
+    for key, value in S.items():
+        if not isinstance(value, (pd.Series, pd.DataFrame)):
+            continue
+        if first is None:
+            first = (key, value.index)
+        elif len(value.index) == len(first[1]) and not value.index.equals(first[1]):
+            raise ValueError(
+                f"{argument}[{str(first[0])!r}] and {argument}[{str(key)!r}] are pandas "
+                "objects with different indexes; rows are paired by position, so they would "
+                f"be mismatched. Put them in one order first, e.g. "
+                f"{argument}[{str(key)!r}].reindex({argument}[{str(first[0])!r}].index)."
+            )
 
 
 def _check_dtype(argument: str, name: str, dtype: np.dtype) -> None:

@@ -85,6 +85,16 @@ def test_probs_to_preds_snorkel_cases():
         probs_to_preds(np.array([[0.5, 0.5]]), tie_break_policy="bogus")
 
 
+@pytest.mark.parametrize("policy", ["random", "true-random", "abstain"])
+def test_probs_to_preds_refuses_nan_rows_naming_the_first(policy):
+    probs = np.array([[0.2, 0.8], [0.9, np.nan], [np.nan, np.nan], [0.5, np.inf]])
+    # before: [1, 1, 0, 1]: the NaN's position was taken as the most likely class
+    with pytest.raises(ValueError, match=r"^probs row 1 is \[0\.9, nan\] \(3 rows with NaN or "
+                                         r"infinite values\): it has no most likely class"):
+        probs_to_preds(probs, policy)
+    np.testing.assert_array_equal(probs_to_preds(probs[:1], policy), [1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     rows=st.lists(st.lists(st.sampled_from([0.0, 0.1, 0.2, 0.25, 0.5, 0.5 + 1e-7]), min_size=2,

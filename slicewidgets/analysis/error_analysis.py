@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 
 from slicewidgets.utils import to_int_label_array
 
@@ -67,7 +68,9 @@ def get_label_buckets(*y: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
     }
 
 
-def get_label_instances(bucket: tuple[int, ...], x: np.ndarray, *y: np.ndarray) -> np.ndarray:
+def get_label_instances(
+    bucket: tuple[int, ...], x: np.ndarray | pd.Series | pd.DataFrame, *y: np.ndarray
+) -> np.ndarray | pd.Series | pd.DataFrame:
     """The rows of ``x`` whose labels in ``y`` are the combination ``bucket``.
 
     Parameters
@@ -75,14 +78,17 @@ def get_label_instances(bucket: tuple[int, ...], x: np.ndarray, *y: np.ndarray) 
     bucket
         One label per array in ``y``, e.g. ``(1, 0)`` for gold 1 predicted 0.
     x
-        Data rows (``df.to_numpy()``), as many as the labels.
+        Data rows (an array, or a pandas Series/DataFrame such as ``df.text`` or ``df``), as
+        many as the labels. Rows are taken by position (``x.iloc`` for pandas objects, whose
+        index is not looked up: Snorkel's ``x[indices]`` would look up index labels).
     *y
         Label arrays.
 
     Returns
     -------
-    np.ndarray
-        ``x[indices]``; an empty array (with a logged warning) if no row is in the bucket.
+    np.ndarray or pandas object
+        ``x[indices]`` (``x.iloc[indices]`` for a Series/DataFrame); an empty array (with a
+        logged warning) if no row is in the bucket.
 
     Raises
     ------
@@ -110,4 +116,6 @@ def get_label_instances(bucket: tuple[int, ...], x: np.ndarray, *y: np.ndarray) 
     if indices is None:
         logger.warning("Bucket %s does not exist.", bucket)
         return np.array([])
+    if isinstance(x, (pd.Series, pd.DataFrame)):
+        return x.iloc[indices]  # by position, whatever the index
     return x[indices]

@@ -52,32 +52,56 @@ class BaseScorer:
             metrics = []
         if isinstance(metrics, str):
             metrics = [metrics]
-        self.abstain_label = abstain_label
+        self._abstain_label = abstain_label
         self.metrics: dict[str, Callable[..., Any]] = {}
-        self._builtin: list[str] = []
+        # the built-in metric functions this scorer made: a name counts as built-in only
+        # while self.metrics still holds that very function, so a custom function of the
+        # same name (given now or set later) is used everywhere, as in Snorkel
+        self._builtin_funcs: dict[str, Callable[..., Any]] = {}
         for metric in metrics:
             if metric not in METRICS:
                 raise ValueError(
                     f"Unrecognized metric: {metric}. Choose from {sorted(METRICS)} or pass "
                     "custom_metric_funcs={name: func}."
                 )
-            filter_dict = (
-                {} if abstain_label is None or metric == "coverage"
-                else {"golds": [abstain_label], "preds": [abstain_label]}
-            )
-            self.metrics[metric] = partial(metric_score, metric=cast(MetricName, metric),
-                                           filter_dict=filter_dict)
-            self._builtin.append(metric)
+            func = _builtin_metric(metric, abstain_label)
+            self.metrics[metric] = func
+            self._builtin_funcs[metric] = func
         if custom_metric_funcs is not None:
             self.metrics.update(custom_metric_funcs)
+
+    @property
+    def abstain_label(self) -> int | None:
+        """Rows whose gold or predicted label equals it are not scored by the built-in
+        metrics (``coverage`` aside); ``None`` scores every row.
+
+        Setting it after construction re-filters the built-in metrics, so every path
+        (:meth:`score`, :meth:`score_slices`, reports, comparisons) uses the new value
+        (Snorkel's ``Scorer`` keeps the old filter in its metric functions).
+        """
+        return self._abstain_label
+
+    @abstain_label.setter
+    def abstain_label(self, value: int | None) -> None:
+        for name, old in list(self._builtin_funcs.items()):
+            func = _builtin_metric(name, value)
+            if self.metrics.get(name) is old:
+                self.metrics[name] = func
+            self._builtin_funcs[name] = func
+        self._abstain_label = value
 
     def __repr__(self) -> str:
         return f"Scorer(metrics={list(self.metrics)}, abstain_label={self.abstain_label})"
 
     @property
     def builtin_metrics(self) -> tuple[str, ...]:
-        """The metrics named from :data:`METRICS`, in order (the others are custom functions)."""
-        return tuple(self._builtin)
+        """The metrics scored by the built-in functions of :data:`METRICS`, in order.
+
+        The others are custom functions, including one given under a built-in name
+        (``custom_metric_funcs={"accuracy": f}``): ``f`` is then used everywhere.
+        """
+        return tuple(name for name, func in self.metrics.items()
+                     if self._builtin_funcs.get(name) is func)
 
     # -- validation ---------------------------------------------------------------------------
     def check_inputs(
@@ -90,7 +114,7 @@ class BaseScorer:
         ``S_len`` rows) must have the same length, and ``probs`` rows must sum to 1 when a
         probability metric is scored. Raises ``ValueError`` naming what differs.
         """
-        probs_metrics = [m for m in self._builtin if m in PROBS_METRICS]
+        probs_metrics = [m for m in self.builtin_metrics if m in PROBS_METRICS]
         return check_labels(golds, preds, probs, S_len=S_len, probs_metrics=probs_metrics)
 
     # -- scoring ------------------------------------------------------------------------------
@@ -150,7 +174,8 @@ class BaseScorer:
         ValueError
             ``S``, ``golds``, ``preds`` and ``probs`` differ in length, or those that are
             pandas objects carry different indexes (rows are paired by position, never
-            silently realigned); empty labels; a slice named ``overall`` that is not every row;
+            silently realigned; the pandas masks of a dict ``S`` too); two slices share a name
+            (after ``str()``); empty labels; a slice named ``overall`` that is not every row;
             or a metric cannot be computed on all the rows (as :meth:`score`).
 
         Notes
@@ -185,7 +210,8 @@ class BaseScorer:
             names, M, n_rows = list(keyed.names), None, len(keyed)
         else:  # boolean, or a numeric view (positive = member)
             names, M = membership_values(S)
-            n_rows = M.shape[0]
+            # no slice: nothing says how many rows S has (as in slice_report, compare_models)
+            n_rows = M.shape[0] if names else len(np.asarray(golds))
         if "overall" in names:  # harmless only when it is every row (the same scores)
             j = names.index("overall")
             member = (keyed.column(j) if keyed is not None else cast(np.ndarray, M)[:, j]) > 0
@@ -246,7 +272,7 @@ class BaseScorer:
             return []
         binary = None
         out = []
-        for m in self._builtin:
+        for m in self.builtin_metrics:
             if m in COUNT_METRICS:
                 out.append(m)
             elif m in BINARY_COUNT_METRICS and m != "fbeta":
@@ -271,6 +297,15 @@ class BaseScorer:
             else:
                 result[name] = value
         return result
+
+
+def _builtin_metric(metric: str, abstain_label: int | None) -> Callable[..., Any]:
+    """The built-in ``metric`` as ``func(golds, preds, probs)``, abstains filtered out."""
+    filter_dict = (
+        {} if abstain_label is None or metric == "coverage"
+        else {"golds": [abstain_label], "preds": [abstain_label]}
+    )
+    return partial(metric_score, metric=cast(MetricName, metric), filter_dict=filter_dict)
 
 
 def _as_dataframe(result: dict[str, dict[str, float]], columns: list[str]) -> pd.DataFrame:

@@ -215,8 +215,9 @@ def check_aligned(**inputs: Any) -> None:
 
     Rows are paired by position (as scikit-learn and Snorkel do). A ``golds`` Series whose index
     is in another order than ``S``'s would silently pair one row's label with another row's
-    slice membership, so this raises instead, naming the arguments. Plain arrays and lists
-    carry no index and are taken in the order given.
+    slice membership, so this raises instead, naming the arguments. The pandas masks inside
+    a dict ``S`` (``{"short": df["short"]}``) are checked too, as ``S['short']``. Plain
+    arrays and lists carry no index and are taken in the order given.
 
     Examples
     --------
@@ -227,8 +228,13 @@ def check_aligned(**inputs: Any) -> None:
     ...
     ValueError: golds and preds are pandas objects with different indexes: golds's index starts [7, 8], preds's index starts [8, 7] (the same labels in another order). Rows are paired by position, so they would be mismatched. Put them in one order first, e.g. preds = preds.reindex(golds.index), or pass preds.to_numpy() if its rows are already in golds's order.
     """
-    indexed = [(name, value.index) for name, value in inputs.items()
-               if isinstance(value, (pd.Series, pd.DataFrame))]
+    indexed = []
+    for name, value in inputs.items():
+        if isinstance(value, (pd.Series, pd.DataFrame)):
+            indexed.append((name, value.index))
+        elif isinstance(value, Mapping):  # a dict of masks: each pandas mask has an index
+            indexed.extend((f"{name}[{str(key)!r}]", mask.index) for key, mask in value.items()
+                           if isinstance(mask, (pd.Series, pd.DataFrame)))
     if len(indexed) < 2:
         return
     first, ref = indexed[0]

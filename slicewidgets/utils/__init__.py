@@ -122,6 +122,11 @@ def probs_to_preds(
     tol
         Probabilities within ``tol`` of the row maximum count as tied.
 
+    Raises
+    ------
+    ValueError
+        A row holds NaN or an infinite value (it has no most likely class).
+
     Examples
     --------
     >>> probs_to_preds(np.array([[0.5, 0.5], [0.2, 0.8]]))
@@ -139,6 +144,14 @@ def probs_to_preds(
         raise ValueError(
             f"tie_break_policy={tie_break_policy} policy not recognized; "
             "use 'random', 'true-random' or 'abstain'."
+        )
+    if not np.isfinite(probs).all():
+        bad = np.flatnonzero(~np.isfinite(probs).all(axis=1))
+        raise ValueError(
+            f"probs row {int(bad[0])} is {probs[bad[0]].tolist()} ({len(bad)} row"
+            f"{'s' if len(bad) > 1 else ''} with NaN or infinite values): it has no most "
+            "likely class. Drop those rows first, e.g. "
+            "keep = np.isfinite(probs).all(axis=1); probs_to_preds(probs[keep])."
         )
     preds = probs.argmax(axis=1).astype(np.int64)
     is_max = np.abs(probs - probs.max(axis=1, keepdims=True)) < tol

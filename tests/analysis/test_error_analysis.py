@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from slicewidgets.analysis import get_label_buckets, get_label_instances
@@ -36,3 +37,17 @@ def test_instances_of_a_bucket_and_errors(caplog):
         get_label_instances((1, 0), x[:3], golds, preds)
     with pytest.raises(ValueError, match=r"same number of elements; got lengths \[4, 3\]"):
         get_label_buckets(golds, preds[:3])
+
+
+def test_instances_of_pandas_rows_are_taken_by_position_not_by_index_label():
+    df = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": [1, 0, 1, 0]},
+                      index=[3, 2, 1, 0])
+    golds, preds = df.label.to_numpy(), np.array([0, 0, 1, 1])
+    # before: ['d'] (the row whose index label is 0), and a KeyError for the DataFrame
+    got = get_label_instances((1, 0), df.text, golds, preds)
+    assert got.tolist() == ["a"]
+    assert got.index.tolist() == [3]  # the rows keep their index
+    frame = get_label_instances((0, 1), df, golds, preds)
+    assert frame.equals(df.iloc[[3]])
+    other = pd.Series(["w", "x", "y", "z"], index=["p", "q", "r", "s"])
+    assert get_label_instances((1, 1), other, golds, preds).tolist() == ["y"]

@@ -148,3 +148,76 @@ def test_float16_softmax_passes_with_a_tolerance_set_by_dtype():
     # float64 keeps the 1e-4 tolerance: scores that are not probabilities are still refused
     with pytest.raises(ValueError, match=r"probs rows must sum to 1 for \['roc_auc'\]: row 0"):
         Scorer(["roc_auc"]).score(golds[:2], probs=np.array([[0.5, 0.4998], [0.5, 0.5]]))
+
+
+# -- a dict of pandas masks is index-checked like a DataFrame (review #2) -------------------------
+def _dict_case():
+    df = pd.DataFrame({"label": [1, 1, 0, 0, 1, 0], "pred": [1, 1, 0, 0, 0, 1],
+                       "short": [True, True, False, False, False, False]})
+    return df, df.sample(frac=1, random_state=0)  # test: index [5, 2, 1, 3, 0, 4]
+
+
+def test_a_dict_of_series_masks_in_another_order_than_the_labels_raises():
+    df, test = _dict_case()
+    S = {"short": df["short"]}
+    msg = (r"^S\['short'\] and golds are pandas objects with different indexes: S\['short'\]'s "
+           r"index starts \[0, 1, 2, \.\.\.\], golds's index starts \[5, 2, 1, \.\.\.\]")
+    # before: paired by position, 'short' scored 0.5 (its true accuracy is 1.0)
+    with pytest.raises(ValueError, match=msg):
+        Scorer(["accuracy"]).score_slices(S, test["label"], test["pred"])
+    with pytest.raises(ValueError, match=msg):
+        slice_report(None, S, test["label"], test["pred"])
+    with pytest.raises(ValueError, match=msg):
+        compare_models(S, test["label"], test["pred"], test["pred"])
+    with pytest.raises(ValueError, match=r"^S\['short'\] and preds are pandas objects"):
+        Scorer(["accuracy"]).score_slices(S, df["label"].to_numpy(), test["pred"])
+    # in one order (or plain arrays beside it), the true number
+    assert Scorer(["accuracy"]).score_slices(S, df["label"], df["pred"])["short"] == {
+        "accuracy": 1.0}
+    assert Scorer(["accuracy"]).score_slices(
+        S, df["label"].to_numpy(), df["pred"].to_numpy())["short"] == {"accuracy": 1.0}
+    assert compare_models(S, df["label"], df["pred"], df["pred"]).to_frame()[
+        "score_a"].tolist() == [2 / 3, 1.0]
+
+
+def test_series_masks_of_one_dict_in_different_orders_raise():
+    df, test = _dict_case()
+    S = {"short": df["short"], "long": ~test["short"]}
+    with pytest.raises(ValueError, match=r"^S\['short'\] and S\['long'\] are pandas objects "
+                                         r"with different indexes"):
+        Scorer(["accuracy"]).score_slices(S, df["label"].to_numpy(), df["pred"].to_numpy())
+
+
+# -- duplicate slice names (review #4) ----------------------------------------------------------
+@pytest.mark.parametrize("S", [
+    pd.concat([pd.DataFrame({"short": [1, 1, 1, 0, 0, 0]}),
+               pd.DataFrame({"short": [0, 0, 0, 1, 1, 1]})], axis=1),
+    {1: np.arange(6) < 3, "1": np.arange(6) >= 3},
+    pd.DataFrame({1: np.arange(6) < 3, "1": np.arange(6) >= 3}),
+], ids=["concat", "dict 1 and '1'", "frame 1 and '1'"])
+def test_duplicate_slice_names_raise_naming_them(S):
+    golds = np.array([1, 0, 1, 1, 0, 1])
+    preds = np.array([1, 0, 1, 0, 1, 0])
+    name = "short" if isinstance(S, pd.DataFrame) and "short" in S.columns else "1"
+    msg = rf"^S has duplicate slice names \['{name}'\]: each slice needs its own name"
+    # before: score_slices kept one of the two (short: 0.0; the 1.0 slice was gone)
+    with pytest.raises(ValueError, match=msg):
+        Scorer(["accuracy"]).score_slices(S, golds, preds)
+    with pytest.raises(ValueError, match=msg):
+        slice_report(None, S, golds, preds)
+    with pytest.raises(ValueError, match=msg):
+        compare_models(S, golds, preds, preds)
+
+
+# -- nullable masks in a dict (review #9) -------------------------------------------------------
+def test_a_nullable_boolean_mask_in_a_dict_reads_na_as_not_a_member():
+    golds, preds = np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1])
+    mask = pd.Series([True, pd.NA, False, True], dtype="boolean")
+    scorer = Scorer(["accuracy"])
+    want = scorer.score_slices(pd.DataFrame({"s": mask}), golds, preds)
+    assert want["s"] == {"accuracy": 1.0}
+    # before: TypeError "S['s'] has dtype object; expected 0/1 or booleans"
+    assert scorer.score_slices({"s": mask}, golds, preds) == want
+    assert scorer.score_slices({"s": pd.Series([1, pd.NA, 0, 1], dtype="Int64")}, golds,
+                               preds) == want
+    assert slice_report(scorer, {"s": mask}, golds, preds).to_frame()["n"].tolist() == [4, 2]

@@ -286,3 +286,109 @@ def test_score_slices_equals_per_slice_scikit_learn(data, abstain, multiclass, f
         assert list(got[key]) == list(want[key])
         for metric in want[key]:
             assert _same(got[key][metric], want[key][metric]), (key, metric)
+
+
+# -- a custom function under a built-in name wins everywhere (review #1) --------------------------
+def _every_path(scorer, S, golds, preds):
+    """The scores of every path: score, score_slices, slice_report, compare_models (a and b)."""
+    from slicewidgets.analysis import compare_models
+
+    out = {"score": scorer.score(golds, preds),
+           "score_slices": scorer.score_slices(S, golds, preds)}
+    report = scorer.slice_report(S, golds, preds, n_boot=20).to_frame()
+    out["slice_report"] = {(r["slice"], r["metric"]): r["score"] for r in report.to_dict("records")}
+    cmp = compare_models(S, golds, preds, preds, scorer=scorer, n_boot=20).to_frame()
+    out["compare_a"] = {(r["slice"], r["metric"]): r["score_a"] for r in cmp.to_dict("records")}
+    out["compare_b"] = {(r["slice"], r["metric"]): r["score_b"] for r in cmp.to_dict("records")}
+    return out
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "coverage", "precision", "recall", "f1",
+                                    "matthews_corrcoef", "f1_micro"])
+def test_a_custom_function_named_like_a_builtin_metric_is_used_by_every_path(metric):
+    calls = []
+
+    def custom(golds, preds, probs):
+        calls.append(len(golds))
+        return 0.125
+
+    golds = np.array([1, 1, 1, 1, 0, 0, 1, 0])
+    preds = np.array([1, 1, 1, 1, 1, 0, -1, 0])
+    S = {"all": np.ones(8, bool), "head": np.arange(8) < 5}
+    scorer = Scorer(metrics=[metric, "accuracy" if metric != "accuracy" else "coverage"],
+                    custom_metric_funcs={metric: custom})
+    assert metric not in scorer.builtin_metrics
+    paths = _every_path(scorer, S, golds, preds)
+    # before: the count paths computed the built-in metric and never called `custom`
+    assert paths["score"][metric] == 0.125
+    for name in ("overall", "all", "head"):
+        assert paths["score_slices"][name][metric] == 0.125
+        for key in ("slice_report", "compare_a", "compare_b"):
+            assert paths[key][(name, metric)] == 0.125, (key, name)
+    assert calls
+
+
+def test_a_custom_accuracy_gives_snorkels_numbers():
+    from sklearn.metrics import balanced_accuracy_score
+
+    SnorkelScorer = pytest.importorskip("snorkel.analysis").Scorer  # noqa: N806
+
+    def balanced(golds, preds, probs):
+        return balanced_accuracy_score(golds, preds)
+
+    golds = np.array([1, 1, 1, 1, 0, 0])
+    preds = np.array([1, 1, 1, 1, 1, 0])
+    S = np.rec.fromarrays([np.ones(6, int), np.array([1, 1, 1, 0, 1, 1])], names="all,some")
+    args = dict(metrics=["accuracy"], custom_metric_funcs={"accuracy": balanced})
+    want = SnorkelScorer(**args).score_slices(S, golds, preds, np.zeros((6, 2)))
+    paths = _every_path(Scorer(**args), S, golds, preds)
+    assert paths["score_slices"] == want  # before: 0.833 (the built-in accuracy), not 0.75
+    assert paths["score"] == want["overall"]
+    for name in want:
+        assert paths["slice_report"][(name, "accuracy")] == want[name]["accuracy"]
+        assert paths["compare_a"][(name, "accuracy")] == want[name]["accuracy"]
+
+
+def test_a_builtin_metric_replaced_after_construction_is_used_by_every_path():
+    golds, preds = np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1])
+    scorer = Scorer(["accuracy", "f1"])
+    scorer.metrics["f1"] = lambda golds, preds, probs: 0.5
+    assert scorer.builtin_metrics == ("accuracy",)
+    paths = _every_path(scorer, {"s": np.array([1, 1, 0, 0], bool)}, golds, preds)
+    assert paths["score"] == {"accuracy": 0.75, "f1": 0.5}
+    assert paths["score_slices"]["s"] == {"accuracy": 1.0, "f1": 0.5}
+    assert paths["slice_report"][("overall", "f1")] == 0.5
+    assert paths["compare_a"][("s", "f1")] == 0.5
+
+
+@pytest.mark.parametrize(("before", "after"), [(-1, None), (None, -1), (-1, 0)])
+def test_abstain_label_set_after_construction_is_used_by_every_path(before, after):
+    golds = np.array([1, 0, -1, 1, 0, 0])
+    preds = np.array([1, 0, 1, 0, -1, 0])
+    S = {"all": np.ones(6, bool), "head": np.arange(6) < 4}
+    metrics = ["accuracy", "coverage", "f1_micro", "matthews_corrcoef"]
+    scorer = Scorer(metrics, abstain_label=before)
+    scorer.abstain_label = after
+    assert scorer.abstain_label == after
+    got = _every_path(scorer, S, golds, preds)
+    want = _every_path(Scorer(metrics, abstain_label=after), S, golds, preds)
+    # before: the count paths used the new label, the metric functions the old one
+    for key in want:
+        assert str(got[key]) == str(want[key]), key  # NaN-safe equality of the dicts
+
+
+# -- no slice: the overall row, as slice_report and compare_models give it (review #8) -----------
+@pytest.mark.parametrize("S", [{}, pd.DataFrame(index=range(4)),
+                               SliceMembership.from_columns([], [])], ids=["dict", "frame",
+                                                                          "membership"])
+def test_score_slices_without_slices_scores_overall(S):
+    from slicewidgets.analysis import compare_models
+
+    golds, preds = np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1])
+    scorer = Scorer(["accuracy", "f1"])
+    # before: "S, golds, and preds must have the same number of elements: S has 0"
+    assert scorer.score_slices(S, golds, preds) == {"overall": {"accuracy": 0.75, "f1": 0.8}}
+    frame = scorer.score_slices(S, golds, preds, as_dataframe=True)
+    assert list(frame.index) == ["overall"]
+    assert scorer.slice_report(S, golds, preds).overall == {"accuracy": 0.75, "f1": 0.8}
+    assert compare_models(S, golds, preds, preds).to_frame()["slice"].tolist() == ["overall"]
