@@ -8,7 +8,10 @@ fingerprint is a hash of everything that decides the SF's result, by content:
 * Python functions: their byte code and constants, defaults, closure values, and the values of
   the **global names they read**, recursively, so an edited helper function or a changed global
   gives a new fingerprint; bound methods: the function and the object; classes defined outside
-  installed libraries: their methods and attributes;
+  installed libraries: their methods and attributes. A function that can read names given as
+  strings (it calls ``eval``, ``query``, ``globals``, ``vars``, ``locals``, ``exec`` or
+  ``getattr``, as in ``df.eval("n > @LIMIT")`` or ``pd.eval("n > LIMIT")``) also hashes the
+  globals named by the identifiers in its string constants and in the strings it reads;
 * any other object: its pickled state (what ``pickle`` saves is, by pickle's contract, what
   rebuilds the object), with functions and classes inside it hashed as above. A fitted
   scikit-learn model, refitted in place, gets a new fingerprint.
@@ -35,6 +38,7 @@ import contextlib
 import functools
 import os
 import pickle
+import re
 import site
 import sys
 import sysconfig
@@ -44,7 +48,7 @@ from typing import Any
 
 from joblib.hashing import NumpyHasher
 
-__all__ = ["fingerprint", "is_volatile", "names_read", "PROTOCOL"]
+__all__ = ["DYNAMIC_LOOKUPS", "fingerprint", "is_volatile", "names_in_strings", "names_read", "PROTOCOL"]
 
 #: Method name of the opt-in protocol: ``obj.__slicewidgets_fingerprint__()`` returns the value
 #: hashed in place of ``obj``.
@@ -183,6 +187,39 @@ def names_read(code: types.CodeType) -> set[str]:
     return names
 
 
+#: Names through which code reads globals named in strings: pandas' ``eval`` / ``query``
+#: (``@name``; bare names in ``pd.eval``), ``globals()["name"]``, ``getattr(module, "name")``...
+DYNAMIC_LOOKUPS = frozenset({"eval", "query", "globals", "vars", "locals", "exec", "getattr"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _string_constants(code: types.CodeType) -> list[str]:
+    out = []
+    for const in code.co_consts:
+        if isinstance(const, str):
+            out.append(const)
+        elif isinstance(const, types.CodeType):
+            out += _string_constants(const)
+    return out
+
+
+def names_in_strings(code: types.CodeType, glob: dict[str, Any]) -> set[str]:
+    """The identifiers in a code object's string constants, and in the strings of the globals
+    it reads: the names a dynamic lookup (:data:`DYNAMIC_LOOKUPS`) could read.
+
+    Examples
+    --------
+    >>> EXPR = "n > @LIMIT"
+    >>> def big(df):
+    ...     return df.eval(EXPR) & df.query("m < @LOW").notna()
+    >>> sorted(names_in_strings(big.__code__, {"EXPR": EXPR}))
+    ['LIMIT', 'LOW', 'm', 'n']
+    """
+    strings = _string_constants(code)
+    strings += [v for k in names_read(code) if isinstance(v := glob.get(k), str)]
+    return {tok for s in strings for tok in _IDENTIFIER.findall(s)}
+
+
 def _function_token(fn: types.FunctionType) -> tuple:
     cells: list[tuple[Any, ...]] = []
     for cell in fn.__closure__ or ():
@@ -192,6 +229,8 @@ def _function_token(fn: types.FunctionType) -> tuple:
             cells.append(("empty",))
     names = names_read(fn.__code__)
     glob = fn.__globals__
+    if names & DYNAMIC_LOOKUPS:  # names given as strings: hash the globals they could name
+        names |= names_in_strings(fn.__code__, glob)
     read = []
     for name in sorted(names & glob.keys()):
         value = glob[name]

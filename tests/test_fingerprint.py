@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
@@ -261,3 +262,41 @@ def test_random_edits_and_resource_mutations_never_change_a_mask(ops):
         expected = PandasSFApplier(list(sfs.values())).apply(DF, progress_bar=False)
         for name in sfs:
             assert ss.mask(name).tolist() == expected[name].astype(bool).tolist(), (op, i, name)
+
+
+def _defined(source: str, **names) -> dict:
+    """Run ``source`` in a fresh module namespace (its globals can then be changed)."""
+    ns = {"pd": pd, "slicing_function": slicing_function, **names}
+    exec(source, ns)  # noqa: S102 - test code
+    return ns
+
+
+DYNAMIC = {
+    "df.eval @": 'return df.eval("n > @LIMIT")',
+    "df.query @": 'return df.index.isin(df.query("n > @LIMIT").index)',
+    "pd.eval bare": 'return pd.eval("df.n > LIMIT")',
+    "globals()": 'return df.n > globals()["LIMIT"]',
+    "an expression global": "return df.eval(EXPR)",
+}
+
+
+@pytest.mark.parametrize("body", DYNAMIC.values(), ids=DYNAMIC.keys())
+def test_globals_named_in_strings_are_followed(body):
+    ns = _defined(f"@slicing_function(vectorized=True)\ndef big(df):\n    {body}\n",
+                  LIMIT=3, EXPR="n > @LIMIT")
+    big = ns["big"]
+    df = pd.DataFrame({"n": [1, 5, 9]})
+    ss = SliceSet(df, [big])
+    assert ss.sizes() == {"big": 2}
+    first = big.fingerprint
+    ns["LIMIT"] = 6
+    assert big.fingerprint != first
+    ss.update(big)
+    assert ss.sizes() == {"big": 1} == {"big": int(big.mask(df).sum())}
+
+
+def test_strings_are_read_as_names_only_where_a_dynamic_lookup_can_read_them():
+    ns = _defined('@slicing_function()\ndef f(x):\n    return x.text == "LIMIT"\n', LIMIT=3)
+    first = ns["f"].fingerprint
+    ns["LIMIT"] = 6  # a global that happens to share the string's spelling
+    assert ns["f"].fingerprint == first

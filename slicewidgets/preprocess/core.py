@@ -38,7 +38,8 @@ class BaseMapper:
     pre
         Mappers to run first, in order.
     memoize
-        Cache results by the data point's content (``memoize_key``).
+        Cache results by the data point's content (``memoize_key``). The appliers empty the
+        cache when the mapper's fingerprint changed since it was filled (:meth:`check_memo`).
     memoize_key
         Function from data point to a hashable cache key; default: the point's field values.
     memoize_maxsize
@@ -66,10 +67,43 @@ class BaseMapper:
         self.memoize_key = memoize_key or get_hashable
         self.memoize_maxsize = memoize_maxsize
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._memo_fingerprint: str | None = None  # the fingerprint the cache was filled under
 
     def reset_cache(self) -> None:
         """Empty the memoization cache."""
         self._cache = OrderedDict()
+        self._memo_fingerprint = None
+
+    def check_memo(self) -> None:
+        """Empty the memoization cache if this mapper's fingerprint changed since it was filled.
+
+        The cache is keyed by the data point alone, so outputs computed before an edit (of the
+        mapper's function, a global or helper it reads, one of its ``pre``) would otherwise be
+        returned after it. The appliers call this once per apply for every memoized mapper of
+        their SFs (:func:`slicewidgets.slicing.apply.compute_masks`, ``SFApplier.apply``).
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> SUFFIX = "!"
+        >>> @preprocessor(memoize=True)
+        ... def shout(x):
+        ...     x.loud = x.text + SUFFIX
+        ...     return x
+        >>> shout.check_memo(); shout(SimpleNamespace(text="hi")).loud
+        'hi!'
+        >>> SUFFIX = "?"
+        >>> shout(SimpleNamespace(text="hi")).loud  # the memo: filled before the change
+        'hi!'
+        >>> shout.check_memo(); shout(SimpleNamespace(text="hi")).loud
+        'hi?'
+        """
+        if not self.memoize:
+            return
+        fp = self.fingerprint
+        if fp != getattr(self, "_memo_fingerprint", None):
+            self.reset_cache()
+            self._memo_fingerprint = fp
 
     def _generate_mapped_data_point(self, x: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -112,7 +146,7 @@ class BaseMapper:
 _MISS = object()
 #: Attributes of every mapper; the others (set by subclasses) are part of the fingerprint.
 _BASE_ATTRS = frozenset({"name", "_pre", "memoize", "memoize_key", "memoize_maxsize", "_cache",
-                         "_f", "field_names", "mapped_field_names"})
+                         "_memo_fingerprint", "_f", "field_names", "mapped_field_names"})
 
 
 class LambdaMapper(BaseMapper):

@@ -13,7 +13,7 @@ from typing import Any
 
 from slicewidgets.preprocess.core import BaseMapper, Preprocessor
 
-__all__ = ["EN_CORE_WEB_SM", "SpacyPreprocessor", "import_spacy"]
+__all__ = ["EN_CORE_WEB_SM", "SpacyPreprocessor", "import_spacy", "pipeline_content"]
 
 #: Snorkel's default spaCy model.
 EN_CORE_WEB_SM = "en_core_web_sm"
@@ -120,9 +120,34 @@ class SpacyPreprocessor(Preprocessor):
         return {"doc": self._nlp(text)}
 
     def _fingerprint_parts(self) -> tuple:
-        language = self.language if isinstance(self.language, str) else id(self.language)
         return (
             type(self).__qualname__, self.name, tuple(m.fingerprint for m in self._pre),
             sorted(self.field_names.items()), sorted(self.mapped_field_names.items()),
-            language, tuple(self.disable), self.gpu,
+            pipeline_content(self._nlp), tuple(self.disable), self.gpu,
         )
+
+
+def pipeline_content(nlp: Any) -> tuple:
+    """A spaCy pipeline by content, for fingerprints: every component's serialized state
+    (an entity ruler's patterns, a model's weights) and the word vectors, so that a pipeline
+    changed in place (``ruler.add_patterns``) gets a new fingerprint. The vocabulary's strings
+    are left out: they grow as texts are parsed and do not change any result. A pipeline that
+    cannot be serialized raises, which makes the fingerprint volatile (never reused).
+
+    Examples
+    --------
+    >>> import spacy
+    >>> nlp = spacy.blank("en")
+    >>> before = pipeline_content(nlp)
+    >>> _ = nlp("Parsing adds words to the vocabulary.")
+    >>> pipeline_content(nlp) == before
+    True
+    >>> _ = nlp.add_pipe("sentencizer")
+    >>> pipeline_content(nlp) == before
+    False
+    """
+    import numpy as np
+
+    vectors = nlp.vocab.vectors
+    data = np.asarray(vectors.data) if vectors.shape[0] else None  # on a GPU: raises
+    return ("spacy", nlp.to_bytes(exclude=["vocab"]), vectors.shape, data)

@@ -30,7 +30,7 @@ from slicewidgets.slicing.apply import (
     compute_masks,
     to_recarray,
 )
-from slicewidgets.slicing.sf import SlicingFunction
+from slicewidgets.slicing.sf import SlicingFunction, preprocessors
 
 __all__ = ["SliceSet"]
 
@@ -154,9 +154,12 @@ class SliceSet:
 
         Fingerprints follow code, globals, helpers and resources by content; this is needed
         only when an SF's result depends on state outside Python objects (a file it reads, the
-        clock) or an object whose pickled form leaves out state the SF uses.
+        clock) or an object whose pickled form leaves out state the SF uses. The memos of the
+        refreshed SFs' preprocessors are emptied too.
         """
         names = self.names if name is None else [self._check_name(name)]
+        for mapper in preprocessors(self._sfs[n] for n in names):
+            mapper.reset_cache()  # their outputs may depend on the same outside state
         saved = {self._fps[n]: self._cache.pop(self._fps[n]) for n in names
                  if self._fps[n] in self._cache}
         try:

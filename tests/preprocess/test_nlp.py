@@ -37,3 +37,28 @@ def test_memoize_parses_each_text_once():
 def test_language_must_be_a_name_or_a_pipeline():
     with pytest.raises(TypeError, match="language must be a spaCy model name or a spacy.Language; got int"):
         SpacyPreprocessor("text", "doc", language=3)
+
+
+def test_a_pipeline_changed_in_place_gets_a_new_fingerprint_parsing_does_not():
+    import pandas as pd
+
+    from slicewidgets.slicing import SliceSet, slicing_function
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": "Jane Doe"}])
+    parse = SpacyPreprocessor("text", "doc", language=nlp, memoize=True)
+
+    @slicing_function(pre=[parse])
+    def has_person(x):
+        return len(x.doc.ents) > 0
+
+    df = pd.DataFrame({"text": ["Jane Doe sang", "John Roe sang", "a brand new qzxv word"]})
+    ss = SliceSet(df, [has_person])
+    assert ss.sizes() == {"has_person": 1}
+    ss.update(has_person)  # parsing added words to the vocabulary: still a cache hit
+    assert ss.n_computed == 1
+    ruler.add_patterns([{"label": "PERSON", "pattern": "John Roe"}])
+    ss.update(has_person)  # recomputed, and the memo of parsed points is not reused
+    assert ss.n_computed == 2
+    assert ss.sizes() == {"has_person": 2}

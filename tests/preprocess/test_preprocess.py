@@ -283,3 +283,58 @@ def test_fingerprints_follow_code_and_settings():
     assert Threshold("t", 1).fingerprint == Threshold("t", 1).fingerprint
     assert Threshold("t", 1).fingerprint != Threshold("t", 2).fingerprint
     assert MapperWithPre("m", pre=[a]).fingerprint != MapperWithPre("m", pre=[b]).fingerprint
+
+
+def test_a_memo_filled_before_an_edit_is_not_reused_by_the_appliers():
+    import pandas as pd
+
+    from slicewidgets.slicing import PandasSFApplier, SFApplier, SliceSet, slicing_function
+
+    ns = {"preprocessor": preprocessor, "slicing_function": slicing_function, "SUFFIX": "!"}
+    exec(  # noqa: S102 - a module whose global the test changes
+        "@preprocessor(memoize=True)\n"
+        "def shout(x):\n    x.loud = x.text + SUFFIX\n    return x\n"
+        "@slicing_function(pre=[shout])\n"
+        "def loud_q(x):\n    return x.loud.endswith('?')\n", ns)
+    loud_q, shout = ns["loud_q"], ns["shout"]
+    df = pd.DataFrame({"text": ["hi", "ok"]})
+    ss = SliceSet(df, [loud_q])
+    assert ss.sizes() == {"loud_q": 0}
+    filled = dict(shout._cache)
+    assert len(filled) == 2
+    ns["SUFFIX"] = "?"
+    ss.update(loud_q)
+    assert ss.sizes() == {"loud_q": 2}
+    points = [SimpleNamespace(text=t) for t in df.text]
+    ns["SUFFIX"] = "!"
+    assert PandasSFApplier([loud_q]).apply(df, progress_bar=False).loud_q.tolist() == [0, 0]
+    ns["SUFFIX"] = "?"
+    assert SFApplier([loud_q]).apply(points, progress_bar=False).loud_q.tolist() == [1, 1]
+    # nothing changed: the memo is kept between applies (an output altered in the memo shows)
+    shout._cache[next(iter(shout._cache))].loud = "hi, kept!"
+    assert SFApplier([loud_q]).apply(points, progress_bar=False).loud_q.tolist() == [0, 1]
+
+
+def test_refresh_empties_the_memos_of_the_refreshed_sfs(tmp_path):
+    import pandas as pd
+
+    from slicewidgets.slicing import SliceSet, slicing_function
+
+    path = tmp_path / "suffix.txt"
+    path.write_text("!")
+
+    @preprocessor(memoize=True)
+    def from_file(x):  # reads state no fingerprint sees
+        x.loud = x.text + path.read_text()
+        return x
+
+    @slicing_function(pre=[from_file])
+    def loud_q(x):
+        return x.loud.endswith("?")
+
+    ss = SliceSet(pd.DataFrame({"text": ["hi", "ok"]}), [loud_q])
+    path.write_text("?")
+    ss.update(loud_q)  # nothing Python sees changed: cached
+    assert ss.sizes() == {"loud_q": 0}
+    ss.refresh("loud_q")
+    assert ss.sizes() == {"loud_q": 2}

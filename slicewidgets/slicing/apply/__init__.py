@@ -39,6 +39,7 @@ from slicewidgets.slicing.sf import (
     RegexSlicingFunction,
     SFApplyError,
     SlicingFunction,
+    check_memos,
     protected_frame,
     text_column,
     validate_mask,
@@ -160,6 +161,7 @@ def compute_masks(
         )
     sfs = check_sfs(sfs, "compute_masks")
     resolve_n_jobs(n_jobs)
+    check_memos(sfs)  # memoized preprocessors edited since their memo was filled start afresh
     n = len(df)
     leaves: dict[int, SlicingFunction] = {}
     for sf in sfs:
@@ -453,6 +455,7 @@ class SFApplier(BaseSFApplier):
         from tqdm.auto import tqdm
 
         points = list(data_points)
+        check_memos(self._sfs)
         meta = ApplierMetadata()
         matrix = np.zeros((len(points), len(self._sfs)), dtype=bool)
         positions = pd.RangeIndex(len(points))

@@ -14,7 +14,7 @@ Both forms can be called on a single data point and both can be applied to a Dat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -542,3 +542,29 @@ class CombinedSlicingFunction(SlicingFunction):
 
     def __repr__(self) -> str:
         return f"CombinedSlicingFunction {self.name} ({self.op} of {[o.name for o in self.operands]})"
+
+
+
+def preprocessors(sfs: Iterable[SlicingFunction]) -> list[BaseMapper]:
+    """Every preprocessor ``sfs`` run, once each: their ``pre``, the preprocessors' own
+    ``pre``, and those of the operands of combined SFs."""
+    found: dict[int, BaseMapper] = {}
+    stack: list[Any] = list(sfs)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, CombinedSlicingFunction):
+            stack += obj.operands
+        elif isinstance(obj, SlicingFunction):
+            stack += obj._pre
+        elif isinstance(obj, BaseMapper) and id(obj) not in found:
+            found[id(obj)] = obj
+            stack += obj._pre
+    return list(found.values())
+
+
+def check_memos(sfs: Iterable[SlicingFunction]) -> None:
+    """:meth:`BaseMapper.check_memo <slicewidgets.preprocess.core.BaseMapper.check_memo>` for
+    each preprocessor of ``sfs``: a memoized preprocessor whose fingerprint changed since its
+    memo was filled starts afresh. Called by the appliers once per apply."""
+    for mapper in preprocessors(sfs):
+        mapper.check_memo()
