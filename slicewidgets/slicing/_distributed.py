@@ -130,11 +130,12 @@ def _with_partition(err: SFApplyError, partition: int | None) -> SFApplyError:
 
 def partition_masks(
     df: pd.DataFrame, sfs: Sequence[SlicingFunction], fault_tolerant: bool,
-    partition: int | None,
+    partition: int | None, rows: pd.DataFrame | None = None,
 ) -> SliceMembership:
-    """:func:`compute_masks` on one partition; errors name the partition."""
+    """:func:`compute_masks` on one partition (``rows``: what row-wise SFs read, see there);
+    errors name the partition."""
     try:
-        return compute_masks(df, sfs, fault_tolerant=fault_tolerant)
+        return compute_masks(df, sfs, fault_tolerant=fault_tolerant, rows=rows)
     except SFApplyError as err:
         raise _with_partition(err, partition) from err.original
 
@@ -164,18 +165,20 @@ def partition_counts(
 def masks_counts(
     part: pd.DataFrame, sfs: Sequence[SlicingFunction], golds: str, preds: str,
     abstain_label: int | None, fault_tolerant: bool, partition: int | None,
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:func:`partition_counts` of one partition (or batch), running the SFs on it."""
-    m = partition_masks(part, sfs, fault_tolerant, partition)
+    m = partition_masks(part, sfs, fault_tolerant, partition, rows)
     return partition_counts(m.matrix, part[golds].to_numpy(), part[preds].to_numpy(),
                             abstain_label)
 
 
 def filter_partition(
-    part: pd.DataFrame, sf: SlicingFunction, partition: int | None
+    part: pd.DataFrame, sf: SlicingFunction, partition: int | None,
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rows of one partition (or batch) in ``sf``'s slice."""
-    mask = partition_masks(part, [sf], False, partition).matrix[:, 0]
+    mask = partition_masks(part, [sf], False, partition, rows).matrix[:, 0]
     return part.iloc[np.flatnonzero(mask)]
 
 

@@ -12,6 +12,10 @@ collects an ``n x k`` integer array to the driver (not even a recarray). Here th
 stays in Spark, as columns next to the data (Spark rows have no index to align a separate
 result with); pass ``return_recarray=True`` for Snorkel's ``S`` when it fits in memory.
 
+Nulls: row-wise SFs see a null as ``None``, as in Snorkel (whose data points are Spark
+``Row`` objects), and a Spark NaN as NaN; integers stay ``int``. Vectorized SFs get the pandas
+batch, where a null is ``NaN``/``None``/``NaT`` as pandas converts it.
+
 Needs the ``spark`` extra: ``pip install 'slicewidgets[spark]'`` (and Java). The Python
 workers must run the driver's interpreter with slicewidgets installed (``PYSPARK_PYTHON``).
 """
@@ -22,6 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from slicewidgets.slicing._distributed import (
@@ -98,15 +103,92 @@ def _numbered(batches):
 
 
 # ---------------------------------------------------------------------------------------------
+# nulls: None for row-wise SFs, as in a Spark Row (Snorkel's data point)
+
+#: Prefix of the columns added for the workers: whether a nullable float column's value is
+#: null (the Arrow -> pandas conversion turns a null and a NaN alike into NaN).
+_NULL_FLAG = "__slicewidgets_null_"
+
+
+def _with_null_flags(sdf: Any) -> tuple[Any, dict[str, str], list[str]]:
+    """``sdf`` with a flag column per nullable float column, the flags' names by column, and
+    the nullable integer columns: what the workers need to give row-wise SFs ``None`` for a
+    null, as Snorkel's Spark applier does (its data points are Spark ``Row`` objects)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    flags: dict[str, str] = {}
+    ints: list[str] = []
+    for i, field in enumerate(sdf.schema.fields):
+        if not field.nullable:
+            continue
+        if isinstance(field.dataType, (T.FloatType, T.DoubleType)):
+            flags[field.name] = f"{_NULL_FLAG}{i}"
+        elif isinstance(field.dataType, T.IntegralType):
+            ints.append(field.name)
+    if flags:
+        sdf = sdf.select("*", *[F.isnull(_col(c)).alias(f) for c, f in flags.items()])
+    return sdf, flags, ints
+
+
+def _batches(batches, flags: dict[str, str], ints: list[str]):
+    """``(batch, rows)`` per pandas batch, the flag columns taken out: the batch as pandas has
+    it (vectorized, keyword and regex SFs read it) and, where it holds nulls, what row-wise
+    SFs read (:func:`null_as_none`; else ``None``: the batch itself)."""
+    for batch in _numbered(batches):
+        null = {c: batch.pop(f).to_numpy(dtype=bool) for c, f in flags.items()}
+        yield batch, null_as_none(batch, null, ints)
+
+
+def null_as_none(batch: pd.DataFrame, null: dict[str, Any],
+                 ints: Sequence[str] = ()) -> pd.DataFrame | None:
+    """``batch`` with ``None`` for each null, as a Spark ``Row`` holds it (``None`` if the
+    batch has no null).
+
+    ``null``: the null flags of the float columns (where pandas cannot tell a null from a
+    NaN); in the other columns a missing value (``NaN`` in an integer column, ``NaT``,
+    ``pd.NA``, ``None``) is a null, and the integers of ``ints`` stay Python ``int``.
+    A float column without flags keeps its NaN (Spark declared it non-nullable).
+
+    Examples
+    --------
+    >>> batch = pd.DataFrame({"n": [1.0, None], "f": [float("nan"), None]})
+    >>> rows = null_as_none(batch, {"f": np.array([False, True])}, ints=["n"])
+    >>> rows.n.tolist(), rows.f.tolist()
+    ([1, None], [nan, None])
+    """
+    rows = None
+    for c in batch.columns:
+        col = batch[c]
+        if c in null:
+            isnull = np.asarray(null[c], dtype=bool)
+        elif c not in ints and pd.api.types.is_float_dtype(col.dtype):
+            continue
+        else:
+            isnull = col.isna().to_numpy(dtype=bool)
+        if not isnull.any():
+            continue
+        values = col.to_numpy(dtype=object)
+        if c in ints:
+            values = [None if gap else int(v) for v, gap in zip(values, isnull, strict=True)]
+        else:
+            values = np.where(isnull, None, values)
+        if rows is None:
+            rows = batch.copy(deep=False)
+        rows[c] = pd.Series(values, index=batch.index, dtype=object)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
 # functions run in the Python workers (built as closures over plain values)
 
 
-def _membership_fn(blob: bytes, fault_tolerant: bool):
+def _membership_fn(blob: bytes, fault_tolerant: bool, flags: dict[str, str], ints: list[str]):
     def run(batches):
         sfs = load_sfs(blob)
         partition = _partition_id()
-        for batch in _numbered(batches):
-            m = partition_masks(batch, sfs, fault_tolerant, partition)
+        for batch, rows in _batches(batches, flags, ints):
+            m = partition_masks(batch, sfs, fault_tolerant, partition, rows)
             for j, name in enumerate(m.names):
                 batch[name] = m.matrix[:, j]
             yield batch.reset_index(drop=True)
@@ -114,13 +196,13 @@ def _membership_fn(blob: bytes, fault_tolerant: bool):
     return run
 
 
-def _meta_fn(blob: bytes):
+def _meta_fn(blob: bytes, flags: dict[str, str], ints: list[str]):
     def run(batches):
         sfs = load_sfs(blob)
         partition = _partition_id()
         meta = ApplierMetadata()
-        for batch in _numbered(batches):
-            meta.merge(partition_masks(batch, sfs, True, partition).meta)
+        for batch, rows in _batches(batches, flags, ints):
+            meta.merge(partition_masks(batch, sfs, True, partition, rows).meta)
         rows = [
             (partition, name, count, meta.errors.get(name, ""),
              [int(p) for p in meta.fault_rows.get(name, []) if p is not None])
@@ -133,14 +215,14 @@ def _meta_fn(blob: bytes):
 
 
 def _counts_fn(blob: bytes, golds: str, preds: str, abstain_label: int | None,
-               fault_tolerant: bool):
+               fault_tolerant: bool, flags: dict[str, str], ints: list[str]):
     def run(batches):
         sfs = load_sfs(blob)
         partition = _partition_id()
         total = None
-        for batch in _numbered(batches):
+        for batch, rows in _batches(batches, flags, ints):
             counts = masks_counts(batch, sfs, golds, preds, abstain_label, fault_tolerant,
-                                  partition)
+                                  partition, rows)
             if total is None:
                 total = counts
             else:
@@ -151,12 +233,12 @@ def _counts_fn(blob: bytes, golds: str, preds: str, abstain_label: int | None,
     return run
 
 
-def _filter_fn(blob: bytes):
+def _filter_fn(blob: bytes, flags: dict[str, str], ints: list[str]):
     def run(batches):
         sf = load_sfs(blob)[0]
         partition = _partition_id()
-        for batch in _numbered(batches):
-            yield filter_partition(batch, sf, partition).reset_index(drop=True)
+        for batch, rows in _batches(batches, flags, ints):
+            yield filter_partition(batch, sf, partition, rows).reset_index(drop=True)
 
     return run
 
@@ -313,7 +395,8 @@ class SparkSFApplier(EngineSFApplier):
         blob = self._blob()
         schema = StructType(list(sdf.schema.fields)
                             + [StructField(n, BooleanType(), False) for n in self._sf_names])
-        out = sdf.mapInPandas(_membership_fn(blob, fault_tolerant), schema)
+        flagged, flags, ints = _with_null_flags(sdf)
+        out = flagged.mapInPandas(_membership_fn(blob, fault_tolerant, flags, ints), schema)
         result: Any = out
         if return_recarray:
             try:
@@ -329,7 +412,8 @@ class SparkSFApplier(EngineSFApplier):
             return result
         meta = ApplierMetadata()
         if fault_tolerant:
-            for row in _collect(sdf.mapInPandas(_meta_fn(blob), _META_SCHEMA), self._sf_names):
+            meta_parts = flagged.mapInPandas(_meta_fn(blob, flags, ints), _META_SCHEMA)
+            for row in _collect(meta_parts, self._sf_names):
                 sub = ApplierMetadata()
                 sub.faults[row.sf] = row.faults
                 sub.fault_rows[row.sf] = [(row.partition, p) for p in row.positions]
@@ -376,8 +460,10 @@ class SparkSFApplier(EngineSFApplier):
 
         self._check_label_columns(sdf.columns, golds, preds)
         if S is None:
-            parts = sdf.mapInPandas(
-                _counts_fn(self._blob(), golds, preds, abstain_label, fault_tolerant),
+            flagged, flags, ints = _with_null_flags(sdf)
+            parts = flagged.mapInPandas(
+                _counts_fn(self._blob(), golds, preds, abstain_label, fault_tolerant, flags,
+                           ints),
                 _COUNTS_SCHEMA,
             )
             cols = [*COUNT_COLUMNS, "n_nonbinary"]
@@ -474,4 +560,5 @@ def slice_dataframe_spark(data: Any, slicing_function: SlicingFunction) -> Any:
         )
     sdf = _as_spark_frame(data, "slice_dataframe_spark", "slice_dataframe")
     blob = dump_sfs([slicing_function], "slice_dataframe_spark")
-    return sdf.mapInPandas(_filter_fn(blob), sdf.schema)
+    flagged, flags, ints = _with_null_flags(sdf)
+    return flagged.mapInPandas(_filter_fn(blob, flags, ints), sdf.schema)

@@ -219,6 +219,71 @@ def test_rdd_of_rows_as_snorkel(spark):
     assert S.tolist() == [(1, 1, 1), (0, 0, 1)]
 
 
+@slicing_function()
+def n_missing(x):
+    return x.n is None
+
+
+@slicing_function()
+def f_missing(x):
+    return x.f is None
+
+
+@slicing_function()
+def f_nan(x):
+    return x.f is not None and x.f != x.f
+
+
+@slicing_function()
+def n_is_int_below_3(x):
+    return type(x.n) is int and x.n < 3
+
+
+@slicing_function(vectorized=True)
+def f_above_1(df):  # pandas semantics: a null is NaN, not above 1
+    return df.f > 1
+
+
+NULL_SFS = [n_missing, f_missing, f_nan, n_is_int_below_3, f_above_1, ~n_missing]
+
+
+@pytest.fixture(scope="module")
+def with_nulls(spark):
+    return spark.createDataFrame(
+        [("a", 1, 0.5), ("b", None, None), ("c", 3, float("nan")), ("d", 2, 2.0)],
+        "text string, n long, f double")
+
+
+def test_row_wise_sfs_see_a_null_as_none_as_in_snorkel(with_nulls):
+    want = [[0, 0, 0, 1, 0, 1], [1, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 1], [0, 0, 0, 1, 1, 1]]
+    S = SparkSFApplier(NULL_SFS).apply(with_nulls, return_recarray=True)
+    assert [list(r) for r in S.tolist()] == want
+    from snorkel.slicing import slicing_function as snorkel_sf
+    from snorkel.slicing.apply.spark import SparkSFApplier as SnorkelSparkSFApplier
+
+    row_wise = [snorkel_sf(name=sf.name)(sf._f) for sf in NULL_SFS[:4]]
+    expected = SnorkelSparkSFApplier(row_wise).apply(with_nulls.rdd)
+    assert expected.tolist() == [r[:4] for r in want]
+    got = slice_dataframe_spark(with_nulls, n_missing).toPandas()
+    assert got.text.tolist() == ["b"]
+    counts = SparkSFApplier(NULL_SFS[:3]).counts(
+        with_nulls.selectExpr("*", "1 AS label", "1 AS pred"), "label", "pred")
+    assert counts["size"].tolist() == [4, 1, 1, 1]
+
+
+def test_null_as_none_keeps_values_and_nan():
+    from slicewidgets.slicing.spark import null_as_none
+
+    batch = pd.DataFrame({"n": [1.0, np.nan], "f": [np.nan, np.nan], "g": [np.nan, 1.0],
+                          "t": pd.to_datetime(["2024-01-01", None]), "s": ["x", None]})
+    rows = null_as_none(batch, {"f": np.array([False, True])}, ints=["n"])
+    assert rows.n.tolist() == [1, None] and type(rows.n[0]) is int
+    assert np.isnan(rows.f[0]) and rows.f[1] is None  # a NaN stays NaN; a null is None
+    assert np.isnan(rows.g[0]) and rows.g.dtype == float  # no flags: NaN is a value
+    assert rows.t[1] is None and rows.s.tolist() == ["x", None]
+    assert null_as_none(batch[["s"]].iloc[:1], {}) is None  # nothing missing: no copy
+
+
 def test_slice_dataframe_spark_matches_pandas(spam, spam_sdf):
     got = slice_dataframe_spark(spam_sdf, SFS[1]).toPandas()
     want = slice_dataframe(spam, SFS[1]).reset_index(drop=True)

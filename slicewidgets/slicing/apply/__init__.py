@@ -113,6 +113,7 @@ def compute_masks(
     progress_bar: bool = False,
     n_jobs: int | None = None,
     text_cache: dict | None = None,
+    rows: pd.DataFrame | None = None,
 ) -> SliceMembership:
     """Membership of every row of ``df`` in every SF's slice.
 
@@ -136,6 +137,10 @@ def compute_masks(
     text_cache
         A dict in which prepared text columns (:class:`~slicewidgets.slicing._text.TextIndex`)
         are kept between calls on the *same, unchanged* ``df``, keyed by ``(column, case)``.
+    rows
+        What row-wise SFs read instead of ``df``: the same rows and columns, with values as a
+        data point holds them (``SparkSFApplier`` gives ``None`` for a null, as a Spark
+        ``Row`` does, where pandas has ``NaN``). Vectorized and keyword/regex SFs read ``df``.
 
     Returns
     -------
@@ -199,19 +204,26 @@ def compute_masks(
         for sf, m in zip(regex_members, masks, strict=True):
             results[id(sf)] = m
 
+    if rows is None:
+        rows = df
+    elif rows.shape != df.shape or not rows.index.equals(df.index):
+        raise ValueError(
+            f"compute_masks: rows must have df's shape {df.shape} and index; got {rows.shape}."
+        )
     if rowwise:  # row-wise SFs whose body is recognised run vectorized (see _rowwise.py)
         from slicewidgets.slicing._rowwise import vectorized_mask
 
         remaining = []
-        shared = text_cache if text_cache is not None else {}
+        keep = text_cache is not None and rows is df
+        shared = text_cache if keep else {}
         for sf in rowwise:
-            mask = vectorized_mask(sf, df, shared, keep=text_cache is not None)
+            mask = vectorized_mask(sf, rows, shared, keep=keep)
             if mask is None:
                 remaining.append(sf)
             else:
                 results[id(sf)] = mask
         rowwise = remaining
-    masks, sub, fails = rowwise_masks(df, rowwise, fault_tolerant, progress_bar, n_jobs)
+    masks, sub, fails = rowwise_masks(rows, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
     for sf, mask, rows in zip(rowwise, masks, fails, strict=True):
         results[id(sf)] = mask
