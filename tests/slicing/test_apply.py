@@ -49,6 +49,11 @@ class SquareHitTracker:
         self.n_hits += 1
         return x**2
 
+    def __slicewidgets_fingerprint__(self):
+        # the counter does not change what it computes: a memo filled before it counted more
+        # stays valid (without this, a preprocessor reading the tracker starts afresh)
+        return "SquareHitTracker"
+
 
 @slicing_function()
 def f(x) -> int:
@@ -356,6 +361,26 @@ def test_memoized_preprocessor_hits_its_cache():
     memo_square.reset_cache()
     SFApplier([fp_memo]).apply([SimpleNamespace(num=n) for n in DATA], progress_bar=False)
     assert tracker.n_hits == 8
+
+
+def test_a_memoized_preprocessor_reading_changed_state_starts_afresh():
+    counts = {"calls": 0}
+
+    @preprocessor(memoize=True)
+    def counted(x):  # reads `counts`, which it changes: no apply can reuse the last one's memo
+        counts["calls"] += 1
+        x.num_squared = x.num**2
+        return x
+
+    @slicing_function(pre=[counted])
+    def big(x):
+        return x.num_squared > 42
+
+    df = pd.DataFrame({"num": DATA})
+    PandasSFApplier([big]).apply(df, progress_bar=False)
+    assert counts["calls"] == 4
+    PandasSFApplier([big]).apply(df, progress_bar=False)
+    assert counts["calls"] == 8
 
 
 def test_failing_preprocessor_is_named():
