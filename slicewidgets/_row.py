@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FrameRow", "Row", "copy_point", "frame_rows", "get_hashable", "iter_rows", "point_fields"]
+__all__ = ["FrameRow", "FrozenRow", "Row", "copy_point", "frame_rows", "get_hashable", "iter_rows",
+           "point_fields"]
 
 try:  # the C attribute getter of namedtuple fields
     from collections import _tuplegetter  # type: ignore[attr-defined]
@@ -115,6 +116,41 @@ class Row:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+
+
+class FrozenRow(Row):
+    """A preprocessed data point as slicing functions get it: a :class:`Row` made read-only in
+    place (``row.__class__ = FrozenRow``), as a :class:`FrameRow` is.
+
+    The output of a chain of preprocessors is computed once per row and shared by every SF
+    with the same preprocessors; an SF that changed it would change what the next SF sees.
+    A preprocessor given a frozen row works on a mutable copy, as always.
+
+    Examples
+    --------
+    >>> x = Row(text="hi")
+    >>> x.__class__ = FrozenRow
+    >>> x.text
+    'hi'
+    >>> x.text = "changed"
+    Traceback (most recent call last):
+    ...
+    AttributeError: Cannot set 'text': the data point a slicing function gets after its preprocessors is shared with the other SFs that use them, and read-only. Set fields in a preprocessor (which works on a copy).
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(
+            f"Cannot set {key!r}: the data point a slicing function gets after its "
+            "preprocessors is shared with the other SFs that use them, and read-only. Set "
+            "fields in a preprocessor (which works on a copy)."
+        )
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.__setattr__(str(key), value)
 
 
 def _new_row(fields: dict) -> Row:
@@ -263,7 +299,7 @@ def copy_point(x: Any) -> Any:
     """
     if isinstance(x, FrameRow):
         return _new_row(_copy_fields(dict(zip(x.__row_fields__, x, strict=True))))
-    if type(x) is Row:
+    if type(x) is Row or type(x) is FrozenRow:
         return _new_row(_copy_fields(x.__dict__.copy()))
     if isinstance(x, pd.Series):
         return x.copy(deep=True)
@@ -282,7 +318,7 @@ def get_hashable(obj: Any) -> Hashable:
             return (type(obj).__row_fields__, tuple(obj))
         except TypeError:
             return (type(obj).__row_fields__, tuple(get_hashable(v) for v in obj))
-    if type(obj) is Row:
+    if type(obj) is Row or type(obj) is FrozenRow:
         try:
             key = tuple(obj.__dict__.items())
             hash(key)

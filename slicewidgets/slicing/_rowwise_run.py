@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slicewidgets._row import frame_rows
+from slicewidgets._row import FrozenRow, Row, frame_rows
 from slicewidgets.membership import ApplierMetadata
 from slicewidgets.slicing._validation import INT_TYPES, SFApplyError
 
@@ -106,6 +106,9 @@ def _pre_name(p: Any) -> str:
 
 
 def _run_pre(p: Any, pts: list) -> list:
+    """``p`` on each point, a failure kept as a :class:`_Failure`; the outputs that are
+    :class:`Row` objects are made read-only (:class:`FrozenRow`): they are shared by every SF
+    that uses the same preprocessors."""
     out: list[Any] = []
     append = out.append
     name = _pre_name(p)
@@ -123,6 +126,8 @@ def _run_pre(p: Any, pts: list) -> list:
                     f"Preprocessor should not return None: preprocessor {name!r} returned "
                     "None; make it return the data point."
                 ), name)
+            elif type(y) is Row:
+                y.__class__ = FrozenRow
         append(y)
     return out
 

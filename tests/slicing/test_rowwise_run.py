@@ -84,3 +84,63 @@ def test_not_fault_tolerant_raises_on_the_first_failing_row_having_run_it_once()
         PandasSFApplier([third_fails]).apply(pd.DataFrame({"i": range(5)}), progress_bar=False)
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert calls == Counter([0, 1, 2])
+
+
+def test_a_preprocessed_point_shared_by_sfs_is_read_only():
+    from slicewidgets.preprocess import preprocessor
+    from slicewidgets.slicing import PandasSFApplier, SFApplier, SFApplyError, slicing_function
+
+    @preprocessor()
+    def strip(x):
+        x.text = x.text.strip()
+        return x
+
+    @slicing_function(pre=[strip])
+    def lowers(x):  # changes its point: would change what `shouts` sees
+        x.text = x.text.lower()
+        return "plz" in x.text
+
+    @slicing_function(pre=[strip])
+    def shouts(x):
+        return "PLZ" in x.text
+
+    df = pd.DataFrame({"text": [" PLZ sub ", "hi"]})
+    with pytest.raises(SFApplyError, match=r"lowers.*Cannot set 'text'.*read-only"):
+        PandasSFApplier([lowers, shouts]).apply(df, progress_bar=False)
+    S, meta = PandasSFApplier([lowers, shouts]).apply(df, progress_bar=False,
+                                                      fault_tolerant=True, return_meta=True)
+    assert S.shouts.tolist() == [1, 0]  # whatever the SFs' order
+    assert S.lowers.tolist() == [0, 0] and meta.faults["lowers"] == 2
+    S = PandasSFApplier([shouts]).apply(df, progress_bar=False)
+    assert S.shouts.tolist() == [1, 0]
+    from slicewidgets._row import Row
+
+    with pytest.raises(SFApplyError, match=r"lowers.*Cannot set 'text'"):
+        SFApplier([lowers, shouts]).apply([Row(text=t) for t in df.text], progress_bar=False)
+
+
+def test_a_preprocessor_after_a_shared_one_still_works_on_a_copy():
+    from slicewidgets.preprocess import preprocessor
+    from slicewidgets.slicing import PandasSFApplier, slicing_function
+
+    @preprocessor(memoize=True)
+    def strip(x):
+        x.text = x.text.strip()
+        return x
+
+    @preprocessor()
+    def lower(x):
+        x.text = x.text.lower()
+        return x
+
+    @slicing_function(pre=[strip])
+    def stripped_shouts(x):
+        return x.text.startswith("PLZ")
+
+    @slicing_function(pre=[strip, lower])
+    def lowered(x):
+        return x.text.startswith("plz")
+
+    df = pd.DataFrame({"text": [" PLZ sub ", "hi"]})
+    S = PandasSFApplier([stripped_shouts, lowered]).apply(df, progress_bar=False)
+    assert S.stripped_shouts.tolist() == [1, 0] and S.lowered.tolist() == [1, 0]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from slicewidgets._fingerprint import fingerprint
+from slicewidgets._row import FrozenRow, Row
 from slicewidgets.preprocess.core import MISSING_PARENS, BaseMapper
 from slicewidgets.slicing._rowwise_run import rowwise_mask
 from slicewidgets.slicing._validation import (
@@ -136,6 +137,8 @@ class SlicingFunction:
                     f"{getattr(p, 'name', p)!r} of slicing function {self.name!r} returned None; "
                     "make it return the data point."
                 )
+        if self._pre and type(x) is Row:  # a memoized output may be shared: read-only
+            x.__class__ = FrozenRow
         return x
 
     def __call__(self, x: Any) -> Any:
