@@ -300,8 +300,10 @@ def find_slices(
         raise ValueError(f"max_overlap must be in (0, 1] or None, got {max_overlap!r}.")
     start = time.perf_counter()
     keep, e = error_vector(df, golds, preds, errors, losses, abstain_label)
+    scored = None  # positions of the scored rows in the caller's df, where some are not
     if not keep.all():
-        df, e = df.loc[keep], e[keep]
+        scored = np.flatnonzero(keep)
+        df, e = df.iloc[scored], e[keep]
     n = len(df)
     if min_support is None:
         min_sup = max(20, math.ceil(0.01 * n))
@@ -352,7 +354,8 @@ def find_slices(
         candidates.append(Candidate(
             name=name, predicates=preds_i, n=int(sizes[i]), error=float(err),
             gap=float(err - overall), score=found[i].score, p_value=float(p[i]), rank=rank,
-            code=slice_code(name, preds_i, doc), note=doc, _rows=rows[i],
+            code=slice_code(name, preds_i, doc), note=doc,
+            _rows=rows[i] if scored is None else scored[rows[i]],
         ))
     meta = {"n": n, "overall_error": overall, "binary": binary, "max_order": max_order,
             "min_support": min_sup, "alpha": confirm_alpha, "sliceline_alpha": alpha,
@@ -399,14 +402,18 @@ def _confirm(candidates: list[Candidate], confirm_on: Any, *, alpha: float, min_
     S = {c.name: c.mask(df_eval) for c in candidates}
     report = slice_report(scorer, S, golds, preds, alpha=alpha, min_n=min_n)
     frame = report.to_frame()
-    frame = frame[frame.metric == "accuracy"].set_index("slice")
-    overall_acc = float(frame.loc["overall", "score"])
+    frame = frame[frame.metric == "accuracy"]
+    # by position: a candidate may itself be named "overall" (an SF passed in sfs)
+    overall_row = frame.iloc[0]
+    assert overall_row["slice"] == "overall"
+    by_name = frame.iloc[1:].set_index("slice")
+    overall_acc = float(overall_row["score"])
     out = []
     for c in candidates:
-        r = frame.loc[c.name]
+        r = by_name.loc[c.name]
         out.append(replace(c, confirmation=Confirmation(
             n=int(r["n_scored"]), error=1 - float(r["score"]), ci_low=1 - float(r["ci_high"]),
             ci_high=1 - float(r["ci_low"]), gap=-float(r["gap"]), p_value=float(r["p_value"]),
             q_value=float(r["q_value"]), flag=str(r["flag"]), reason=str(r["reason"]))))
-    return out, {"n_confirm": int(frame.loc["overall", "n_scored"]),
+    return out, {"n_confirm": int(overall_row["n_scored"]),
                  "overall_error_confirm": 1 - overall_acc, "report": report}

@@ -118,7 +118,8 @@ class Candidate:
 
     @property
     def rows(self) -> np.ndarray | None:
-        """Positions of the slice's rows in the discovery frame (``None``: not known)."""
+        """Positions of the slice's rows in the ``df`` given to :func:`find_slices` (rows it did not
+        score, where golds or preds abstain, are in no slice); ``None``: not known."""
         return self._rows
 
     def __repr__(self) -> str:

@@ -230,3 +230,34 @@ def test_real_refinements_are_kept():
     found = find_slices(df, errors=errors, k=5)
     assert found[0].order == 2  # country == 'fr' and device == 'web', not country == 'fr'
     np.testing.assert_array_equal(found[0].rows, np.flatnonzero(in_slice))
+
+
+def test_candidate_rows_are_positions_in_the_given_frame_when_rows_abstain():
+    df, errors, _ = planted(n=2000, seed=3)
+    golds, preds = np.zeros(2000, dtype=int), errors.astype(int)
+    preds[:300] = -1  # not scored: discovery runs on the other rows
+    found = find_slices(df, golds, preds, k=3)
+    assert len(found)
+    for c in found:
+        in_slice = c.mask(df) & (preds != -1)
+        np.testing.assert_array_equal(c.rows, np.flatnonzero(in_slice))
+        assert len(c.rows) == c.n
+
+
+def test_an_sf_named_overall_is_confirmed_like_any_candidate():
+    from slicewidgets.slicing import slicing_function
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.integers(0, 10, 1000)})
+    err = rng.random(1000) < np.where(df.x.to_numpy() > 7, 0.6, 0.1)
+
+    @slicing_function()
+    def overall(x):
+        return x.x > 7
+
+    found = find_slices(df, errors=err, k=3, columns=[], sfs=[overall],
+                        confirm_on=(df.copy(), err))
+    (c,) = found
+    assert c.name == "overall" and c.confirmation.n == int((df.x > 7).sum())
+    assert c.confirmation.error == pytest.approx(err[df.x.to_numpy() > 7].mean())
+    assert found.meta["n_confirm"] == 1000
