@@ -203,50 +203,81 @@ def _count_metrics(metrics: Sequence[str], joint: _Joint, confidence: float, n_b
 def _roc_auc(*, golds: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray,
              probs_a: np.ndarray | None, probs_b: np.ndarray | None, membership: np.ndarray,
              abstain_label: int | None, confidence: float, n_boot: int,
-             seeds: SliceSeeds) -> _Rows:
+             seeds: SliceSeeds, names: Sequence[str]) -> _Rows:
+    """Each model's ROC AUC on the rows it scored (as ``Scorer`` and ``slice_report`` give
+    it), a paired bootstrap interval of the difference (the rows either model scored are
+    resampled, each model scored on its own rows of a resample) and DeLong's test on the rows
+    both models scored (a paired test needs the same rows)."""
     for label, probs in (("probs_a", probs_a), ("probs_b", probs_b)):
         check_auc_probs(probs, label, f": pass {label}")
     assert probs_a is not None and probs_b is not None
     M = membership
-    valid = valid_rows(golds, preds_a, preds_b, abstain_label=abstain_label)
+    valid_a = valid_rows(golds, preds_a, abstain_label=abstain_label)
+    valid_b = valid_rows(golds, preds_b, abstain_label=abstain_label)
     k = M.shape[1]
     res = _Rows(k + 1, "paired bootstrap (rows)")
     m = np.zeros(k + 1, dtype=np.int64)
-    for j in range(k + 1):
-        rows = valid if j == 0 else valid & M[:, j - 1]
-        pos = golds[rows] == 1
-        sa, sb = probs_a[rows, 1], probs_b[rows, 1]
-        res.n_scored[j] = int(rows.sum())
+
+    def one_class(rows: np.ndarray) -> str:
         if not rows.any():
-            res.undefined[j] = "empty slice: no rows" if j and not M[:, j - 1].any() else \
-                "no scored rows: every row has an abstain gold or prediction"
+            return "no scored rows: every row has an abstain gold or prediction"
+        pos = golds[rows] == 1
+        return "all golds in the slice are one class: roc_auc undefined" if (
+            pos.all() or not pos.any()) else ""
+
+    for j in range(k + 1):
+        in_slice = np.ones(len(golds), dtype=bool) if j == 0 else M[:, j - 1]
+        rows_a, rows_b = valid_a & in_slice, valid_b & in_slice
+        both, either = rows_a & rows_b, rows_a | rows_b
+        res.n_scored[j] = int(both.sum())
+        if j and not in_slice.any():
+            res.undefined[j] = "empty slice: no rows"
             continue
-        if pos.all() or not pos.any():
-            res.undefined[j] = "all golds in the slice are one class: roc_auc undefined"
-            continue
-        auc_a, auc_b, var = stats.delong_paired(pos, sa, sb)
-        res.a[j], res.b[j] = auc_a, auc_b
-        p, _ = stats.wald_test(auc_b, var, auc_a, 0.0)
-        res.p[j] = float(p)
-        res.test[j] = "DeLong (paired)"
-        if np.isnan(res.p[j]):
-            res.untested[j] = "DeLong variance undefined (fewer than two rows of a class)"
+        # each model on its own rows: the rows of `either` it scored, sorted by its score
+        pos = golds[either] == 1
         n = len(pos)
-        oa, ob = np.argsort(sa, kind="stable"), np.argsort(sb, kind="stable")
-        ties_a, ties_b = stats.tie_group_starts(sa[oa]), stats.tie_group_starts(sb[ob])
-        sta = None if len(ties_a) == n else ties_a
-        stb = None if len(ties_b) == n else ties_b
+        sides = []
+        for valid, probs in ((valid_a, probs_a), (valid_b, probs_b)):
+            own = valid[either]
+            scores, own_pos = probs[either, 1][own], pos[own]
+            order = np.argsort(scores, kind="stable")
+            ties = stats.tie_group_starts(scores[order])
+            sides.append((np.flatnonzero(own)[order], own_pos[order],
+                          None if len(ties) == len(scores) else ties))
+        (cols_a, pa, sta), (cols_b, pb, stb) = sides
+        why = [one_class(rows_a), one_class(rows_b)]
+        for w, (_, p_sorted, starts), out in zip(why, sides, (res.a, res.b), strict=True):
+            if not w:
+                out[j] = float(stats.roc_auc_from_weights(p_sorted.astype(float),
+                                                          (~p_sorted).astype(float), starts))
+        if why[0] or why[1]:
+            res.undefined[j] = why[0] if why[0] == why[1] else "; ".join(
+                f"{who}: {w}" for who, w in zip(names, why, strict=True) if w)
+            continue
+        # DeLong's test on the rows both models scored
+        pos_c = golds[both] == 1
+        if not both.any() or pos_c.all() or not pos_c.any():
+            res.untested[j] = ("DeLong test undefined: the rows both models scored are "
+                               + ("none" if not both.any() else "all one class"))
+        else:
+            auc_a, auc_b, var = stats.delong_paired(pos_c, probs_a[both, 1], probs_b[both, 1])
+            p, _ = stats.wald_test(auc_b, var, auc_a, 0.0)
+            res.p[j] = float(p)
+            res.test[j] = "DeLong (paired)"
+            if np.isnan(res.p[j]):
+                res.untested[j] = "DeLong variance undefined (fewer than two rows of a class)"
+        # the interval: resample the rows either model scored
         reps = np.full(n_boot, np.nan)
-        rng = seeds.rows_rng("paired roc_auc", rows)  # keyed by the slice's rows
+        rng = seeds.rows_rng("paired roc_auc", either)  # keyed by the slice's rows
         per = max(1, 2**21 // n)
         for lo in range(0, n_boot, per):
             c = min(per, n_boot - lo)
-            idx = rng.integers(0, n, size=(c, n)) + (np.arange(c) * n)[:, None]
-            W = np.bincount(idx.ravel(), minlength=c * n).reshape(c, n).astype(float)
-            Wa, Wb = W[:, oa], W[:, ob]
-            reps[lo:lo + c] = (stats.roc_auc_from_weights(Wb * pos[ob], Wb * ~pos[ob], stb)
-                               - stats.roc_auc_from_weights(Wa * pos[oa], Wa * ~pos[oa], sta))
-        low, high, mj = stats.percentile_interval(reps[:, None], np.array([auc_b - auc_a]),
+            draw = rng.integers(0, n, size=(c, n)) + (np.arange(c) * n)[:, None]
+            W = np.bincount(draw.ravel(), minlength=c * n).reshape(c, n).astype(float)
+            Wa, Wb = W[:, cols_a], W[:, cols_b]
+            reps[lo:lo + c] = (stats.roc_auc_from_weights(Wb * pb, Wb * ~pb, stb)
+                               - stats.roc_auc_from_weights(Wa * pa, Wa * ~pa, sta))
+        low, high, mj = stats.percentile_interval(reps[:, None], np.array([res.b[j] - res.a[j]]),
                                                   confidence)
         res.low[j], res.high[j], m[j] = low[0], high[0], mj[0]
     _notes(res, m, n_boot)
@@ -376,6 +407,13 @@ def compare_models(
     bootstrap variance. ``q_value``: Benjamini-Hochberg over the overall row and all slices,
     per metric.
 
+    **Rows.** ``score_a`` and ``score_b`` are each model's score on the rows it scored (those
+    without an abstain gold or prediction of its own), as ``Scorer.score_slices`` gives them,
+    and ``delta`` is their difference; its interval resamples the slice's rows and scores each
+    model on its own rows of every resample. The paired tests (McNemar for accuracy, DeLong for
+    ROC AUC) compare the models on the rows both scored. ``n_scored`` counts the rows both
+    models scored (every row of the slice for coverage and custom metrics).
+
     **Flags** follow :func:`slice_report`: ``no-evidence`` when a score is undefined, fewer
     than ``min_n`` rows are scored by both models, the interval is wider than ``max_width``
     or the test is undefined; otherwise ``better`` (model b scores higher) or ``worse``
@@ -428,7 +466,7 @@ def compare_models(
             rows[name] = _roc_auc(golds=golds, preds_a=preds_a, preds_b=preds_b,
                                   probs_a=probs_a, probs_b=probs_b, membership=M,
                                   abstain_label=abstain, confidence=confidence,
-                                  n_boot=n_boot, seeds=seeds)
+                                  n_boot=n_boot, seeds=seeds, names=names)
         else:
             rows[name] = _generic(name, func, builtin=name in builtin, golds=golds,
                                   preds_a=preds_a, preds_b=preds_b, probs_a=probs_a,

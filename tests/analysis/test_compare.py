@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from slicewidgets.analysis import ModelComparison, Scorer, compare_models
 from slicewidgets.analysis import stats as st
@@ -276,3 +280,48 @@ def test_a_paired_interval_depends_only_on_its_own_slice(metric):
     more = dict(S, extra=rng.random(len(golds)) < 0.4)
     after = intervals(dict(reversed(list(more.items()))))
     pd.testing.assert_frame_equal(after.loc[before.index], before)
+
+
+# -- roc_auc: each model on its own scored rows, DeLong on the common rows (review #5) -----------
+def test_roc_auc_scores_are_each_models_own_as_scorer_gives_them():
+    golds = np.array([0, 0, 1, 1, 0, 1])
+    pa = np.array([0, 1, 1, 1, 0, 1])
+    pb = np.array([0, 0, 1, -1, 0, 1])  # model b abstains on row 3
+    qa = np.array([[.9, .1], [.3, .7], [.6, .4], [.2, .8], [.8, .2], [.1, .9]])
+    qb = np.array([[.8, .2], [.6, .4], [.3, .7], [.5, .5], [.9, .1], [.2, .8]])
+    scorer = Scorer(["roc_auc"])
+    cmp = compare_models({"all": np.ones(6, bool)}, golds, pa, pb, probs_a=qa, probs_b=qb,
+                         scorer=scorer, n_boot=200)
+    row = cmp.to_frame().iloc[0]
+    # before: 0.8333, model a's AUC on the rows model b scored too
+    assert row["score_a"] == pytest.approx(scorer.score(golds, pa, qa)["roc_auc"]) == 8 / 9
+    assert row["score_b"] == pytest.approx(scorer.score(golds, pb, qb)["roc_auc"])
+    both = pb != -1
+    auc_a, auc_b, var = st.delong_paired(golds[both] == 1, qa[both, 1], qb[both, 1])
+    assert row["p_value"] == pytest.approx(2 * scipy.stats.norm.sf(abs(auc_b - auc_a)
+                                                                   / np.sqrt(var)))
+    assert row["n_scored"] == 5
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=hst.integers(0, 10**6), n=hst.integers(4, 60))
+def test_roc_auc_scores_equal_score_slices_of_each_model(seed, n):
+    rng = np.random.default_rng(seed)
+    golds = rng.integers(0, 2, n)
+    golds[rng.random(n) < 0.1] = -1
+    preds = [np.where(rng.random(n) < 0.2, -1, rng.integers(0, 2, n)) for _ in range(2)]
+    probs = [np.column_stack([1 - p, p]) for p in (rng.random(n).round(1) for _ in range(2))]
+    S = {"s": rng.random(n) < 0.6, "t": rng.random(n) < 0.3}
+    scorer = Scorer(["roc_auc"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            want = [scorer.score_slices(S, golds, p, q) for p, q in zip(preds, probs, strict=True)]
+        except ValueError:  # the overall row cannot be scored: compare_models raises too
+            return
+        frame = compare_models(S, golds, *preds, probs_a=probs[0], probs_b=probs[1],
+                               scorer=scorer, n_boot=20).to_frame().set_index("slice")
+    for name in ("overall", "s", "t"):
+        for col, w in zip(("score_a", "score_b"), want, strict=True):
+            got, expected = frame.loc[name, col], w[name]["roc_auc"]
+            assert got == pytest.approx(expected, abs=1e-12, nan_ok=True), (name, col)
