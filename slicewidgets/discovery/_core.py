@@ -18,7 +18,14 @@ from slicewidgets.discovery._search import Found, rows_of, search, slice_score
 ORDER_BY = ("score", "significance")
 
 
-def _labels(values: Any, argument: str, n: int) -> np.ndarray:
+def _labels(values: Any, argument: str, n: int, index: pd.Index | None = None) -> np.ndarray:
+    if (index is not None and isinstance(values, (pd.Series, pd.DataFrame))
+            and not values.index.equals(index)):
+        raise ValueError(
+            f"{argument} is a pandas object whose index differs from its frame's: its rows "
+            f"would be paired with the frame's by position. Align it ({argument}.loc[df.index]) "
+            f"or pass {argument}.to_numpy() if the order is right."
+        )
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{argument} must be one-dimensional, got shape {arr.shape}.")
@@ -42,7 +49,7 @@ def error_vector(df: pd.DataFrame, golds: Any, preds: Any, errors: Any, losses: 
             f"got {given or 'none'}. E.g. find_slices(df, golds, preds)."
         )
     if errors is not None:
-        e = _labels(errors, "errors", n)
+        e = _labels(errors, "errors", n, df.index)
         if e.dtype != bool and not np.isin(e, [0, 1]).all():
             raise ValueError(
                 "errors must be booleans or 0/1 (1 where the model is wrong); for "
@@ -50,12 +57,12 @@ def error_vector(df: pd.DataFrame, golds: Any, preds: Any, errors: Any, losses: 
             )
         return np.ones(n, dtype=bool), e.astype(float)
     if losses is not None:
-        e = _labels(losses, "losses", n).astype(float)
+        e = _labels(losses, "losses", n, df.index).astype(float)
         if not np.isfinite(e).all() or (e < 0).any():
             raise ValueError("losses must be finite and >= 0 (e.g. per-row log loss).")
         return np.ones(n, dtype=bool), e
-    g = _labels(golds, "golds", n)
-    p = _labels(preds, "preds", n)
+    g = _labels(golds, "golds", n, df.index)
+    p = _labels(preds, "preds", n, df.index)
     if p.ndim != 1:
         raise ValueError("preds must be labels (one per row); for probabilities use "
                          "probs_to_preds(probs), or pass losses=.")
@@ -389,11 +396,11 @@ def _confirm(candidates: list[Candidate], confirm_on: Any, *, alpha: float, min_
     if not isinstance(df_eval, pd.DataFrame):
         raise TypeError(f"confirm_on[0] must be a DataFrame, got {type(df_eval).__name__}.")
     if len(confirm_on) == 3:
-        golds = _labels(confirm_on[1], "confirm_on golds", len(df_eval))
-        preds = _labels(confirm_on[2], "confirm_on preds", len(df_eval))
+        golds = _labels(confirm_on[1], "confirm_on golds", len(df_eval), df_eval.index)
+        preds = _labels(confirm_on[2], "confirm_on preds", len(df_eval), df_eval.index)
         scorer = Scorer(["accuracy"], abstain_label=abstain_label)
     else:
-        errs = _labels(confirm_on[1], "confirm_on errors", len(df_eval))
+        errs = _labels(confirm_on[1], "confirm_on errors", len(df_eval), df_eval.index)
         if errs.dtype != bool and not np.isin(errs, [0, 1]).all():
             raise ValueError("confirm_on errors must be booleans or 0/1; real-valued losses "
                              "cannot be confirmed with an error-rate test.")

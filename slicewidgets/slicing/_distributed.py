@@ -202,7 +202,11 @@ def check_engine_scorer(scorer: Any, owner: str) -> Any:
         scorer = Scorer(metrics=["accuracy"])
     if not isinstance(scorer, Scorer):
         raise TypeError(f"{owner}.score: scorer must be a Scorer, got {type(scorer).__name__}.")
-    bad = [m for m in scorer.metrics if m not in ENGINE_METRICS]
+    builtin = set(scorer.builtin_metrics)
+    # a custom function under a built-in's name (custom_metric_funcs={"accuracy": f}) is not
+    # what the counts give: refused, as any custom metric
+    bad = [m if m not in ENGINE_METRICS else f"{m} (a custom function)"
+           for m in scorer.metrics if m not in ENGINE_METRICS or m not in builtin]
     if bad:
         raise ValueError(UNSUPPORTED_METRICS.format(owner=owner, bad=bad,
                                                     ok=list(ENGINE_METRICS)))

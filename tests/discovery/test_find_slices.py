@@ -261,3 +261,16 @@ def test_an_sf_named_overall_is_confirmed_like_any_candidate():
     assert c.name == "overall" and c.confirmation.n == int((df.x > 7).sum())
     assert c.confirmation.error == pytest.approx(err[df.x.to_numpy() > 7].mean())
     assert found.meta["n_confirm"] == 1000
+
+
+def test_labels_as_pandas_objects_must_share_the_frames_index():
+    df, errors, _ = planted(n=600, seed=4)
+    golds = pd.Series(np.zeros(600, dtype=int), index=df.index)
+    preds = pd.Series(errors.astype(int), index=df.index)
+    shuffled = preds.sample(frac=1, random_state=0)  # same values, another row order
+    with pytest.raises(ValueError, match=r"preds is a pandas object whose index differs"):
+        find_slices(df, golds, shuffled, k=2)
+    with pytest.raises(ValueError, match=r"confirm_on preds is a pandas object"):
+        find_slices(df, golds, preds, k=2, confirm_on=(df, golds, shuffled))
+    aligned = find_slices(df, golds, shuffled.loc[df.index], k=2)
+    assert [c.name for c in aligned] == [c.name for c in find_slices(df, golds, preds, k=2)]

@@ -283,6 +283,16 @@ def test_score_rejects_metrics_it_cannot_sum():
     )
 
 
+def test_score_refuses_a_custom_function_under_a_builtin_name():
+    def balanced(golds, preds, probs):
+        return 0.0
+
+    ddf = dd.from_pandas(generated(10), npartitions=1)
+    scorer = Scorer(metrics=["accuracy"], custom_metric_funcs={"accuracy": balanced})
+    with pytest.raises(ValueError, match=r"cannot compute \['accuracy \(a custom function\)'\]"):
+        DaskSFApplier(SPAM_SFS).score(ddf, "label", "pred", scorer)
+
+
 def test_score_binary_metric_on_multiclass_labels_raises(client):
     df = generated(200).assign(label=lambda d: d.n % 3)
     ddf = dd.from_pandas(df, npartitions=2)
