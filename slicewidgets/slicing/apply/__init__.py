@@ -225,11 +225,11 @@ def compute_masks(
         rowwise = remaining
     masks, sub, fails = rowwise_masks(rows, rowwise, fault_tolerant, progress_bar, n_jobs)
     meta.merge(sub)
-    for sf, mask, rows in zip(rowwise, masks, fails, strict=True):
+    for sf, mask, failing in zip(rowwise, masks, fails, strict=True):
         results[id(sf)] = mask
-        if len(rows):
+        if len(failing):
             failed[id(sf)] = bad = np.zeros(n, dtype=bool)
-            bad[rows] = True
+            bad[failing] = True
 
     matrix = np.empty((n, len(sfs)), dtype=bool, order="F")
     for j, sf in enumerate(sfs):
