@@ -20,8 +20,7 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from slicewidgets.analysis import Scorer  # noqa: E402
-from slicewidgets.classification import DictDataset, Trainer, _linear  # noqa: E402
+from slicewidgets.classification import DictDataset, _linear  # noqa: E402
 from slicewidgets.slicing import SliceAwareClassifier  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -40,41 +39,17 @@ def small_weights_count(monkeypatch):
     monkeypatch.setattr(_linear, "MIN_NUMEL", 1)
 
 
-def _bag_of_words(n=96, words=200, seed=2):
-    """Word counts, 1-3 words per row; label: one of the first 10 words; slice: word 5."""
-    rng = np.random.default_rng(seed)
-    X = np.zeros((n, words), dtype=np.float32)
-    for i in range(n):
-        X[i, rng.choice(words, size=rng.integers(1, 4), replace=False)] = rng.integers(1, 3)
-    Y = (X[:, :10].sum(1) > 0).astype(np.int64)
-    S = np.rec.fromarrays([(X[:, 5] > 0).astype(np.int64)], names=["w5"])
-    return torch.tensor(X), torch.tensor(Y), S
-
-
-def _fit(device, *, n_epochs=3, **settings):
-    """The same model (seed 0), data and batch order trained on ``device``."""
-    X, Y, S = _bag_of_words()
-    torch.manual_seed(0)
-    body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
-    model = SliceAwareClassifier(body, 64, ["w5"], device=device, scorer=Scorer(metrics=["f1"]))
-    loader = model.make_slice_dataloader(DictDataset.from_tensors(X, Y, "train"), S, batch_size=8)
-    trainer = Trainer(n_epochs=n_epochs, lr=0.01, progress_bar=False, device=device,
-                      batch_scheduler="sequential", **settings)
-    trainer.fit(model, [loader])
-    return model, trainer, loader
-
-
 @pytest.fixture(scope="module")
-def cpu_reference():
+def cpu_reference(fit_bag_of_words):
     """The ordinary step on the CPU: no column-sparse products, no factored gradients."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_linear, "MIN_NUMEL", 1)
-        return _fit("cpu", sparse_input=False, low_rank_update=False)
+        return fit_bag_of_words("cpu", sparse_input=False, low_rank_update=False)
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_training_matches_the_cpu_ordinary_step(device, cpu_reference):
-    model, trainer, _ = _fit(device)
+def test_training_matches_the_cpu_ordinary_step(device, cpu_reference, fit_bag_of_words):
+    model, trainer, _ = fit_bag_of_words(device)
     ref_model, ref_trainer, _ = cpu_reference
     assert {p.device.type for p in model.parameters()} == {device}
     assert trainer.device.type == device
@@ -95,8 +70,9 @@ def test_training_matches_the_cpu_ordinary_step(device, cpu_reference):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_predictions_and_slice_scores_come_back_on_the_cpu(device, cpu_reference):
-    model, _, loader = _fit(device)
+def test_predictions_and_slice_scores_come_back_on_the_cpu(device, cpu_reference,
+                                                            fit_bag_of_words):
+    model, _, loader = fit_bag_of_words(device)
     ref_model, _, ref_loader = cpu_reference
     out = model.predict(loader, return_preds=True)
     ref = ref_model.predict(ref_loader, return_preds=True)
@@ -114,10 +90,11 @@ def test_predictions_and_slice_scores_come_back_on_the_cpu(device, cpu_reference
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_a_model_saved_on_the_device_loads_on_the_cpu(device, tmp_path):
-    model, _, loader = _fit(device, n_epochs=1)
+def test_a_model_saved_on_the_device_loads_on_the_cpu(device, tmp_path, fit_bag_of_words,
+                                                       bag_of_words):
+    model, _, loader = fit_bag_of_words(device, n_epochs=1)
     model.save(str(tmp_path / "model.pth"))
-    X, Y, S = _bag_of_words()
+    X, Y, S = bag_of_words
     torch.manual_seed(1)  # other initial weights, replaced by the loaded ones
     body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
     loaded = SliceAwareClassifier(body, 64, ["w5"], device="cpu")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -15,13 +14,7 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from slicewidgets.classification import (  # noqa: E402
-    DictDataset,
-    SliceAwareClassifier,
-    Trainer,
-    _linear,
-    _lowrank,
-)
+from slicewidgets.classification import _linear, _lowrank  # noqa: E402
 from slicewidgets.classification._linear import (  # noqa: E402
     LinearLayers,
     linear,
@@ -173,37 +166,13 @@ def test_for_fit_settings():
 
 
 # -- training --------------------------------------------------------------------------------------
-def _bag_of_words(n=96, seed=2, words=200):
-    """Word counts: 1-3 of ``words`` words per row."""
-    rng = np.random.default_rng(seed)
-    X = np.zeros((n, words), dtype=np.float32)
-    for i in range(n):
-        X[i, rng.choice(words, size=rng.integers(1, 4), replace=False)] = rng.integers(1, 3)
-    Y = (X[:, :10].sum(1) > 0).astype(np.int64)
-    S = np.rec.fromarrays([(X[:, 5] > 0).astype(np.int64)], names=["w5"])
-    return torch.tensor(X), torch.tensor(Y), S
-
-
-def _fit(sparse_input, low_rank):
-    X, Y, S = _bag_of_words()
-    torch.manual_seed(0)
-    # batch 8: the 64-wide layers' weight gradients have rank 8 <= 64 / 8 (MAX_RANK_FRACTION)
-    body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
-    model = SliceAwareClassifier(body, 64, ["w5"], device="cpu")
-    loader = model.make_slice_dataloader(DictDataset.from_tensors(X, Y, "train"), S, batch_size=8)
-    trainer = Trainer(n_epochs=3, lr=0.01, progress_bar=False, device="cpu",
-                      batch_scheduler="sequential", sparse_input=sparse_input,
-                      low_rank_update=low_rank)
-    trainer.fit(model, [loader])
-    return model, trainer
-
-
 @pytest.mark.parametrize("sparse_input, low_rank", [("auto", True), ("auto", False), (False, True)])
-def test_training_matches_the_ordinary_step(monkeypatch, sparse_input, low_rank):
+def test_training_matches_the_ordinary_step(monkeypatch, fit_bag_of_words, sparse_input,
+                                            low_rank):
     # Adam's blocks from factors: 7 rows of the first layer's weight, a ragged last block
     monkeypatch.setattr(_lowrank, "BLOCK_BYTES", 7 * 200 * 4)
-    model, trainer = _fit(sparse_input, low_rank)
-    dense_model, dense_trainer = _fit(False, False)
+    model, trainer, _ = fit_bag_of_words(sparse_input=sparse_input, low_rank_update=low_rank)
+    dense_model, dense_trainer, _ = fit_bag_of_words(sparse_input=False, low_rank_update=False)
     steps = 3 * 12
     assert trainer.sparse_products == (steps if sparse_input else 0)  # the first layer
     assert dense_trainer.sparse_products == 0 and dense_trainer.low_rank_steps == 0
@@ -225,16 +194,16 @@ def test_training_matches_the_ordinary_step(monkeypatch, sparse_input, low_rank)
         [h["loss"] for h in dense_trainer.history], rel=1e-6)
 
 
-def test_a_batch_too_large_for_factors_gets_an_ordinary_gradient(monkeypatch):
+def test_a_batch_too_large_for_factors_gets_an_ordinary_gradient(monkeypatch, fit_bag_of_words):
     monkeypatch.setattr(_linear, "MAX_RANK_FRACTION", 0.01)
-    model, trainer = _fit(False, True)
+    model, trainer, _ = fit_bag_of_words(sparse_input=False, low_rank_update=True)
     assert trainer.sparse_products == 0
     assert model.base_architecture[0].weight.grad is not None  # formed as usual
     assert model.base_architecture[2].weight.grad is not None
     assert trainer.low_rank_steps == 3 * 12  # the experts still are
 
 
-def test_a_model_without_large_weights_trains_without_the_mode(monkeypatch):
+def test_a_model_without_large_weights_trains_without_the_mode(monkeypatch, fit_bag_of_words):
     monkeypatch.setattr(_linear, "MIN_NUMEL", 200 * 64 + 1)  # above every weight of the model
     made = []
     real = LinearLayers.for_fit.__func__
@@ -244,7 +213,7 @@ def test_a_model_without_large_weights_trains_without_the_mode(monkeypatch):
         return made[-1]
 
     monkeypatch.setattr(LinearLayers, "for_fit", classmethod(spy))
-    model, trainer = _fit("auto", True)
+    model, trainer, _ = fit_bag_of_words(sparse_input="auto", low_rank_update=True)
     assert len(made) == 1 and not isinstance(made[0], LinearLayers)
     assert trainer.sparse_products == 0
     assert model.base_architecture[0].weight.grad is not None  # an ordinary gradient
