@@ -18,14 +18,7 @@ from slicewidgets.discovery._search import Found, rows_of, search, slice_score
 ORDER_BY = ("score", "significance")
 
 
-def _labels(values: Any, argument: str, n: int, index: pd.Index | None = None) -> np.ndarray:
-    if (index is not None and isinstance(values, (pd.Series, pd.DataFrame))
-            and not values.index.equals(index)):
-        raise ValueError(
-            f"{argument} is a pandas object whose index differs from its frame's: its rows "
-            f"would be paired with the frame's by position. Align it ({argument}.loc[df.index]) "
-            f"or pass {argument}.to_numpy() if the order is right."
-        )
+def _labels(values: Any, argument: str, n: int) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{argument} must be one-dimensional, got shape {arr.shape}.")
@@ -48,8 +41,11 @@ def error_vector(df: pd.DataFrame, golds: Any, preds: Any, errors: Any, losses: 
             f"find_slices{where} needs exactly one of golds and preds, errors=, or losses=; "
             f"got {given or 'none'}. E.g. find_slices(df, golds, preds)."
         )
+    from slicewidgets.analysis.validation import check_aligned
+
+    check_aligned(df=df, golds=golds, preds=preds, errors=errors, losses=losses)
     if errors is not None:
-        e = _labels(errors, "errors", n, df.index)
+        e = _labels(errors, "errors", n)
         if e.dtype != bool and not np.isin(e, [0, 1]).all():
             raise ValueError(
                 "errors must be booleans or 0/1 (1 where the model is wrong); for "
@@ -57,12 +53,12 @@ def error_vector(df: pd.DataFrame, golds: Any, preds: Any, errors: Any, losses: 
             )
         return np.ones(n, dtype=bool), e.astype(float)
     if losses is not None:
-        e = _labels(losses, "losses", n, df.index).astype(float)
+        e = _labels(losses, "losses", n).astype(float)
         if not np.isfinite(e).all() or (e < 0).any():
             raise ValueError("losses must be finite and >= 0 (e.g. per-row log loss).")
         return np.ones(n, dtype=bool), e
-    g = _labels(golds, "golds", n, df.index)
-    p = _labels(preds, "preds", n, df.index)
+    g = _labels(golds, "golds", n)
+    p = _labels(preds, "preds", n)
     if p.ndim != 1:
         raise ValueError("preds must be labels (one per row); for probabilities use "
                          "probs_to_preds(probs), or pass losses=.")
@@ -385,6 +381,7 @@ def _confirm(candidates: list[Candidate], confirm_on: Any, *, alpha: float, min_
     from dataclasses import replace
 
     from slicewidgets.analysis import Scorer, slice_report
+    from slicewidgets.analysis.validation import check_aligned
 
     if not isinstance(confirm_on, (tuple, list)) or len(confirm_on) not in (2, 3):
         raise TypeError(
@@ -396,11 +393,13 @@ def _confirm(candidates: list[Candidate], confirm_on: Any, *, alpha: float, min_
     if not isinstance(df_eval, pd.DataFrame):
         raise TypeError(f"confirm_on[0] must be a DataFrame, got {type(df_eval).__name__}.")
     if len(confirm_on) == 3:
-        golds = _labels(confirm_on[1], "confirm_on golds", len(df_eval), df_eval.index)
-        preds = _labels(confirm_on[2], "confirm_on preds", len(df_eval), df_eval.index)
+        check_aligned(df_eval=df_eval, golds_eval=confirm_on[1], preds_eval=confirm_on[2])
+        golds = _labels(confirm_on[1], "confirm_on golds", len(df_eval))
+        preds = _labels(confirm_on[2], "confirm_on preds", len(df_eval))
         scorer = Scorer(["accuracy"], abstain_label=abstain_label)
     else:
-        errs = _labels(confirm_on[1], "confirm_on errors", len(df_eval), df_eval.index)
+        check_aligned(df_eval=df_eval, errors_eval=confirm_on[1])
+        errs = _labels(confirm_on[1], "confirm_on errors", len(df_eval))
         if errs.dtype != bool and not np.isin(errs, [0, 1]).all():
             raise ValueError("confirm_on errors must be booleans or 0/1; real-valued losses "
                              "cannot be confirmed with an error-rate test.")

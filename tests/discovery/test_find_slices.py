@@ -268,9 +268,9 @@ def test_labels_as_pandas_objects_must_share_the_frames_index():
     golds = pd.Series(np.zeros(600, dtype=int), index=df.index)
     preds = pd.Series(errors.astype(int), index=df.index)
     shuffled = preds.sample(frac=1, random_state=0)  # same values, another row order
-    with pytest.raises(ValueError, match=r"preds is a pandas object whose index differs"):
+    with pytest.raises(ValueError, match=r"df and preds are pandas objects with different indexes"):
         find_slices(df, golds, shuffled, k=2)
-    with pytest.raises(ValueError, match=r"confirm_on preds is a pandas object"):
+    with pytest.raises(ValueError, match=r"df_eval and preds_eval are pandas objects with different indexes"):
         find_slices(df, golds, preds, k=2, confirm_on=(df, golds, shuffled))
     aligned = find_slices(df, golds, shuffled.loc[df.index], k=2)
     assert [c.name for c in aligned] == [c.name for c in find_slices(df, golds, preds, k=2)]
